@@ -1,0 +1,70 @@
+# productbreaks: `make run` serves the demo, `make test` checks everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help run test lint migrate seed venv dev-deps browser clean bench
+
+help:
+	@echo "make run    install, migrate, seed the demo event and serve it on http://$(HOST):$(PORT)/"
+	@echo "make test   ruff and the whole pytest suite"
+	@echo "make bench  the benchmark harness (see BENCHMARKS.md)"
+
+# Finds a Python >= 3.12 (PATH first, then pyenv) and builds .venv with it.
+$(VENV)/.created:
+	@set -e; py="$$(scripts/find-python)"; \
+	echo "Using $$py ($$($$py --version))"; \
+	$$py -m venv $(VENV); \
+	$(PY) -m pip install -q --upgrade pip; \
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.created pyproject.toml
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+dev-deps: $(VENV)/.installed-dev
+
+migrate: venv
+	DEBUG=1 $(PY) manage.py migrate --noinput
+
+seed: migrate
+	DEBUG=1 $(PY) manage.py seed_demo
+
+run: seed
+	DEBUG=1 $(PY) manage.py demo_urls --base http://$(HOST):$(PORT)
+	DEBUG=1 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) productbreaks.asgi:application
+
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: dev-deps browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+# Browser tests drive Debian's Chromium; a browser a tool downloads cannot be fetched here.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "No /usr/bin/chromium: browser tests will be skipped (sudo apt-get install chromium)"; \
+		fi; \
+	fi
+
+bench: dev-deps
+	$(PY) -m bench.run --help
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache .ruff_cache

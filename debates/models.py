@@ -1,0 +1,313 @@
+"""The live debate: polls and votes, breakout rooms, points and takeaways."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from events.models import Attendee, Event, Side, Theme
+
+ARGUING_SIDES = [Side.FOR, Side.AGAINST]
+
+
+class PollKind(models.TextChoices):
+    PRE_VOTE = "pre_vote", _("Pre-vote")
+    FINAL_VOTE = "final_vote", _("Final vote")
+    AD_HOC = "ad_hoc", _("Ad hoc poll")
+
+
+class PollState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class ResultsVisibility(models.TextChoices):
+    LIVE = "live", _("Live, while voting")
+    AFTER_CLOSE = "after_close", _("Only after the poll closes")
+
+
+class Poll(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="polls")
+    kind = models.CharField(_("kind"), max_length=12, choices=PollKind)
+    question = models.CharField(
+        _("question"), max_length=300, blank=True, help_text=_("Blank: the event's motion.")
+    )
+    state = models.CharField(_("state"), max_length=8, choices=PollState, default=PollState.DRAFT)
+    results_visibility = models.CharField(
+        _("attendees see results"),
+        max_length=12,
+        choices=ResultsVisibility,
+        default=ResultsVisibility.LIVE,
+    )
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Bumped in the transaction of every change a tally snapshot shows (votes, open, close);
+    # clients keep the highest version they have seen. See debates.live.
+    version = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("poll")
+        verbose_name_plural = _("polls")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "kind"],
+                condition=Q(kind__in=[PollKind.PRE_VOTE, PollKind.FINAL_VOTE]),
+                name="debates_poll_one_pre_and_final_vote_per_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=PollKind.values), name="debates_poll_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=PollState.values), name="debates_poll_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(results_visibility__in=ResultsVisibility.values),
+                name="debates_poll_results_visibility_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event}: {self.get_kind_display()}"
+
+    @property
+    def text(self) -> str:
+        """The question put to the audience. Reads self.event: select_related it."""
+        return self.question or self.event.motion
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == PollState.OPEN
+
+
+class Vote(models.Model):
+    """An attendee's current choice in a poll; history is in VoteLog."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    attendee = models.ForeignKey(Attendee, on_delete=models.CASCADE, related_name="votes")
+    side = models.CharField(_("side"), max_length=10, choices=Side)
+    cast_at = models.DateTimeField(_("first cast at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("last changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["poll", "attendee"], name="debates_vote_one_per_attendee_per_poll"
+            ),
+            models.CheckConstraint(
+                condition=Q(side__in=Side.values), name="debates_vote_side_valid"
+            ),
+        ]
+        indexes = [
+            # The tally: count of votes per side in one poll.
+            models.Index(fields=["poll", "side"], name="debates_vote_tally_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee_id} → {self.side}"
+
+
+class VoteLog(models.Model):
+    """Append-only: every cast and every change, for the timeline chart and audit."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="log")
+    attendee = models.ForeignKey(Attendee, on_delete=models.CASCADE, related_name="vote_log")
+    side = models.CharField(max_length=10, choices=Side)
+    previous_side = models.CharField(max_length=10, choices=Side, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("vote log entry")
+        verbose_name_plural = _("vote log")
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(side__in=Side.values), name="debates_votelog_side_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(previous_side__in=["", *Side.values]),
+                name="debates_votelog_previous_side_valid",
+            ),
+        ]
+        indexes = [
+            # The summary's "tally over time" chart replays one poll's log in order.
+            models.Index(fields=["poll", "at"], name="debates_votelog_timeline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee_id}: {self.previous_side or '-'} → {self.side}"
+
+
+class AssignmentMode(models.TextChoices):
+    BALANCED = "balanced", _("Mixed by pre-vote side")
+    RANDOM = "random", _("At random")
+    CHOICE = "choice", _("Attendees choose")
+
+
+class BreakoutRound(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="breakout_rounds")
+    number = models.PositiveSmallIntegerField(_("round"))
+    assignment = models.CharField(
+        _("assignment"), max_length=10, choices=AssignmentMode, default=AssignmentMode.BALANCED
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # The countdown every room shows.
+    ends_at = models.DateTimeField(_("due to end at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    message = models.CharField(_("message to all rooms"), max_length=280, blank=True)
+    message_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("breakout round")
+        verbose_name_plural = _("breakout rounds")
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "number"], name="debates_breakoutround_one_number_per_event"
+            ),
+            models.CheckConstraint(
+                condition=Q(assignment__in=AssignmentMode.values),
+                name="debates_breakoutround_assignment_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event}: round {self.number}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.started_at is not None and self.ended_at is None
+
+
+class BreakoutRoom(models.Model):
+    round = models.ForeignKey(BreakoutRound, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(_("name"), max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+    video_url = models.URLField(_("video-call link"), blank=True)
+    location = models.CharField(_("table or place"), max_length=100, blank=True)
+    members = models.ManyToManyField(Attendee, through="RoomMember", related_name="breakout_rooms")
+
+    class Meta:
+        verbose_name = _("breakout room")
+        verbose_name_plural = _("breakout rooms")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "name"], name="debates_breakoutroom_one_name_per_round"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoomMember(models.Model):
+    room = models.ForeignKey(BreakoutRoom, on_delete=models.CASCADE, related_name="memberships")
+    attendee = models.ForeignKey(Attendee, on_delete=models.CASCADE, related_name="memberships")
+    # Denormalised from room so the database can hold "one room per attendee per round".
+    round = models.ForeignKey(BreakoutRound, on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("room member")
+        verbose_name_plural = _("room members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "attendee"], name="debates_roommember_one_room_per_round"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee_id} in {self.room_id}"
+
+
+class PointStatus(models.TextChoices):
+    VISIBLE = "visible", _("Visible")
+    HIDDEN = "hidden", _("Hidden by a moderator")
+    MERGED = "merged", _("Merged into another point")
+
+
+class Point(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="points")
+    room = models.ForeignKey(
+        BreakoutRoom, on_delete=models.SET_NULL, null=True, blank=True, related_name="points"
+    )
+    # RESTRICT: a theme with points cannot be deleted alone, but deleting the event takes both.
+    theme = models.ForeignKey(Theme, on_delete=models.RESTRICT, related_name="points")
+    side = models.CharField(_("side"), max_length=10, choices=[(s, s.label) for s in ARGUING_SIDES])
+    text = models.CharField(_("point"), max_length=400)
+    author = models.ForeignKey(
+        Attendee, on_delete=models.SET_NULL, null=True, blank=True, related_name="points"
+    )
+    # Denormalised count of PointUpvote rows, kept by debates.services.
+    upvotes = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=PointStatus, default=PointStatus.VISIBLE)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_points"
+    )
+    highlighted = models.BooleanField(_("highlighted for the recap"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("point")
+        verbose_name_plural = _("points")
+        ordering = ["-highlighted", "-upvotes", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(side__in=ARGUING_SIDES), name="debates_point_side_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PointStatus.values), name="debates_point_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=PointStatus.MERGED) | Q(merged_into__isnull=False),
+                name="debates_point_merged_has_target",
+            ),
+        ]
+        indexes = [
+            # A room's live board.
+            models.Index(fields=["room", "created_at"], name="debates_point_room_idx"),
+            # The plenary and the recap: an event's points by theme and side.
+            models.Index(fields=["event", "theme", "side"], name="debates_point_recap_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class PointUpvote(models.Model):
+    point = models.ForeignKey(Point, on_delete=models.CASCADE, related_name="upvote_rows")
+    attendee = models.ForeignKey(Attendee, on_delete=models.CASCADE, related_name="upvotes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["point", "attendee"], name="debates_pointupvote_one_per_attendee"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee_id} +1 {self.point_id}"
+
+
+class Takeaway(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="takeaways")
+    title = models.CharField(_("headline"), max_length=200)
+    text = models.TextField(_("text"), blank=True, max_length=2000)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("takeaway")
+        verbose_name_plural = _("takeaways")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,51 @@
+"""Prints what a person needs to try the demo: links, the join code, the demo logins."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.urls import NoReverseMatch, reverse
+
+from events.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, LIVE_SLUG
+from events.models import Event
+from events.services import join_code_display
+
+
+def _url(base: str, name: str, **kwargs: str) -> str | None:
+    try:
+        return base + reverse(name, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return None  # that page belongs to a feature this checkout does not have
+
+
+class Command(BaseCommand):
+    help = "Prints the demo's URLs, join code and logins."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--base", default="http://127.0.0.1:8000")
+
+    def handle(self, *args: object, base: str, **options: object) -> None:
+        base = base.rstrip("/")
+        live = Event.objects.get(slug=LIVE_SLUG)
+        done = Event.objects.get(slug=DEMO_SLUG)
+        lines = [
+            "",
+            "productbreaks demo",
+            "==================",
+            f"Home page            {base}/",
+            "",
+            f"Live event: {live.title}  (motion: {live.motion})",
+            f"  Attendees join at  {_url(base, 'debates:join')}  with code {join_code_display(live.join_code)}",
+            f"  Direct join link   {_url(base, 'debates:join_link', code=live.join_code)}",
+            f"  Host console       {_url(base, 'debates:console', slug=live.slug)}",
+            f"  Host secret link   {_url(base, 'debates:host_link', slug=live.slug, key=live.host_key)}",
+            f"  Projector view     {_url(base, 'debates:projector', slug=live.slug)}",
+            "",
+            f"Finished event: {done.title}",
+            f"  Organiser summary  {_url(base, 'events:summary', slug=done.slug)}",
+            f"  Public recap       {_url(base, 'events:recap', slug=done.slug)}",
+            "",
+            f"Admin                {base}/admin/",
+            "Logins (password for all: " + DEMO_PASSWORD + "): " + ", ".join(DEMO_USERS),
+            "",
+        ]
+        self.stdout.write("\n".join(line for line in lines if "None" not in line))

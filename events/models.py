@@ -1,0 +1,248 @@
+"""Events: what is scheduled, who speaks, and who came.
+
+The live debate (polls, votes, rooms, points, takeaways) lives in the debates app.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Join codes avoid letters that read like digits (I, L, O, U): see events.services.
+JOIN_CODE_LENGTH = 6
+
+
+class Phase(models.TextChoices):
+    LOBBY = "lobby", _("Lobby")
+    OPENING = "opening", _("Opening statements")
+    PRE_VOTE = "pre_vote", _("Pre-vote")
+    BREAKOUTS = "breakouts", _("Breakouts")
+    PLENARY = "plenary", _("Plenary")
+    FINAL_VOTE = "final_vote", _("Final vote")
+    TAKEAWAYS = "takeaways", _("Takeaways")
+    ENDED = "ended", _("Ended")
+
+
+class Side(models.TextChoices):
+    FOR = "for", _("For")
+    AGAINST = "against", _("Against")
+    UNDECIDED = "undecided", _("Undecided")
+
+
+class EventFormat(models.TextChoices):
+    VENUE = "venue", _("In a venue")
+    ONLINE = "online", _("Online")
+    HYBRID = "hybrid", _("In a venue and online")
+
+
+class Event(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    join_code = models.CharField(_("join code"), max_length=JOIN_CODE_LENGTH, unique=True)
+    motion = models.CharField(
+        _("motion"), max_length=300, help_text=_("The statement the audience votes on.")
+    )
+    intro = models.TextField(_("intro"), blank=True, max_length=5000)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    phase = models.CharField(_("phase"), max_length=20, choices=Phase, default=Phase.LOBBY)
+    organiser = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="organised_events",
+        verbose_name=_("organiser"),
+    )
+    format = models.CharField(
+        _("format"), max_length=10, choices=EventFormat, default=EventFormat.VENUE
+    )
+    venue = models.CharField(_("venue"), max_length=200, blank=True)
+    video_url = models.URLField(_("main video-call link"), blank=True)
+    room_video_pattern = models.CharField(
+        _("breakout video link pattern"),
+        max_length=300,
+        blank=True,
+        help_text=_("For example https://meet.jit.si/productbreaks-{event}-{room}"),
+    )
+    # A secret link that lets a host run the console without an account.
+    host_key = models.CharField(_("host link key"), max_length=64, unique=True)
+    recap_published = models.BooleanField(_("recap published"), default=False)
+    recap_published_at = models.DateTimeField(_("recap published at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phase__in=Phase.values), name="events_event_phase_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=EventFormat.values), name="events_event_format_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("starts_at")),
+                name="events_event_ends_after_start",
+            ),
+        ]
+        indexes = [
+            # The public index: upcoming events and published recaps, by date.
+            models.Index(fields=["recap_published", "-starts_at"], name="events_event_index_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("debates:event", kwargs={"slug": self.slug})
+
+    @property
+    def is_online(self) -> bool:
+        return self.format in {EventFormat.ONLINE, EventFormat.HYBRID}
+
+    @property
+    def is_in_venue(self) -> bool:
+        return self.format in {EventFormat.VENUE, EventFormat.HYBRID}
+
+
+class Resource(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="resources")
+    title = models.CharField(_("title"), max_length=200)
+    url = models.URLField(_("link"), max_length=500)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("resource")
+        verbose_name_plural = _("resources")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SpeakerRole(models.TextChoices):
+    HOST = "host", _("Host")
+    MODERATOR = "moderator", _("Moderator")
+    PANELIST = "panelist", _("Panelist")
+
+
+class Speaker(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="speakers")
+    name = models.CharField(_("name"), max_length=120)
+    role = models.CharField(_("role"), max_length=12, choices=SpeakerRole)
+    affiliation = models.CharField(_("affiliation"), max_length=200, blank=True)
+    # Blank: the speaker argues neither side.
+    side = models.CharField(
+        _("side argued"),
+        max_length=10,
+        blank=True,
+        choices=[(Side.FOR, Side.FOR.label), (Side.AGAINST, Side.AGAINST.label)],
+    )
+    statement = models.TextField(_("opening statement"), blank=True, max_length=5000)
+    # The account that lets a host or moderator reach the console.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="speaking_roles",
+        verbose_name=_("account"),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("speaker")
+        verbose_name_plural = _("speakers")
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=SpeakerRole.values), name="events_speaker_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(side__in=["", Side.FOR, Side.AGAINST]),
+                name="events_speaker_side_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"
+
+
+class Theme(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="themes")
+    name = models.CharField(_("name"), max_length=100)
+    prompt = models.CharField(_("prompt for the rooms"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "name"], name="events_theme_one_name_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Attendee(models.Model):
+    """Someone in the audience: no account, known by a secret kept in their session."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="attendees")
+    token = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(_("display name"), max_length=40, blank=True)
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("attendee")
+        verbose_name_plural = _("attendees")
+        ordering = ["joined_at", "id"]
+        indexes = [
+            # Attendance over time for the summary's chart.
+            models.Index(fields=["event", "joined_at"], name="events_attendee_joined_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or _("Attendee #%(id)s") % {"id": self.pk}
+
+    @property
+    def public_name(self) -> str:
+        return self.display_name or str(_("Anonymous"))
+
+
+class Subscriber(models.Model):
+    email = models.EmailField(_("email"), max_length=254, unique=True)
+    consented_at = models.DateTimeField(_("consent given at"))
+    source_event = models.ForeignKey(
+        Event,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subscribers",
+        verbose_name=_("signed up at"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+        ordering = ["-created_at"]
+        constraints = [
+            # Emails are stored lower-cased so one person is one row.
+            models.CheckConstraint(
+                condition=Q(email=models.functions.Lower("email")),
+                name="events_subscriber_email_lowercase",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email

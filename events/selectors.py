@@ -1,0 +1,35 @@
+"""Reads about events. Each returns a queryset or a small value, never writes."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from events.models import Event, Phase
+
+
+def events_upcoming() -> QuerySet[Event]:
+    """Events still to come or running now, soonest first."""
+    return (
+        Event.objects.exclude(phase=Phase.ENDED)
+        .filter(
+            Q(ends_at__isnull=True, starts_at__gte=timezone.now() - timezone.timedelta(hours=12))
+            | Q(ends_at__gte=timezone.now())
+            | ~Q(phase=Phase.LOBBY)
+        )
+        .order_by("starts_at")
+    )
+
+
+def recaps_published() -> QuerySet[Event]:
+    return Event.objects.filter(recap_published=True).order_by("-starts_at")
+
+
+def events_for_user(user: AbstractBaseUser) -> QuerySet[Event]:
+    """Events a signed-in person organises, or hosts or moderates through their account."""
+    return (
+        Event.objects.filter(Q(organiser=user) | Q(speakers__user=user))
+        .distinct()
+        .order_by("-starts_at")
+    )

@@ -1,0 +1,139 @@
+"""Shared fixtures: people (organiser, host, attendee, stranger), events, and real services.
+
+PostgreSQL and Redis tests skip when the service is absent, unless REQUIRE_SERVICES=1 (as in CI),
+which turns a missing service into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlparse
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from events.models import Attendee, Event, Side, Speaker, SpeakerRole, Theme
+from events.services import event_create
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _service_missing(name: str, url: str) -> None:
+    message = f"{name} is not reachable at {url}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " and REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis URL on a database of its own, flushed after the test."""
+    if not _reachable(TEST_REDIS_URL, 6379):
+        _service_missing("Redis", TEST_REDIS_URL)
+    import redis
+
+    base = TEST_REDIS_URL.rsplit("/", 1)[0]
+    url = f"{base}/{secrets.randbelow(14) + 1}"
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for a test that runs servers against it; dropped after."""
+    if not _reachable(TEST_DATABASE_URL, 5432):
+        _service_missing("PostgreSQL", TEST_DATABASE_URL)
+    import psycopg
+
+    name = f"pb_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parsed = urlparse(TEST_DATABASE_URL)
+    yield parsed._replace(path=f"/{name}").geturl()
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def organiser(db):
+    return get_user_model().objects.create_user("org", password="pw-organiser-1")
+
+
+@pytest.fixture
+def host_user(db):
+    return get_user_model().objects.create_user("hostess", password="pw-host-1")
+
+
+@pytest.fixture
+def moderator_user(db):
+    return get_user_model().objects.create_user("moddy", password="pw-moderator-1")
+
+
+@pytest.fixture
+def stranger_user(db):
+    """Signed in, but nothing to do with the event."""
+    return get_user_model().objects.create_user("stranger", password="pw-stranger-1")
+
+
+def make_event(organiser, **fields) -> Event:
+    defaults = {
+        "title": "Test debate",
+        "motion": "Tests should be written first.",
+        "starts_at": timezone.now() + timedelta(hours=1),
+    }
+    return event_create(organiser=organiser, **(defaults | fields))
+
+
+@pytest.fixture
+def event(organiser, host_user, moderator_user) -> Event:
+    event = make_event(organiser)
+    Speaker.objects.create(
+        event=event,
+        name="Hal Host",
+        role=SpeakerRole.HOST,
+        side=Side.FOR,
+        statement="For, because.",
+        user=host_user,
+    )
+    Speaker.objects.create(
+        event=event,
+        name="Mo Derator",
+        role=SpeakerRole.MODERATOR,
+        side=Side.AGAINST,
+        statement="Against, because.",
+        user=moderator_user,
+    )
+    for i, name in enumerate(["Domain knowledge", "Your career"]):
+        Theme.objects.create(event=event, name=name, position=i)
+    return event
+
+
+@pytest.fixture
+def other_event(organiser) -> Event:
+    return make_event(organiser, title="Another debate")
+
+
+def make_attendee(event: Event, name: str = "") -> Attendee:
+    return Attendee.objects.create(event=event, token=secrets.token_urlsafe(32), display_name=name)
+
+
+@pytest.fixture
+def attendee(event) -> Attendee:
+    return make_attendee(event, "Ada")
