@@ -6,6 +6,7 @@ SECRET_KEY    required unless DEBUG is on.
 ALLOWED_HOSTS comma-separated; never "*".
 DEBUG         "1" for development; off by default.
 HTTPS         "1" behind TLS (secure cookies, HSTS, redirect); defaults to "not DEBUG".
+SERVE_STATIC  "0" when nginx serves collected static files; by default daphne serves them.
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Off when a proxy serves STATIC_ROOT (see deploy/); on, daphne serves static files itself.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
 # Attendees have no account: the session carries their secret, for a long evening and a recap.
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
