@@ -1,0 +1,48 @@
+"""Makes the bench's event: a debate in its pre-vote with the poll open, results shown live.
+
+Run by the harness in the server's own environment: `python -m bench.fixture '{}'`; prints JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+
+
+def main(options: dict) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from debates.models import Poll, PollKind, PollState, ResultsVisibility
+    from events.models import Phase
+    from events.services import event_create
+
+    organiser, _ = get_user_model().objects.get_or_create(username="bench-organiser")
+    event = event_create(
+        organiser=organiser,
+        title=options.get("title", "Bench debate"),
+        motion="Load tests belong in the definition of done.",
+        starts_at=timezone.now() - timedelta(minutes=5),
+        phase=Phase.PRE_VOTE,
+    )
+    poll = Poll.objects.create(
+        event=event,
+        kind=PollKind.PRE_VOTE,
+        state=PollState.OPEN,
+        opened_at=timezone.now(),
+        results_visibility=ResultsVisibility.LIVE,
+    )
+    return {
+        "event_id": event.pk,
+        "slug": event.slug,
+        "join_code": event.join_code,
+        "poll_id": poll.pk,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.loads(sys.argv[1] if len(sys.argv) > 1 else "{}"))))

@@ -1,0 +1,456 @@
+"""Starts the server under test and reads its processes.
+
+Embedded: one daphne process on SQLite with the in-memory channel layer (what `make run` serves).
+Cluster: two daphne processes on PostgreSQL and Redis behind nginx, started from the very files
+deploy/ ships (the systemd unit's ExecStart line and the nginx site), with ports and paths pointed
+at a temporary directory. Everything listens on 127.0.0.1 and is stopped when the block ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import secrets
+import shlex
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+UNIT = DEPLOY / "systemd" / "productbreaks-daphne@.service"
+NGINX_SITE = DEPLOY / "nginx" / "productbreaks.conf"
+NGINX_MAIN = DEPLOY / "nginx" / "nginx-main.conf"
+DEFAULT_DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+DEFAULT_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Twisted listens with a queue of 50 unless told otherwise; a join storm overflows that.
+BACKLOG = 4096
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+def raise_nofile() -> int:
+    """Lifts this process's open-files limit to the hard limit; children inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def venv_bin(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+@dataclass
+class ProcSample:
+    """RSS and CPU time of one process, read from /proc."""
+
+    pid: int
+
+    def rss_bytes(self) -> int:
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def cpu_seconds(self) -> float:
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # utime and stime are fields 14 and 15; after the ")" they are at 11 and 12.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def daphne_command_from_unit(instance: int, runtime_dir: Path) -> tuple[list[str], int]:
+    """The unit's ExecStart for one instance, with /run/productbreaks and the venv made local."""
+    text = UNIT.read_text()
+    match = re.search(r"^ExecStart=(.+)$", text, re.MULTILINE)
+    limit = re.search(r"^LimitNOFILE=(\d+)$", text, re.MULTILINE)
+    if not match:
+        raise ServerError(f"{UNIT} has no ExecStart line")
+    line = match.group(1).replace("%i", str(instance))
+    line = line.replace("/run/productbreaks", str(runtime_dir))
+    argv = shlex.split(line)
+    argv[0] = venv_bin("daphne")
+    return argv, int(limit.group(1)) if limit else 65536
+
+
+def embedded_command(port: int) -> list[str]:
+    """The unit's daphne flags, but on a TCP port and without proxy headers (no proxy)."""
+    argv, _ = daphne_command_from_unit(1, Path("/nonexistent"))
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            out.append(f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}")
+            continue
+        if arg == "-e":
+            skip = True
+        if arg == "--proxy-headers":
+            continue
+        out.append(arg)
+    return out
+
+
+def nginx_binary(*, install: bool = True) -> str:
+    """Debian's nginx; installed with apt-get when missing and allowed (a fresh CI machine)."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
+    if found:
+        return found
+    if install and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("bench: installing Debian's nginx (apt-get install nginx)", file=sys.stderr)
+        env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        # Debian's package may start its own service on port 80; the bench runs its own nginx.
+        subprocess.run(["service", "nginx", "stop"], check=False, capture_output=True)
+        found = shutil.which("nginx") or "/usr/sbin/nginx"
+        if Path(found).exists():
+            return found
+    raise ServerError(
+        "Cluster mode needs nginx: `sudo apt-get install nginx` (Debian's package), then rerun."
+    )
+
+
+def _sub(text: str, pattern: str, repl: str, *, flags: int = re.MULTILINE) -> str:
+    new, n = re.subn(pattern, repl, text, flags=flags)
+    if not n:
+        raise ServerError(
+            f"{NGINX_SITE.relative_to(REPO)} no longer matches {pattern!r}: update bench/server.py"
+        )
+    return new
+
+
+def nginx_config(*, sockets: list[Path], port: int, workdir: Path) -> str:
+    """deploy/nginx/productbreaks.conf on 127.0.0.1:port without TLS, inside a main config.
+
+    The only addition: nginx names the daphne process that took each websocket (X-Upstream), so
+    the bench can show a vote through either process reaching the sockets on both.
+    """
+    site = NGINX_SITE.read_text()
+    site = _sub(site, r"^# -- plain HTTP.*?\(bench: skip-end\)\n", "", flags=re.S | re.M)
+    servers = "".join(f"    server unix:{path} max_fails=3 fail_timeout=5s;\n" for path in sockets)
+    site = _sub(site, r"(^\s*server unix:/run/productbreaks/[^\n]*\n)+", servers)
+    site = _sub(
+        site,
+        r"^\s*listen 443[^\n]*\n\s*listen \[::\]:443[^\n]*\n",
+        f"    listen 127.0.0.1:{port};\n",
+    )
+    site = _sub(site, r"^\s*ssl_[^\n]*\n", "")
+    site = _sub(site, r"server_name [^;]+;", "server_name 127.0.0.1 localhost;")
+    site = _sub(site, r"alias /srv/productbreaks/staticfiles/;", f"alias {REPO}/staticfiles/;")
+    site = _sub(
+        site,
+        r"(location /ws/ \{\n)",
+        r"\1        add_header X-Upstream $upstream_addr always;\n",
+    )
+    main = NGINX_MAIN.read_text()
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return (
+        f"{main}\n{user}daemon off;\npid {workdir}/nginx.pid;\nerror_log stderr warn;\n"
+        f"http {{\n    access_log off;\n    client_body_temp_path {workdir}/body;\n"
+        f"    proxy_temp_path {workdir}/proxy;\n{site}\n}}\n"
+    )
+
+
+@dataclass
+class Server:
+    """A running server under test: its URL, its daphne processes, its database."""
+
+    mode: str
+    url: str
+    env: dict[str, str]
+    daphne: list[subprocess.Popen] = field(default_factory=list)
+    others: list[subprocess.Popen] = field(default_factory=list)
+    workdir: Path | None = None
+    database_url: str = ""
+    sqlite_path: str = ""
+    _cleanup: list = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        return self.url
+
+    @property
+    def ws_base(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+    @property
+    def procs(self) -> list[ProcSample]:
+        return [ProcSample(p.pid) for p in self.daphne]
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode:
+            raise ServerError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def fixture(self, **options: object) -> dict:
+        """An event with an open poll, made through the project's own services."""
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.fixture", json.dumps(options)],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode:
+            raise ServerError(f"bench.fixture failed:\n{result.stderr[-3000:]}")
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def recount(self, poll_id: int) -> tuple[dict[str, int], int]:
+        """Votes per side and the poll's version, read from the database itself."""
+        count_sql = "SELECT side, COUNT(*) FROM debates_vote WHERE poll_id = {} GROUP BY side"
+        version_sql = "SELECT version FROM debates_poll WHERE id = {}"
+        if self.sqlite_path:
+            with sqlite3.connect(self.sqlite_path, timeout=30) as conn:
+                rows = conn.execute(count_sql.format("?"), (poll_id,)).fetchall()
+                version = conn.execute(version_sql.format("?"), (poll_id,)).fetchone()[0]
+        else:
+            import psycopg
+
+            with psycopg.connect(self.database_url) as conn:
+                rows = conn.execute(count_sql.format("%s"), (poll_id,)).fetchall()
+                version = conn.execute(version_sql.format("%s"), (poll_id,)).fetchone()[0]
+        counts = {"for": 0, "against": 0, "undecided": 0} | dict(rows)
+        return counts, int(version)
+
+    def check_alive(self) -> None:
+        for proc in [*self.daphne, *self.others]:
+            if proc.poll() is not None:
+                raise ServerError(f"{proc.args[0]} exited with {proc.returncode}")
+
+    def stop(self) -> None:
+        for proc in [*self.others, *self.daphne]:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in [*self.others, *self.daphne]:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for fn in reversed(self._cleanup):
+            fn()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _base_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "PB_FANOUT", "SQLITE_PATH"}
+    }
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "productbreaks.settings",
+        "SECRET_KEY": "bench-" + secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "HTTPS": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(REPO),
+    }
+    return env | extra
+
+
+def _wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise ServerError(f"{proc.args[0]} exited with {proc.returncode} at start")
+        try:
+            with urllib.request.urlopen(url + "/join/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise ServerError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _wait_socket_file(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerError(f"daphne for {path} exited with {proc.returncode} at start")
+        if path.exists():
+            return
+        time.sleep(0.1)
+    raise ServerError(f"daphne did not create {path} within {timeout:.0f} s")
+
+
+def _log(workdir: Path, name: str):
+    return open(workdir / f"{name}.log", "wb")
+
+
+def start_embedded(*, fanout: str = "", port: int = 0, log_dir: Path | None = None) -> Server:
+    """One daphne process, SQLite (WAL) in a temporary directory, the in-memory layer."""
+    raise_nofile()
+    workdir = Path(tempfile.mkdtemp(prefix="pb-bench-"))
+    sqlite_path = str(workdir / "db.sqlite3")
+    env = _base_env(SQLITE_PATH=sqlite_path, **({"PB_FANOUT": fanout} if fanout else {}))
+    port = port or free_port()
+    server = Server(
+        mode="embedded",
+        url=f"http://127.0.0.1:{port}",
+        env=env,
+        workdir=workdir,
+        sqlite_path=sqlite_path,
+    )
+    server._cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
+    try:
+        server.manage("migrate", "--noinput")
+        logs = log_dir or workdir
+        server.daphne.append(
+            subprocess.Popen(
+                embedded_command(port),
+                cwd=REPO,
+                env=env,
+                stdout=_log(logs, "daphne"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+        _wait_http(server.url, server.daphne)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def start_cluster(
+    *,
+    processes: int = 2,
+    fanout: str = "",
+    database_url: str = "",
+    redis_url: str = "",
+    port: int = 0,
+) -> Server:
+    """N daphne processes (the systemd unit's command) on PostgreSQL and Redis, behind nginx.
+
+    A fresh PostgreSQL database is created next to `database_url` (or used as is when
+    database_url names one already made for the caller) and dropped afterwards.
+    """
+    import psycopg
+    import redis
+
+    hard = raise_nofile()
+    nginx = nginx_binary()
+    workdir = Path(tempfile.mkdtemp(prefix="pb-cluster-"))
+    workdir.chmod(0o755)
+    cleanup: list = [lambda: shutil.rmtree(workdir, ignore_errors=True)]
+
+    owns_database = not database_url
+    if owns_database:
+        admin = DEFAULT_DATABASE_URL
+        name = f"pb_bench_{secrets.token_hex(6)}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        database_url = urlparse(admin)._replace(path=f"/{name}").geturl()
+
+        def drop() -> None:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        cleanup.append(drop)
+    redis_url = redis_url or DEFAULT_REDIS_URL
+    redis.Redis.from_url(redis_url).flushdb()
+    cleanup.append(lambda: redis.Redis.from_url(redis_url).flushdb())
+
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _base_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SERVE_STATIC="1",
+        CSRF_TRUSTED_ORIGINS=url,
+        **({"PB_FANOUT": fanout} if fanout else {}),
+    )
+    server = Server(mode="cluster", url=url, env=env, workdir=workdir, database_url=database_url)
+    server._cleanup.extend(cleanup)
+    try:
+        server.manage("migrate", "--noinput")
+        sockets = []
+        for instance in range(1, processes + 1):
+            argv, limit = daphne_command_from_unit(instance, workdir)
+            limit = min(limit, hard)
+            proc = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=env,
+                stdout=_log(workdir, f"daphne-{instance}"),
+                stderr=subprocess.STDOUT,
+                preexec_fn=lambda limit=limit: resource.setrlimit(
+                    resource.RLIMIT_NOFILE, (limit, limit)
+                ),
+            )
+            server.daphne.append(proc)
+            sock = workdir / f"daphne-{instance}.sock"
+            sockets.append(sock)
+            _wait_socket_file(sock, proc)
+        conf = workdir / "nginx.conf"
+        conf.write_text(nginx_config(sockets=sockets, port=port, workdir=workdir))
+        check = subprocess.run(
+            [nginx, "-t", "-p", str(workdir), "-e", "stderr", "-c", str(conf)],
+            capture_output=True,
+            text=True,
+        )
+        if check.returncode:
+            raise ServerError(f"nginx -t failed:\n{check.stderr}")
+        server.others.append(
+            subprocess.Popen(
+                [nginx, "-p", str(workdir), "-e", "stderr", "-c", str(conf)],
+                stdout=_log(workdir, "nginx"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+        _wait_http(server.url, [*server.daphne, *server.others])
+    except BaseException:
+        server.stop()
+        raise
+    return server
