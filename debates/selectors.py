@@ -9,14 +9,28 @@ redeemed the event's secret host link (debates:host_link).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from events.models import Event, SpeakerRole
+from debates.models import (
+    ARGUING_SIDES,
+    BreakoutRoom,
+    BreakoutRound,
+    Point,
+    PointStatus,
+    PointUpvote,
+    PollKind,
+    RoomMember,
+    Takeaway,
+    Vote,
+)
+from events.models import Attendee, Event, Side, SpeakerRole, Theme
 
 # The session remembers, per event id, the host key it was granted with: rotating an event's
 # host_key then locks out every browser that came in through the old link.
@@ -94,3 +108,146 @@ def event_for_organiser(request: HttpRequest, slug: str) -> Event:
     if not can_edit(event=event, user=request.user):
         raise PermissionDenied(NOT_AN_ORGANISER)
     return event
+
+
+# ---------------------------------------------------------------- rooms, points, takeaways
+
+
+def pre_vote_sides(*, event_id: int, attendee_ids: Collection[int] | None = None) -> dict[int, str]:
+    """Each attendee's pre-vote side; an attendee who did not vote counts as undecided.
+
+    One query. Keys are every attendee asked about (or every attendee of the event).
+    """
+    attendees = Attendee.objects.filter(event_id=event_id)
+    if attendee_ids is not None:
+        attendees = attendees.filter(pk__in=attendee_ids)
+    sides = dict.fromkeys(attendees.values_list("pk", flat=True), Side.UNDECIDED.value)
+    votes = Vote.objects.filter(
+        poll__event_id=event_id, poll__kind=PollKind.PRE_VOTE, attendee_id__in=list(sides)
+    ).values_list("attendee_id", "side")
+    sides.update(votes)
+    return sides
+
+
+def round_running(*, event_id: int) -> BreakoutRound | None:
+    """The breakout round in progress, if any (at most one runs at a time: see round_start)."""
+    return (
+        BreakoutRound.objects.filter(
+            event_id=event_id, started_at__isnull=False, ended_at__isnull=True
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+def round_latest(*, event_id: int) -> BreakoutRound | None:
+    return BreakoutRound.objects.filter(event_id=event_id).order_by("-number").first()
+
+
+def room_of(*, attendee_id: int, round_id: int) -> BreakoutRoom | None:
+    membership = (
+        RoomMember.objects.filter(attendee_id=attendee_id, round_id=round_id)
+        .select_related("room")
+        .first()
+    )
+    return membership.room if membership else None
+
+
+@dataclass(frozen=True)
+class RoomView:
+    room: BreakoutRoom
+    members: list[Attendee]
+    sides: dict[str, int]
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+
+def rooms_with_members(*, round_id: int) -> list[RoomView]:
+    """Every room of a round with its members and their pre-vote sides. Three queries."""
+    rooms = list(
+        BreakoutRoom.objects.filter(round_id=round_id)
+        .select_related("round")
+        .order_by("position", "id")
+    )
+    memberships = (
+        RoomMember.objects.filter(round_id=round_id)
+        .select_related("attendee")
+        .order_by("attendee__display_name", "attendee_id")
+    )
+    by_room: dict[int, list[Attendee]] = {room.pk: [] for room in rooms}
+    for membership in memberships:
+        by_room[membership.room_id].append(membership.attendee)
+    event_id = rooms[0].round.event_id if rooms else 0
+    sides = pre_vote_sides(
+        event_id=event_id, attendee_ids=[a.pk for members in by_room.values() for a in members]
+    )
+    views = []
+    for room in rooms:
+        counts = dict.fromkeys(Side.values, 0)
+        for member in by_room[room.pk]:
+            counts[sides.get(member.pk, Side.UNDECIDED)] += 1
+        views.append(RoomView(room=room, members=by_room[room.pk], sides=counts))
+    return views
+
+
+def room_points(*, room_id: int) -> QuerySet[Point]:
+    """A room's live board: its visible points, most upvoted first."""
+    return (
+        Point.objects.filter(room_id=room_id, status=PointStatus.VISIBLE)
+        .select_related("theme", "author")
+        .order_by("-upvotes", "created_at")
+    )
+
+
+def upvoted_point_ids(*, attendee_id: int, point_ids: Collection[int]) -> set[int]:
+    return set(
+        PointUpvote.objects.filter(attendee_id=attendee_id, point_id__in=point_ids).values_list(
+            "point_id", flat=True
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ThemePoints:
+    theme: Theme
+    by_side: dict[str, list[Point]]
+
+
+def plenary_points(*, event_id: int, include_hidden: bool = False) -> list[ThemePoints]:
+    """All points of the event grouped by theme (in the event's order) and side (FOR, AGAINST).
+
+    Highlighted first, then most upvoted. Merged duplicates are left out; hidden ones only
+    for the moderator (include_hidden). Two queries.
+    """
+    themes = list(Theme.objects.filter(event_id=event_id).order_by("position", "id"))
+    statuses = (
+        [PointStatus.VISIBLE, PointStatus.HIDDEN] if include_hidden else [PointStatus.VISIBLE]
+    )
+    points = (
+        Point.objects.filter(event_id=event_id, status__in=statuses)
+        .select_related("room", "theme")
+        .order_by("-highlighted", "-upvotes", "created_at")
+    )
+    grouped = {theme.pk: {side: [] for side in ARGUING_SIDES} for theme in themes}
+    for point in points:
+        grouped[point.theme_id][point.side].append(point)
+    return [ThemePoints(theme=theme, by_side=grouped[theme.pk]) for theme in themes]
+
+
+def highlighted_points(*, event_id: int) -> QuerySet[Point]:
+    return (
+        Point.objects.filter(event_id=event_id, status=PointStatus.VISIBLE, highlighted=True)
+        .select_related("theme")
+        .order_by("theme__position", "side", "-upvotes")
+    )
+
+
+def takeaways(*, event_id: int) -> QuerySet[Takeaway]:
+    return Takeaway.objects.filter(event_id=event_id).order_by("position", "id")
+
+
+def attendees_joined(*, event_id: int) -> int:
+    """Joined in total (connected now comes from debates.live)."""
+    return Attendee.objects.filter(event_id=event_id).count()
