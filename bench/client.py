@@ -19,8 +19,8 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from urllib.parse import urlencode, urlsplit
 
-import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -65,37 +65,46 @@ class Worker:
         self.join_times: list[float] = []
         self.attempts = 0
         self.reconnects = 0
-        self.transport = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        )
 
     # ------------------------------------------------------------------ joining
 
     async def http_join(self, att: Attendee) -> str:
-        """GET /join/, POST the code with the CSRF token; returns the session's Cookie header."""
-        client = httpx.AsyncClient(
-            transport=self.transport, base_url=self.base, trust_env=False, timeout=60
-        )
-        page = await client.get("/join/")
-        if page.status_code != 200:
-            raise JoinError(f"GET /join/ {page.status_code}")
-        token = CSRF_FIELD.search(page.content)
+        """GET /join/, POST the code with the CSRF token; returns the session's Cookie header.
+
+        Each request on its own connection, as many phones would: a shared client pool with
+        thousands of queued requests costs the client more CPU than the server.
+        """
+        status, cookies, body = await http(self.base, "GET", "/join/")
+        if status != 200:
+            raise JoinError(f"GET /join/ {status}")
+        token = CSRF_FIELD.search(body)
         if not token:
             raise JoinError("no CSRF token in /join/")
-        response = await client.post(
-            "/join/",
-            data={
+        form = urlencode(
+            {
                 "csrfmiddlewaretoken": token.group(1).decode(),
                 "code": self.join_code,
                 "display_name": f"Bench {att.index}",
-            },
-            headers={"Referer": f"{self.base}/join/", "Origin": self.origin},
+            }
         )
-        if response.status_code not in (302, 303):
-            raise JoinError(f"POST /join/ {response.status_code}")
-        if "sessionid" not in client.cookies:
+        status, more, _ = await http(
+            self.base,
+            "POST",
+            "/join/",
+            cookies=cookies,
+            body=form.encode(),
+            headers={
+                "Referer": f"{self.base}/join/",
+                "Origin": self.origin,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        if status not in (302, 303):
+            raise JoinError(f"POST /join/ {status}")
+        cookies |= more
+        if "sessionid" not in cookies:
             raise JoinError("POST /join/ set no session")
-        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
     async def open_socket(self, att: Attendee) -> None:
         ws = await connect(
@@ -125,7 +134,7 @@ class Worker:
                 await self.open_socket(att)
                 self.join_times.append(time.monotonic() - started)
                 return
-            except (OSError, httpx.HTTPError, JoinError, ConnectionClosed, TimeoutError) as exc:
+            except (OSError, JoinError, ConnectionClosed, TimeoutError) as exc:
                 self.errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
             except Exception as exc:  # the handshake's own errors (InvalidStatus and kin)
                 self.errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
@@ -348,6 +357,48 @@ class Worker:
 
 class JoinError(Exception):
     pass
+
+
+async def http(
+    base: str,
+    method: str,
+    path: str,
+    *,
+    cookies: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    timeout: float = 60,
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request on a fresh connection: (status, cookies set, body)."""
+    url = urlsplit(base)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(url.hostname, url.port or 80), timeout
+    )
+    try:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {url.netloc}", "Connection: close"]
+        if cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if body or method == "POST":
+            lines.append(f"Content-Length: {len(body)}")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        raw = await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+    head, _, content = raw.partition(b"\r\n\r\n")
+    head_lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(head_lines[0].split()[1])
+    except (IndexError, ValueError):
+        raise JoinError(f"bad HTTP response {head_lines[0][:60]!r}") from None
+    set_cookies = {}
+    for line in head_lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "set-cookie":
+            pair = value.strip().split(";", 1)[0]
+            key, _, val = pair.partition("=")
+            set_cookies[key.strip()] = val.strip()
+    return status, set_cookies, content
 
 
 def cpu_seconds() -> float:
