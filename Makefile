@@ -12,7 +12,7 @@ PORT ?= 8000
 help:
 	@echo "make run    install, migrate, seed the demo event and serve it on http://$(HOST):$(PORT)/"
 	@echo "make test   ruff and the whole pytest suite"
-	@echo "make bench  the benchmark harness (see BENCHMARKS.md)"
+	@echo "make bench  the benchmark harness: make bench SCENARIO=sockets [ARGS=--cluster] (BENCHMARKS.md)"
 
 # Finds a Python >= 3.12 (PATH first, then pyenv) and builds .venv with it.
 $(VENV)/.created:
@@ -63,8 +63,10 @@ browser:
 		fi; \
 	fi
 
+# make bench SCENARIO=burst ARGS=--cluster ; scenarios and figures in BENCHMARKS.md.
+SCENARIO ?= smoke
 bench: dev-deps
-	$(PY) -m bench.run --help
+	$(PY) -m bench.run $(SCENARIO) $(ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache .ruff_cache
