@@ -256,6 +256,17 @@ class Server:
         counts = {"for": 0, "against": 0, "undecided": 0} | dict(rows)
         return counts, int(version)
 
+    def log_tails(self, lines: int = 25) -> str:
+        """The end of each process's log, for an error message."""
+        if self.workdir is None:
+            return ""
+        out = []
+        for path in sorted(self.workdir.glob("*.log")):
+            text = path.read_text(errors="replace").splitlines()[-lines:]
+            if text:
+                out.append(f"--- {path.name}\n" + "\n".join(text))
+        return "\n".join(out)
+
     def check_alive(self) -> None:
         for proc in [*self.daphne, *self.others]:
             if proc.poll() is not None:
@@ -357,6 +368,10 @@ def start_embedded(*, fanout: str = "", port: int = 0, log_dir: Path | None = No
             )
         )
         _wait_http(server.url, server.daphne)
+    except ServerError as exc:
+        tails = server.log_tails()
+        server.stop()
+        raise ServerError(f"{exc}\n{tails}") from None
     except BaseException:
         server.stop()
         raise
@@ -450,6 +465,10 @@ def start_cluster(
             )
         )
         _wait_http(server.url, [*server.daphne, *server.others])
+    except ServerError as exc:
+        tails = server.log_tails()
+        server.stop()
+        raise ServerError(f"{exc}\n{tails}") from None
     except BaseException:
         server.stop()
         raise
