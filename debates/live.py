@@ -1,13 +1,109 @@
-"""Realtime: group names, message types, coalesced tally snapshots, per-process fan-out, resync.
+"""Realtime: group names, message types, coalesced snapshots, per-process fan-out, resync.
 
-INTERIM SKELETON (foundation commit): the public API below is the contract other modules call.
-The live-voting work replaces the bodies with the real implementation.
+Read this first if you touch anything live. The contract for clients is in the team's
+protocol notes; this is how the server keeps it.
+
+The database is the source of truth
+    Votes, polls and the event's phase live in the database. A socket message never carries
+    a change ("+1 for"); it carries a *snapshot* read from the database: `tally.updated` holds
+    a poll's counts at `Poll.version` (bumped in the transaction of every change), and
+    `phase.changed` holds the event's state with `seq` (the time the state was read). A
+    client keeps the highest version/seq it has seen and ignores older ones, so reordering,
+    duplicates and a missed message are all harmless: the next snapshot repairs the view.
+
+Who triggers a broadcast
+    Services call `tally_changed(poll_id)` / `event_changed(event_id)` / `send(group, msg)`
+    in `transaction.on_commit`, so nothing is announced that might roll back. These functions
+    may be called from any thread: they hop onto the process's event loop (the one daphne
+    runs, found through asgiref's thread-local) with `call_soon_threadsafe`.
+
+Coalescing (at most 1 / TALLY_INTERVAL snapshots per poll per process)
+    `tally_changed` only marks the poll dirty. One flusher task per dirty poll reads ONE
+    snapshot, sends it, waits out the interval, and loops while the poll is dirty again. A
+    thousand votes in a second cost four snapshot reads and four frames per socket. The next
+    broadcast waits until the last has gone out (the flusher awaits the send).
+
+Fan-out (no channel layer on the hot path)
+    Each process keeps a registry of its own sockets per group (`event_group`, `hosts_group`,
+    `room_group`). A snapshot is encoded to JSON once and the same string is written to every
+    local socket with `consumer.base_send` (no per-socket encode, no per-socket channel-layer
+    message, no thread hop per message). Hosts get counts and turnout even while the results
+    are hidden from the audience: a tally goes to `hosts_group` in full, and to the rest of
+    `event_group` in its public form.
+
+Several processes (REDIS_URL set)
+    Each process holds ONE Redis pub/sub subscription (redis.asyncio, channel REDIS_CHANNEL).
+    The process that read a snapshot publishes the encoded deliveries once; every other
+    process writes them to its own sockets. Channels' Redis layer is not used for fan-out
+    (it drops overflow and runs out of connections at a few hundred sockets). With several
+    processes each coalesces its own votes, so a poll may see up to N snapshots per interval;
+    the version check on the client makes that harmless.
+
+Votes over the socket: one writer per process
+    `vote.cast` frames go into a queue. One asyncio task takes everything pending (up to
+    WRITER_BATCH_MAX), applies it with `services.votes_cast_batch` in ONE transaction (one
+    database_sync_to_async call), and only then answers each vote with `vote.acknowledged`
+    (committed) or `vote.refused` (with the reason). If the batch fails, its votes are retried
+    one by one, so one bad row never costs the others; a vote that still fails is refused
+    with VOTE_NOT_SAVED. The HTTP paths call `services.vote_cast`, the same rules.
+
+Connect and reconnect
+    `connect()` reads who the socket is (attendee of the event from the session, host, or a
+    viewer such as the projector), registers it, and sends at once: the event state
+    (`phase.changed`), a `tally.updated` for every poll that is not a draft, and `you.synced`
+    (this attendee's votes re-read from the database). If a broadcast went out while the
+    state was being read, it is read again, so a connecting socket never misses a change.
+
+Baseline for the benchmark only
+    PB_FANOUT=group_send switches tallies to the plain Channels way: every committed vote is
+    its own transaction and its own `channel_layer.group_send` to a group of all sockets, and
+    each consumer forwards it (`live.forward`). It exists so bench/ can measure what the
+    design above gains. Never use it in production.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import json
+import logging
+import math
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import SyncToAsync
+from channels.db import database_sync_to_async
+from channels.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
+from django.conf import settings
+from django.template.loader import render_to_string
+
+log = logging.getLogger(__name__)
+
+TALLY_INTERVAL = 0.25  # seconds between two snapshots of one poll (per process)
+EVENT_INTERVAL = 0.25  # seconds between two event-state snapshots of one event
+WRITER_BATCH_MAX = 2000  # votes committed in one transaction at most
+MAX_FRAME = 4096  # characters; a larger client frame is refused with CLOSE_BAD_MESSAGE
+REF_MAX = 64  # a client's vote reference, echoed back
+REDIS_CHANNEL = "productbreaks.live"
+STAGE_CACHE_SECONDS = 2.0  # a connect storm renders the event page's stage once per event
+
+CLOSE_BAD_MESSAGE = 4400  # malformed JSON, unknown type, oversized or binary frame
+CLOSE_FORBIDDEN = 4403  # e.g. a vote from a socket that is not an attendee of the event
+CLOSE_NOT_FOUND = 4404  # no such event
+
+_NO_LAYER = "productbreaks-no-layer"  # an alias that is not configured: consumers get no layer
+
+
+# ---------------------------------------------------------------- names
+
 
 def event_group(event_id: int) -> str:
+    """Every socket of an event: attendees, viewers (projector), hosts."""
     return f"event-{event_id}"
 
 
@@ -16,16 +112,509 @@ def room_group(room_id: int) -> str:
 
 
 def hosts_group(event_id: int) -> str:
+    """The event's hosts (console): they see counts while results are hidden."""
     return f"hosts-{event_id}"
 
 
+def fanout_mode() -> str:
+    """'direct' (the design above) or 'group_send' (bench baseline, PB_FANOUT=group_send)."""
+    return "group_send" if os.environ.get("PB_FANOUT") == "group_send" else "direct"
+
+
+def consumer_layer_alias() -> str:
+    """The channel layer a consumer uses: none at all, except in the bench baseline."""
+    return DEFAULT_CHANNEL_LAYER if fanout_mode() == "group_send" else _NO_LAYER
+
+
+def encode(message: Mapping[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+# A delivery: (group, encoded text, group to skip or None). Several make one broadcast.
+Delivery = tuple[str, str, str | None]
+
+
+# ---------------------------------------------------------------- public API (any thread)
+
+
 def tally_changed(poll_id: int) -> None:
-    """A poll's tally or state changed (after commit): a coalesced snapshot goes out."""
+    """A poll's tally or state changed (call after commit): a coalesced snapshot goes out."""
+    _dispatch(lambda hub: hub.changed("poll", poll_id), lambda: _tally_deliveries(poll_id))
 
 
 def event_changed(event_id: int) -> None:
-    """Phase, round, timer, message or presence changed (after commit): state snapshot goes out."""
+    """Phase, round, timer, message or presence changed (after commit): the event state goes
+    to every socket of the event (coalesced like tallies)."""
+    _dispatch(lambda hub: hub.changed("event", event_id), lambda: _event_deliveries(event_id))
 
 
-def send(group: str, message: dict) -> None:
-    """A JSON-safe dict to every socket in a group, in every process (after commit)."""
+def send(group: str, message: Mapping[str, Any]) -> None:
+    """A JSON-safe dict to every socket in a group, in every process (call after commit).
+
+    Encoded once, here; not coalesced (use it for rare messages, not for per-vote traffic).
+    """
+    deliveries: list[Delivery] = [(group, encode(message), None)]
+    _dispatch(lambda hub: hub.spawn(hub.publish(deliveries)), lambda: deliveries)
+
+
+def connected(event_id: int) -> int:
+    """Sockets of an event connected to THIS process (presence is per process)."""
+    hub = _HUB
+    return len(hub.groups.get(event_group(event_id), ())) if hub else 0
+
+
+# ---------------------------------------------------------------- snapshots (sync, in a thread)
+
+
+def _tally_deliveries(poll_id: int) -> list[Delivery]:
+    from debates import selectors
+
+    snapshot = selectors.poll_snapshot(poll_id=poll_id)
+    if snapshot is None:
+        return []
+    return _tally_deliveries_of(snapshot)
+
+
+def _tally_deliveries_of(snapshot: Any) -> list[Delivery]:
+    full = encode(snapshot.message(full=True))
+    public = full if snapshot.visible_to_attendees else encode(snapshot.message(full=False))
+    hosts = hosts_group(snapshot.event_id)
+    return [(hosts, full, None), (event_group(snapshot.event_id), public, hosts)]
+
+
+_stage_cache: dict[int, tuple[float, tuple, str]] = {}
+
+
+def stage_html(event: Any, snapshots: list[Any], *, fresh: bool = False) -> str:
+    """The event page's live "stage" (phase, polls, tallies) as pushed to every socket.
+
+    Rendered for the audience (no one's own vote; live.js marks that from `you.synced`).
+    Cached briefly per event so a reconnect storm renders it once; a broadcast always renders
+    it fresh (`fresh=True`) and refreshes the cache.
+    """
+    key = (event.phase, tuple((s.id, s.version, s.state) for s in snapshots))
+    cached = _stage_cache.get(event.pk)
+    now = time.monotonic()
+    if not fresh and cached and cached[1] == key and now - cached[0] < STAGE_CACHE_SECONDS:
+        return cached[2]
+    html = render_to_string(
+        "debates/event.html#stage", {"event": event, "polls": snapshots, "my_votes": {}}
+    )
+    _stage_cache[event.pk] = (now, key, html)
+    return html
+
+
+def event_message(event: Any, snapshots: list[Any], *, fresh: bool = False) -> dict[str, Any]:
+    return {
+        "type": "phase.changed",
+        "event": event.pk,
+        "seq": time.time_ns() // 1000,
+        "phase": event.phase,
+        "label": str(event.get_phase_display()),
+        "html": stage_html(event, snapshots, fresh=fresh),
+    }
+
+
+def _event_deliveries(event_id: int) -> list[Delivery]:
+    from debates import selectors
+    from events.models import Event
+
+    seq_before_read = time.time_ns() // 1000
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None:
+        return []
+    message = event_message(event, selectors.poll_snapshots(event_id=event_id), fresh=True)
+    message["seq"] = seq_before_read  # what the read is guaranteed to include
+    return [(event_group(event_id), encode(message), None)]
+
+
+@dataclass
+class Connection:
+    """What a socket is, and what it must be sent the moment it connects."""
+
+    event_id: int
+    attendee_id: int | None
+    host: bool
+    messages: list[str]
+
+
+def connection_read(*, slug: str, session: Any, user: Any) -> Connection | None:
+    """Who the socket is and the current state of everything it shows. Sync; a few queries."""
+    from debates import selectors
+    from events.models import Event
+
+    seq_before_read = time.time_ns() // 1000
+    event = Event.objects.filter(slug=slug).first()
+    if event is None:
+        return None
+    attendee = selectors.attendee_for_session(event=event, session=session)
+    host = selectors.can_host(event=event, user=user, session=session)
+    snapshots = selectors.poll_snapshots(event_id=event.pk)
+    state = event_message(event, snapshots)
+    state["seq"] = seq_before_read
+    votes = selectors.votes_of(attendee_id=attendee.pk) if attendee else {}
+    you = {
+        "type": "you.synced",
+        "attendee": attendee is not None,
+        "host": host,
+        "name": attendee.public_name if attendee else "",
+        "votes": {str(poll_id): side for poll_id, side in votes.items()},
+    }
+    messages = [encode(state)]
+    messages += [encode(s.message(full=host)) for s in snapshots]
+    messages.append(encode(you))
+    return Connection(
+        event_id=event.pk,
+        attendee_id=attendee.pk if attendee else None,
+        host=host,
+        messages=messages,
+    )
+
+
+# ---------------------------------------------------------------- sockets (on the loop)
+
+
+async def connect(consumer: Any, *, slug: str) -> Connection | None:
+    """Accepts the socket, registers it and sends the current state (see module docstring).
+
+    Returns None, having closed the socket with CLOSE_NOT_FOUND, if the event does not exist.
+    """
+    hub = _hub()
+    scope = consumer.scope
+    read = database_sync_to_async(connection_read)
+    mark = hub.deliveries
+    connection = await read(slug=slug, session=scope.get("session"), user=scope.get("user"))
+    await consumer.accept()
+    if connection is None:
+        await consumer.close(code=CLOSE_NOT_FOUND)
+        return None
+    await hub.register(consumer, connection)
+    if hub.deliveries != mark:
+        # A broadcast went out between the read and the registration: it may have missed us.
+        connection = await read(slug=slug, session=scope.get("session"), user=scope.get("user"))
+        if connection is None:
+            await consumer.close(code=CLOSE_NOT_FOUND)
+            return None
+    for text in connection.messages:
+        await consumer.send(text_data=text)
+    return connection
+
+
+async def disconnect(consumer: Any) -> None:
+    hub = _HUB
+    if hub is not None and hub.loop is asyncio.get_running_loop():
+        await hub.unregister(consumer)
+
+
+async def subscribe(consumer: Any, group: str) -> None:
+    """Adds a connected socket to another group (e.g. its breakout room)."""
+    _hub().groups.setdefault(group, set()).add(consumer)
+    consumer.live_groups = {*getattr(consumer, "live_groups", ()), group}
+
+
+async def unsubscribe(consumer: Any, group: str) -> None:
+    hub = _hub()
+    members = hub.groups.get(group)
+    if members is not None:
+        members.discard(consumer)
+        if not members:
+            del hub.groups[group]
+    consumer.live_groups = set(getattr(consumer, "live_groups", ())) - {group}
+
+
+def vote_submit(consumer: Any, *, ballot: Any, ref: str) -> None:
+    """Queues a socket vote for the process's writer; answered after commit."""
+    _hub().writer.submit(consumer, ballot, ref)
+
+
+async def _send_text(consumer: Any, text: str) -> None:
+    try:
+        await consumer.base_send({"type": "websocket.send", "text": text})
+    except Exception:
+        log.debug("send to a closed socket dropped", exc_info=True)
+
+
+# ---------------------------------------------------------------- the per-process hub
+
+
+class _Hub:
+    """All live state of one process (of one event loop, in tests)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.groups: dict[str, set[Any]] = {}
+        self.dirty: set[tuple[str, int]] = set()
+        self.flushers: dict[tuple[str, int], asyncio.Task] = {}
+        self.last_sent: dict[tuple[str, int], float] = {}
+        self.deliveries = 0  # broadcasts delivered so far; connect() watches it
+        self.tasks: set[asyncio.Task] = set()
+        self.writer = _VoteWriter(self)
+        self.bridge = _RedisBridge(self, settings.REDIS_URL) if settings.REDIS_URL else None
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        # A fresh context: a task spawned on behalf of a sync thread must not inherit asgiref's
+        # "inside the sync thread" markers (database_sync_to_async would refuse to run).
+        task = self.loop.create_task(coro, context=contextvars.Context())
+        self.tasks.add(task)  # a strong reference, or the task may be collected mid-flight
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    # registry
+
+    async def register(self, consumer: Any, connection: Connection) -> None:
+        groups = {event_group(connection.event_id)}
+        if connection.host:
+            groups.add(hosts_group(connection.event_id))
+        for group in groups:
+            self.groups.setdefault(group, set()).add(consumer)
+        consumer.live_groups = groups
+        if fanout_mode() == "group_send" and getattr(consumer, "channel_layer", None):
+            # Baseline: hosts hear tallies in full on their group, everyone else on the event's.
+            layer_group = (hosts_group if connection.host else event_group)(connection.event_id)
+            await consumer.channel_layer.group_add(layer_group, consumer.channel_name)
+            consumer.live_layer_group = layer_group
+        if self.bridge is not None:
+            await self.bridge.ready()
+
+    async def unregister(self, consumer: Any) -> None:
+        for group in getattr(consumer, "live_groups", ()):
+            members = self.groups.get(group)
+            if members is not None:
+                members.discard(consumer)
+                if not members:
+                    del self.groups[group]
+        consumer.live_groups = set()
+        layer_group = getattr(consumer, "live_layer_group", None)
+        if layer_group and getattr(consumer, "channel_layer", None):
+            await consumer.channel_layer.group_discard(layer_group, consumer.channel_name)
+
+    # coalescing
+
+    def changed(self, kind: str, object_id: int) -> None:
+        if kind == "poll" and fanout_mode() == "group_send":
+            self.spawn(self._baseline_tally(object_id))
+            return
+        key = (kind, object_id)
+        self.dirty.add(key)
+        if key not in self.flushers:
+            self.flushers[key] = self.spawn(self._flush(key))
+
+    async def _flush(self, key: tuple[str, int]) -> None:
+        kind, object_id = key
+        interval = TALLY_INTERVAL if kind == "poll" else EVENT_INTERVAL
+        read = _tally_deliveries if kind == "poll" else _event_deliveries
+        try:
+            while key in self.dirty:
+                wait = self.last_sent.get(key, -math.inf) + interval - self.loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                # Cleared before the read: a change committed during the read marks it again.
+                self.dirty.discard(key)
+                try:
+                    deliveries = await database_sync_to_async(read)(object_id)
+                    await self.publish(deliveries)
+                except Exception:
+                    log.exception("live: %s %s snapshot failed; the next change retries", *key)
+                self.last_sent[key] = self.loop.time()
+        finally:
+            self.flushers.pop(key, None)
+
+    # fan-out
+
+    async def publish(self, deliveries: list[Delivery]) -> None:
+        """To the other processes (Redis), then to this process's sockets."""
+        if not deliveries:
+            return
+        if self.bridge is not None:
+            await self.bridge.publish(deliveries)
+        await self.deliver(deliveries)
+
+    async def deliver(self, deliveries: Iterable[Delivery]) -> None:
+        self.deliveries += 1
+        for group, text, exclude in deliveries:
+            members = self.groups.get(group)
+            if not members:
+                continue
+            skip = self.groups.get(exclude, ()) if exclude else ()
+            # One message dict for all: daphne only reads it.
+            message = {"type": "websocket.send", "text": text}
+            for n, consumer in enumerate(list(members), 1):
+                if consumer in skip:
+                    continue
+                try:
+                    await consumer.base_send(message)
+                except Exception:
+                    log.debug("live: send failed", exc_info=True)
+                if n % 256 == 0:
+                    await asyncio.sleep(0)  # let acks and reads through during a big fan-out
+
+    # bench baseline
+
+    async def _baseline_tally(self, poll_id: int) -> None:
+        layer = get_channel_layer()
+        deliveries = await database_sync_to_async(_tally_deliveries)(poll_id)
+        for group, text, _exclude in deliveries:
+            await layer.group_send(group, {"type": "live.forward", "text": text})
+
+
+class _VoteWriter:
+    """One per process: commits pending socket votes in one transaction, then answers them."""
+
+    def __init__(self, hub: _Hub) -> None:
+        self.hub = hub
+        self.queue: deque[tuple[Any, Any, str]] = deque()
+        self.task: asyncio.Task | None = None
+
+    def submit(self, consumer: Any, ballot: Any, ref: str) -> None:
+        self.queue.append((consumer, ballot, ref))
+        if self.task is None:
+            self.task = self.hub.spawn(self.run())
+
+    async def run(self) -> None:
+        try:
+            while self.queue:
+                # Baseline: one vote per transaction, the way a plain consumer would write.
+                size = 1 if fanout_mode() == "group_send" else WRITER_BATCH_MAX
+                batch = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
+                reasons = await self.write([ballot for _, ballot, _ in batch])
+                for (consumer, ballot, ref), reason in zip(batch, reasons, strict=True):
+                    if reason is None:
+                        answer = {"type": "vote.acknowledged", "ref": ref}
+                        answer |= {"poll": ballot.poll_id, "side": ballot.side}
+                    else:
+                        answer = {"type": "vote.refused", "ref": ref}
+                        answer |= {"poll": ballot.poll_id, "reason": reason}
+                    await _send_text(consumer, encode(answer))
+        finally:
+            self.task = None
+
+    async def write(self, ballots: list[Any]) -> list[str | None]:
+        from debates import services
+
+        cast = database_sync_to_async(services.votes_cast_batch)
+        try:
+            return await cast(ballots=ballots)
+        except Exception:
+            log.exception("live: a batch of %d votes failed; retrying one by one", len(ballots))
+        reasons: list[str | None] = []
+        for ballot in ballots:
+            try:
+                reasons += await cast(ballots=[ballot])
+            except Exception:
+                log.exception("live: a vote could not be saved")
+                reasons.append(str(services.VOTE_NOT_SAVED))
+        return reasons
+
+
+class _RedisBridge:
+    """One Redis pub/sub subscription per process; deliveries cross processes through it."""
+
+    def __init__(self, hub: _Hub, url: str) -> None:
+        import redis.asyncio as aioredis
+
+        self.hub = hub
+        self.url = url
+        self.origin = uuid.uuid4().hex
+        self.publisher = aioredis.Redis.from_url(url)
+        self.subscribed = asyncio.Event()
+        hub.spawn(self.listen())
+
+    async def ready(self, timeout: float = 3.0) -> None:
+        """Waits (once, briefly) for the subscription, so a first socket misses nothing."""
+        if self.subscribed.is_set():
+            return
+        try:
+            await asyncio.wait_for(self.subscribed.wait(), timeout)
+        except TimeoutError:
+            log.warning("live: Redis subscription not ready; other processes' broadcasts wait")
+
+    async def publish(self, deliveries: list[Delivery]) -> None:
+        try:
+            await self.publisher.publish(REDIS_CHANNEL, encode({"o": self.origin, "d": deliveries}))
+        except Exception:
+            log.warning("live: Redis publish failed", exc_info=True)
+
+    async def listen(self) -> None:
+        import redis.asyncio as aioredis
+
+        delay = 0.5
+        while True:
+            client = aioredis.Redis.from_url(self.url)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(REDIS_CHANNEL)
+                self.subscribed.set()
+                delay = 0.5
+                async for item in pubsub.listen():
+                    if item.get("type") != "message":
+                        continue
+                    envelope = json.loads(item["data"])
+                    if envelope.get("o") != self.origin:
+                        await self.hub.deliver(envelope["d"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("live: Redis subscription lost; retrying", exc_info=True)
+            finally:
+                self.subscribed.clear()
+                try:
+                    await pubsub.aclose()
+                    await client.aclose()
+                except Exception:
+                    log.debug("live: closing the Redis subscription failed", exc_info=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+# ---------------------------------------------------------------- loop plumbing
+
+_HUB: _Hub | None = None
+
+
+def _hub() -> _Hub:
+    """The hub of the running loop (one per process; tests run a loop each)."""
+    global _HUB
+    loop = asyncio.get_running_loop()
+    if _HUB is None or _HUB.loop is not loop:
+        _HUB = _Hub(loop)
+    return _HUB
+
+
+def _main_loop() -> asyncio.AbstractEventLoop | None:
+    hub = _HUB
+    if hub is not None and hub.loop.is_running():
+        return hub.loop
+    # Code run by sync_to_async (Django views under daphne) knows the loop that called it.
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running():
+        return loop
+    return None
+
+
+def _dispatch(on_loop: Callable[[_Hub], Any], read: Callable[[], list[Delivery]]) -> None:
+    """Runs `on_loop(hub)` on the process's event loop, from whatever thread we are in.
+
+    With no event loop in this process (a management command, the sync test client) no local
+    socket can be listening; the deliveries are read now and published to Redis if there is one.
+    """
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not None:
+        on_loop(_hub())
+        return
+    loop = _main_loop()
+    if loop is not None:
+        loop.call_soon_threadsafe(lambda: on_loop(_hub()), context=contextvars.Context())
+        return
+    if settings.REDIS_URL:
+        import redis
+
+        deliveries = read()
+        if deliveries:
+            client = redis.Redis.from_url(settings.REDIS_URL)
+            try:
+                client.publish(REDIS_CHANNEL, encode({"o": "sync", "d": deliveries}))
+            finally:
+                client.close()

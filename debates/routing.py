@@ -1,3 +1,9 @@
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from debates.consumers import LiveConsumer
+
+websocket_urlpatterns = [
+    path("ws/e/<slug:slug>/", LiveConsumer.as_asgi()),
+]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -25,12 +25,16 @@ from debates.models import (
     Point,
     PointStatus,
     PointUpvote,
+    Poll,
     PollKind,
+    PollState,
+    ResultsVisibility,
     RoomMember,
     Takeaway,
     Vote,
 )
 from events.models import Attendee, Event, Side, SpeakerRole, Theme
+from events.services import join_code_normalise
 
 # The session remembers, per event id, the host key it was granted with: rotating an event's
 # host_key then locks out every browser that came in through the old link.
@@ -108,6 +112,184 @@ def event_for_organiser(request: HttpRequest, slug: str) -> Event:
     if not can_edit(event=event, user=request.user):
         raise PermissionDenied(NOT_AN_ORGANISER)
     return event
+
+
+# ---------------------------------------------------------------- joining, voting and tallies
+
+# The session maps event ids to the attendee's secret token: {"attendees": {"12": "..."}}.
+# Views and the socket consumer read the same session (AuthMiddlewareStack).
+ATTENDEE_SESSION_KEY = "attendees"
+
+
+def event_for_join_code(raw: str) -> Event | None:
+    """The event a typed code means, forgiving case, spaces, dashes and look-alikes."""
+    code = join_code_normalise(raw)
+    if not code:
+        return None
+    return Event.objects.filter(join_code=code).first()
+
+
+def attendee_token(session: Mapping[str, Any] | None, event_id: int) -> str | None:
+    if session is None:
+        return None
+    tokens = session.get(ATTENDEE_SESSION_KEY)
+    token = tokens.get(str(event_id)) if isinstance(tokens, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+def attendee_for_session(*, event: Event, session: Mapping[str, Any] | None) -> Attendee | None:
+    """Who this browser is at the event, or None. One query (none without a token)."""
+    token = attendee_token(session, event.pk)
+    if token is None:
+        return None
+    return Attendee.objects.filter(event=event, token=token).first()
+
+
+def votes_of(*, attendee_id: int) -> dict[int, str]:
+    """The attendee's current side in each poll, by poll id."""
+    return dict(Vote.objects.filter(attendee_id=attendee_id).values_list("poll_id", "side"))
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    side: str
+    label: str
+    count: int
+    percent: int
+
+
+def _percentages(counts: dict[str, int], total: int) -> dict[str, int]:
+    """Whole percentages that add up to 100 (largest remainder), so the bars fill the width."""
+    if total == 0:
+        return dict.fromkeys(counts, 0)
+    exact = {side: 100 * n / total for side, n in counts.items()}
+    whole = {side: int(value) for side, value in exact.items()}
+    short = 100 - sum(whole.values())
+    for side in sorted(exact, key=lambda s: whole[s] - exact[s])[:short]:
+        whole[side] += 1
+    return whole
+
+
+@dataclass(frozen=True)
+class PollSnapshot:
+    """A poll's tally at one version: what a tally.updated message carries."""
+
+    id: int
+    event_id: int
+    kind: str
+    question: str
+    state: str
+    results_visibility: str
+    version: int
+    counts: dict[str, int]
+    attendees: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def percent(self) -> dict[str, int]:
+        return _percentages(self.counts, self.total)
+
+    @property
+    def visible_to_attendees(self) -> bool:
+        """Against herding, a host may hide the tally from the audience until the close."""
+        return self.state == PollState.CLOSED or self.results_visibility == ResultsVisibility.LIVE
+
+    @property
+    def rows(self) -> list[TallyRow]:
+        percent = self.percent
+        return [
+            TallyRow(side=side.value, label=str(side.label), count=self.counts[side], percent=percent[side])
+            for side in Side
+        ]
+
+    @property
+    def kind_label(self) -> str:
+        return str(PollKind(self.kind).label)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == PollState.OPEN
+
+    def message(self, *, full: bool) -> dict[str, Any]:
+        """The tally.updated message. `full`: for hosts, who always see counts and turnout."""
+        visible = full or self.visible_to_attendees
+        message: dict[str, Any] = {
+            "type": "tally.updated",
+            "poll": self.id,
+            "version": self.version,
+            "kind": self.kind,
+            "state": self.state,
+            "visible": visible,
+            "hidden_from_attendees": not self.visible_to_attendees,
+            "total": self.total,
+        }
+        if visible:
+            message["counts"] = dict(self.counts)
+            message["percent"] = self.percent
+        if full:
+            message["attendees"] = self.attendees
+        return message
+
+
+def poll_snapshots(
+    *, event_id: int | None = None, poll_id: int | None = None
+) -> list[PollSnapshot]:
+    """Tally snapshots of an event's polls that are not drafts (or of one poll, any state).
+
+    ONE statement, so the version and the counts always belong together, on SQLite and on
+    PostgreSQL alike. Counting uses debates_vote_tally_idx.
+    """
+    polls = Poll.objects.all()
+    if poll_id is not None:
+        polls = polls.filter(pk=poll_id)
+    if event_id is not None:
+        polls = polls.filter(event_id=event_id).exclude(state=PollState.DRAFT)
+    joined = (
+        Attendee.objects.filter(event_id=OuterRef("event_id"))
+        .order_by()
+        .values("event_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        polls.order_by("created_at", "pk")
+        .values("pk", "event_id", "kind", "question", "state", "results_visibility", "version")
+        .annotate(
+            motion=F("event__motion"),
+            attendees=Subquery(joined),
+            **{
+                f"n_{side}": Count("votes", filter=Q(votes__side=side))
+                for side in Side.values
+            },
+        )
+    )
+    return [
+        PollSnapshot(
+            id=row["pk"],
+            event_id=row["event_id"],
+            kind=row["kind"],
+            question=row["question"] or row["motion"],
+            state=row["state"],
+            results_visibility=row["results_visibility"],
+            version=row["version"],
+            counts={side: row[f"n_{side}"] for side in Side.values},
+            attendees=row["attendees"] or 0,
+        )
+        for row in rows
+    ]
+
+
+def poll_snapshot(*, poll_id: int) -> PollSnapshot | None:
+    snapshots = poll_snapshots(poll_id=poll_id)
+    return snapshots[0] if snapshots else None
+
+
+def event_polls(*, event_id: int) -> list[Poll]:
+    """The pre-vote and final vote of an event (any state), for the host's console."""
+    return list(Poll.objects.filter(event_id=event_id).order_by("created_at", "pk"))
 
 
 # ---------------------------------------------------------------- rooms, points, takeaways

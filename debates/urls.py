@@ -8,5 +8,18 @@ app_name = "debates"
 
 urlpatterns = [
     path("join/", views.join, name="join"),
+    path("j/<str:code>/", views.join_link, name="join_link"),
     path("e/<slug:slug>/", views.event_page, name="event"),
+    path("e/<slug:slug>/polls/<int:poll_id>/vote/", views.vote, name="vote"),
+    path("e/<slug:slug>/qr.svg", views.qr, name="qr"),
+    path("e/<slug:slug>/projector/", views.projector, name="projector"),
+    path("e/<slug:slug>/host/<str:key>/", views.host_link, name="host_link"),
+    path("e/<slug:slug>/console/", views.console, name="console"),
+    path("e/<slug:slug>/console/polls/open/", views.poll_open, name="poll_open"),
+    path("e/<slug:slug>/console/polls/<int:poll_id>/close/", views.poll_close, name="poll_close"),
+    path(
+        "e/<slug:slug>/console/polls/<int:poll_id>/visibility/",
+        views.poll_visibility,
+        name="poll_visibility",
+    ),
 ]

@@ -1,15 +1,273 @@
+"""Attendee and host pages of the live debate. Thin: rules are in services, reads in selectors."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+import io
+from typing import Any
 
-from events.models import Event
+import segno
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from debates import live, selectors, services
+from debates.forms import DisplayNameForm, JoinForm, PollOpenForm
+from debates.models import Poll, PollKind, ResultsVisibility
+from events.models import Attendee, Event
+from events.services import attendee_join, join_code_display
+
+HOST_LINK_INVALID = _("This host link is not valid (any more). Ask the organiser for a new one.")
 
 
+# ---------------------------------------------------------------- helpers
+
+
+def _live_labels() -> dict[str, str]:
+    """Words static/js/live.js shows, translated here (the script holds no user-facing text)."""
+    return {
+        "for": str(_("For")),
+        "against": str(_("Against")),
+        "undecided": str(_("Undecided")),
+        "votes_one": str(_("%(n)s vote")),
+        "votes_other": str(_("%(n)s votes")),
+        "your_vote": str(_("Your vote:")),
+        "can_change": str(_("You can change it until the poll closes.")),
+        "no_vote": str(_("You have not voted yet.")),
+        "sending": str(_("Sending your vote…")),
+        "saved": str(_("Vote saved.")),
+        "live": str(_("Live")),
+        "connecting": str(_("Connecting…")),
+        "offline": str(_("Connection lost. Reconnecting…")),
+        "closed": str(_("The poll is closed.")),
+        "tally": str(
+            _(
+                "%(poll)s: for %(for)s%%, against %(against)s%%, undecided %(undecided)s%%, %(votes)s."
+            )
+        ),
+        "hidden_tally": str(
+            _("%(poll)s: %(votes)s so far. Results are shown when the poll closes.")
+        ),
+        "turnout": str(_("%(total)s of %(joined)s who joined have voted")),
+        "phase": str(_("Now: %(phase)s")),
+    }
+
+
+def _join(request: HttpRequest, event: Event, display_name: str) -> Attendee:
+    """Joins (or rejoins) the event and remembers the attendee in the session."""
+    token = selectors.attendee_token(request.session, event.pk)
+    attendee = attendee_join(event=event, token=token, display_name=display_name)
+    tokens = request.session.get(selectors.ATTENDEE_SESSION_KEY)
+    tokens = dict(tokens) if isinstance(tokens, dict) else {}
+    tokens[str(event.pk)] = attendee.token
+    request.session[selectors.ATTENDEE_SESSION_KEY] = tokens
+    return attendee
+
+
+def _join_url(request: HttpRequest, event: Event) -> str:
+    return request.build_absolute_uri(
+        reverse("debates:join_link", kwargs={"code": event.join_code})
+    )
+
+
+def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str, Any]:
+    attendee = selectors.attendee_for_session(event=event, session=request.session)
+    return {
+        "event": event,
+        "attendee": attendee,
+        "polls": selectors.poll_snapshots(event_id=event.pk),
+        "my_votes": selectors.votes_of(attendee_id=attendee.pk) if attendee else {},
+        "speakers": event.speakers.all(),
+        "join_code": join_code_display(event.join_code),
+        "join_url": _join_url(request, event),
+        "vote_errors": {},
+        "live_labels": _live_labels(),
+        **extra,
+    }
+
+
+# ---------------------------------------------------------------- joining
+
+
+@require_http_methods(["GET", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
-    return render(request, "debates/join.html")
+    if request.method == "POST":
+        form = JoinForm(request.POST)
+        if form.is_valid():
+            _join(request, form.event, form.cleaned_data["display_name"])
+            return redirect(form.event)
+        return render(request, "debates/join.html", {"form": form}, status=400)
+    form = JoinForm(initial={"code": request.GET.get("code", "")[:20]})
+    return render(request, "debates/join.html", {"form": form})
 
 
+@require_http_methods(["GET", "POST"])
+def join_link(request: HttpRequest, code: str) -> HttpResponse:
+    """The link in the QR code. GET only shows a Join button: link previews and prefetching
+    must not create attendees. Someone who has joined already goes straight to the event."""
+    event = selectors.event_for_join_code(code)
+    if event is None:
+        raise Http404(_("No event has that code."))
+    if request.method == "POST":
+        form = DisplayNameForm(request.POST)
+        if form.is_valid():
+            _join(request, event, form.cleaned_data["display_name"])
+            return redirect(event)
+        return render(request, "debates/join_link.html", {"event": event, "form": form}, status=400)
+    if selectors.attendee_for_session(event=event, session=request.session):
+        return redirect(event)
+    return render(request, "debates/join_link.html", {"event": event, "form": DisplayNameForm()})
+
+
+@require_GET
+@cache_control(max_age=3600)
+def qr(request: HttpRequest, slug: str) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    buffer = io.BytesIO()
+    segno.make(_join_url(request, event), error="m").save(
+        buffer, kind="svg", scale=10, border=2, xmldecl=False, title=str(_("Join link"))
+    )
+    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+
+
+# ---------------------------------------------------------------- the event and voting
+
+
+@require_GET
 def event_page(request: HttpRequest, slug: str) -> HttpResponse:
     event = get_object_or_404(Event, slug=slug)
-    return render(request, "debates/event.html", {"event": event})
+    context = _event_context(request, event)
+    if request.htmx:
+        return render(request, "debates/event.html#stage", context)
+    return render(request, "debates/event.html", context)
+
+
+@require_POST
+def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
+    """The plain-form and htmx way to vote; the socket way is debates.consumers."""
+    event = get_object_or_404(Event, slug=slug)
+    attendee = selectors.attendee_for_session(event=event, session=request.session)
+    poll = Poll.objects.filter(pk=poll_id).first()
+    try:
+        if poll is None:
+            raise services.VoteRefused(services.VOTE_POLL_UNKNOWN, status=404)
+        if attendee is None:
+            raise services.VoteRefused(services.VOTE_ATTENDEE_UNKNOWN, status=403)
+        services.vote_cast(poll=poll, attendee=attendee, side=request.POST.get("side", ""))
+    except services.VoteRefused as refused:
+        if request.htmx:
+            return HttpResponse(refused.reason, status=refused.status, content_type="text/plain")
+        context = _event_context(request, event, vote_errors={poll_id: refused.reason})
+        return render(request, "debates/event.html", context, status=refused.status)
+    if request.htmx:
+        context = _event_context(request, event)
+        context["poll"] = next(p for p in context["polls"] if p.id == poll.pk)
+        return render(request, "debates/event.html#poll", context)
+    return redirect(f"{event.get_absolute_url()}#poll-{poll.pk}")
+
+
+@require_GET
+def projector(request: HttpRequest, slug: str) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    context = _event_context(request, event)
+    context["attendee"] = None  # the big screen votes for no one
+    context["my_votes"] = {}
+    return render(request, "debates/projector.html", context)
+
+
+# ---------------------------------------------------------------- hosts
+
+
+@require_GET
+def host_link(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    if not selectors.host_link_redeem(event=event, key=key, session=request.session):
+        raise PermissionDenied(HOST_LINK_INVALID)
+    return redirect("debates:console", slug=event.slug)
+
+
+def _console_context(request: HttpRequest, event: Event) -> dict[str, Any]:
+    snapshots = {s.kind: s for s in selectors.poll_snapshots(event_id=event.pk)}
+    polls = {p.kind: p for p in selectors.event_polls(event_id=event.pk)}
+    rows = []
+    for kind in (PollKind.PRE_VOTE, PollKind.FINAL_VOTE):
+        poll = polls.get(kind)
+        rows.append(
+            {
+                "kind": kind,
+                "label": kind.label,
+                "poll": poll,
+                "snapshot": snapshots.get(kind),
+                "visibility": poll.results_visibility if poll else ResultsVisibility.LIVE,
+            }
+        )
+    return {
+        "event": event,
+        "rows": rows,
+        "visibilities": ResultsVisibility.choices,
+        "joined": selectors.attendees_joined(event_id=event.pk),
+        "connected": live.connected(event.pk),
+        "join_code": join_code_display(event.join_code),
+        "join_url": _join_url(request, event),
+        "full_tally": True,
+        "live_labels": _live_labels(),
+    }
+
+
+def _console_response(request: HttpRequest, event: Event) -> HttpResponse:
+    if request.htmx:
+        return render(request, "debates/console.html#polls", _console_context(request, event))
+    return redirect("debates:console", slug=event.slug)
+
+
+@require_GET
+def console(request: HttpRequest, slug: str) -> HttpResponse:
+    event = selectors.event_for_host(request, slug)
+    return render(request, "debates/console.html", _console_context(request, event))
+
+
+@require_POST
+def poll_open(request: HttpRequest, slug: str) -> HttpResponse:
+    event = selectors.event_for_host(request, slug)
+    form = PollOpenForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(
+            " ".join(str(e) for errors in form.errors.values() for e in errors),
+            status=400,
+            content_type="text/plain",
+        )
+    services.poll_open(
+        event=event,
+        kind=form.cleaned_data["kind"],
+        results_visibility=form.cleaned_data["results_visibility"],
+    )
+    if not request.htmx:
+        messages.success(request, _("The poll is open."))
+    return _console_response(request, event)
+
+
+@require_POST
+def poll_close(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
+    event = selectors.event_for_host(request, slug)
+    poll = get_object_or_404(Poll, pk=poll_id, event=event)
+    services.poll_close(poll=poll)
+    if not request.htmx:
+        messages.success(request, _("The poll is closed. Its result is kept."))
+    return _console_response(request, event)
+
+
+@require_POST
+def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
+    event = selectors.event_for_host(request, slug)
+    poll = get_object_or_404(Poll, pk=poll_id, event=event)
+    visibility = request.POST.get("results_visibility", "")
+    if visibility not in ResultsVisibility.values:
+        return HttpResponse(
+            _("Choose live or after the close."), status=400, content_type="text/plain"
+        )
+    services.poll_results_visibility_set(poll=poll, results_visibility=visibility)
+    return _console_response(request, event)

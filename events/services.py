@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from events.models import JOIN_CODE_LENGTH, Event
+from events.models import JOIN_CODE_LENGTH, Attendee, Event
 
 # Crockford-style: no I, L, O or U, so a code read off a projector cannot be mistyped
 # as a look-alike; join_code_normalise() maps the look-alikes back.
@@ -69,3 +69,34 @@ def event_create(
             if slug and Event.objects.filter(slug=slug).exists():
                 raise
     raise RuntimeError("Could not find a free join code after 10 attempts.")
+
+
+# ---------------------------------------------------------------- joining (live voting)
+
+DISPLAY_NAME_MAX_LENGTH = 40
+
+
+def display_name_clean(raw: str) -> str:
+    """Collapses runs of whitespace and trims to the column size."""
+    return " ".join(raw.split())[:DISPLAY_NAME_MAX_LENGTH]
+
+
+@transaction.atomic
+def attendee_join(*, event: Event, token: str | None = None, display_name: str = "") -> Attendee:
+    """The attendee this browser already is at the event, or a new one.
+
+    `token` is the secret the browser's session kept from an earlier join: coming back (a
+    reload, a second scan of the QR code) must not count the same person twice. A blank name
+    keeps the one given before.
+    """
+    display_name = display_name_clean(display_name)
+    if token:
+        attendee = Attendee.objects.filter(event=event, token=token).first()
+        if attendee is not None:
+            if display_name and display_name != attendee.display_name:
+                attendee.display_name = display_name
+                attendee.save(update_fields=["display_name"])
+            return attendee
+    return Attendee.objects.create(
+        event=event, token=secrets.token_urlsafe(32), display_name=display_name
+    )
