@@ -6,10 +6,14 @@ import secrets
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
-from events.models import JOIN_CODE_LENGTH, Attendee, Event
+from events.models import JOIN_CODE_LENGTH, Attendee, Event, Phase, Subscriber
 
 # Crockford-style: no I, L, O or U, so a code read off a projector cannot be mistyped
 # as a look-alike; join_code_normalise() maps the look-alikes back.
@@ -69,6 +73,74 @@ def event_create(
             if slug and Event.objects.filter(slug=slug).exists():
                 raise
     raise RuntimeError("Could not find a free join code after 10 attempts.")
+
+
+# ---------------------------------------------------------------- subscribing and publishing
+# (post-event summary)
+
+SUBSCRIBE_EMAIL_INVALID = _("Enter a valid email address, like name@example.org.")
+SUBSCRIBE_CONSENT_MISSING = _("Tick the box to agree to hear from us about future events.")
+RECAP_NOT_ENDED = _("A recap can be published once the event has ended.")
+
+
+@transaction.atomic
+def subscriber_add(
+    *,
+    email: str,
+    consented: bool,
+    source_event: Event | None = None,
+    now: datetime | None = None,
+) -> tuple[Subscriber, bool]:
+    """Puts an email on the list, or merges it into the row already there: (subscriber, created).
+
+    An address is one person whatever its case. Signing up again refreshes the consent time
+    (the latest consent is the one on record) and keeps the event they first signed up at.
+    Raises ValidationError with SUBSCRIBE_CONSENT_MISSING or SUBSCRIBE_EMAIL_INVALID.
+    """
+    if not consented:
+        raise ValidationError(SUBSCRIBE_CONSENT_MISSING, code="consent")
+    email = email.strip().lower()
+    if not _email_valid(email):
+        raise ValidationError(SUBSCRIBE_EMAIL_INVALID, code="invalid")
+    now = now or timezone.now()
+    subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+        email=email, defaults={"consented_at": now, "source_event": source_event}
+    )
+    if not created:
+        subscriber.consented_at = now
+        fields = ["consented_at"]
+        if subscriber.source_event_id is None and source_event is not None:
+            subscriber.source_event = source_event
+            fields.append("source_event")
+        subscriber.save(update_fields=fields)
+    return subscriber, created
+
+
+def _email_valid(email: str) -> bool:
+    if len(email) > Subscriber._meta.get_field("email").max_length:
+        return False
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
+@transaction.atomic
+def recap_publish(*, event: Event, publish: bool) -> Event:
+    """Publishes the event's recap (public at events:recap) or takes it down.
+
+    Only an ended event's recap can be published: until then its figures can still move.
+    recap_published_at is the time of the latest publication (None while unpublished).
+    """
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if publish and event.phase != Phase.ENDED:
+        raise ValidationError(RECAP_NOT_ENDED, code="not_ended")
+    if event.recap_published != publish:
+        event.recap_published = publish
+        event.recap_published_at = timezone.now() if publish else None
+        event.save(update_fields=["recap_published", "recap_published_at", "updated_at"])
+    return event
 
 
 # ---------------------------------------------------------------- joining (live voting)

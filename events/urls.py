@@ -9,4 +9,12 @@ app_name = "events"
 urlpatterns = [
     path("", views.index, name="index"),
     path("organiser/", views.organiser_home, name="organiser_home"),
+    path("e/<slug:slug>/summary/", views.summary, name="summary"),
+    path("e/<slug:slug>/summary/publish/", views.recap_publish, name="recap_publish"),
+    path("e/<slug:slug>/export/recap.md", views.export_markdown, name="export_markdown"),
+    path("e/<slug:slug>/export/votes.csv", views.export_votes, name="export_votes"),
+    path("e/<slug:slug>/export/points.csv", views.export_points, name="export_points"),
+    path("recaps/<slug:slug>/", views.recap, name="recap"),
+    path("subscribe/", views.subscribe, name="subscribe"),
+    path("subscribers.csv", views.subscribers_csv, name="subscribers_csv"),
 ]

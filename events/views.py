@@ -1,17 +1,43 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+import re
+from collections.abc import Iterable
+from datetime import datetime
 
-from events import selectors
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from debates.selectors import can_edit, can_host, event_for_host, event_for_organiser
+from events import selectors, services
+from events.forms import PublishForm, SubscribeForm
+from events.models import Event
+
+RECAP_NOT_PUBLISHED = _("This recap has not been published.")
+SUBSCRIBERS_NOT_ALLOWED = _("Only organisers can export the subscriber list.")
+PUBLISH_CHOICE_MISSING = _("Choose whether to publish or unpublish the recap.")
+
+# CSV cells a spreadsheet would run as a formula if they began with one of these.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "events/index.html",
-        {"upcoming": selectors.events_upcoming(), "recaps": selectors.recaps_published()},
+        {
+            "upcoming": selectors.events_upcoming(),
+            "recaps": selectors.recaps_published(),
+            "subscribe_form": _subscribe_form(request),
+        },
     )
 
 
@@ -20,3 +46,197 @@ def organiser_home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "events/organiser_home.html", {"events": selectors.events_for_user(request.user)}
     )
+
+
+# ---------------------------------------------------------------- recap and summary
+
+
+@require_GET
+def recap(request: HttpRequest, slug: str) -> HttpResponse:
+    """The public recap once published; before that, a preview for the event's hosts only."""
+    event = get_object_or_404(Event, slug=slug)
+    if not event.recap_published and not can_host(
+        event=event, user=request.user, session=request.session
+    ):
+        raise Http404(RECAP_NOT_PUBLISHED)
+    return render(
+        request,
+        "events/recap.html",
+        {
+            "recap": selectors.event_recap(event),
+            "subscribe_form": _subscribe_form(request, event),
+        },
+    )
+
+
+@require_GET
+def summary(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_host(request, slug)
+    return render(request, "events/summary.html", _summary_context(request, event))
+
+
+@require_POST
+def recap_publish(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_organiser(request, slug)
+    form = PublishForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(PUBLISH_CHOICE_MISSING)
+    try:
+        event = services.recap_publish(event=event, publish=form.cleaned_data["publish"])
+    except ValidationError as error:
+        return HttpResponseBadRequest(" ".join(error.messages))
+    if request.htmx:
+        return render(request, "events/summary.html#publish", _summary_context(request, event))
+    return redirect("events:summary", slug=event.slug)
+
+
+def _summary_context(request: HttpRequest, event: Event) -> dict:
+    return {
+        "event": event,
+        "recap": selectors.event_recap(event),
+        "can_publish": can_edit(event=event, user=request.user),
+        "can_export_subscribers": selectors.subscribers_for(request.user) is not None,
+        "subscriber_count": event.subscribers.count(),
+    }
+
+
+# ---------------------------------------------------------------- exports
+
+
+@require_GET
+def export_markdown(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_host(request, slug)
+    text = render_to_string(
+        "events/recap.md",
+        {
+            "recap": selectors.event_recap(event),
+            "recap_url": request.build_absolute_uri(reverse("events:recap", args=[event.slug])),
+            "index_url": request.build_absolute_uri(reverse("events:index")),
+        },
+    )
+    # The template's tags leave runs of blank lines; in Markdown one blank line is the same.
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return _download(text, "text/markdown", f"{event.slug}-recap.md")
+
+
+@require_GET
+def export_votes(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_host(request, slug)
+    rows = (
+        (voter, kind, side, _iso(at)) for voter, kind, side, at in selectors.votes_for_export(event)
+    )
+    return _csv(f"{event.slug}-votes.csv", ["voter", "poll", "side", "voted_at"], rows)
+
+
+@require_GET
+def export_points(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_host(request, slug)
+    rows = (
+        (
+            p.pk,
+            p.theme.name,
+            p.side,
+            p.text,
+            p.upvotes,
+            "yes" if p.highlighted else "no",
+            p.status,
+            p.merged_into_id or "",
+            p.room.name if p.room else "",
+            _iso(p.created_at),
+        )
+        for p in selectors.points_for_export(event)
+    )
+    header = [
+        "point",
+        "theme",
+        "side",
+        "text",
+        "upvotes",
+        "highlighted",
+        "status",
+        "merged_into",
+        "room",
+        "created_at",
+    ]
+    return _csv(f"{event.slug}-points.csv", header, rows)
+
+
+@require_GET
+def subscribers_csv(request: HttpRequest) -> HttpResponse:
+    subscribers = selectors.subscribers_for(request.user)
+    if subscribers is None:
+        raise PermissionDenied(SUBSCRIBERS_NOT_ALLOWED)
+    rows = (
+        (
+            s.email,
+            _iso(s.consented_at),
+            s.source_event.title if s.source_event else "",
+            _iso(s.created_at),
+        )
+        for s in subscribers
+    )
+    header = ["email", "consented_at", "signed_up_at_event", "first_signed_up_at"]
+    stamp = timezone.localdate().isoformat()
+    return _csv(f"productbreaks-subscribers-{stamp}.csv", header, rows)
+
+
+def _iso(at: datetime) -> str:
+    return timezone.localtime(at).isoformat(timespec="seconds")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(filename: str, header: list[str], rows: Iterable[Iterable[object]]) -> HttpResponse:
+    response = _download("", "text/csv", filename)
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    return response
+
+
+def _download(content: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Exports hold the audience's votes: never from a shared cache.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------- subscribing
+
+
+def _subscribe_form(request: HttpRequest, event: Event | None = None) -> SubscribeForm:
+    return SubscribeForm(
+        initial={"event": event.slug if event else "", "next": request.path},
+    )
+
+
+@require_POST
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """Signs a reader up; the same thanks whether or not the address was already listed.
+
+    The page does not say which, so nobody can test whether someone else is subscribed.
+    """
+    form = SubscribeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        event = Event.objects.filter(slug=data["event"]).first() if data["event"] else None
+        try:
+            services.subscriber_add(
+                email=data["email"], consented=data["consent"], source_event=event
+            )
+        except ValidationError as error:
+            form.add_error("consent" if error.code == "consent" else "email", error)
+        else:
+            back = data["next"]
+            if not url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                back = reverse("events:index")
+            back = back.split("#", 1)[0]
+            return redirect(f"{back}{'&' if '?' in back else '?'}subscribed=1#subscribe")
+    return render(request, "events/subscribe.html", {"subscribe_form": form}, status=400)

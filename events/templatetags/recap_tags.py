@@ -1,0 +1,118 @@
+"""Formatting for the recap's figures, its Markdown export and its charts.
+
+Figures are computed once in events.selectors.event_recap; these only format them, so the
+summary, the public recap and the Markdown export print the same digits.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.encoding import iri_to_uri
+from django.utils.safestring import SafeString
+
+from events import charts
+from events.models import Event
+from events.selectors import Recap
+
+register = template.Library()
+
+NO_FIGURE = "—"
+MINUS = "\u2212"
+
+# Characters Markdown (CommonMark and GFM tables) would read as syntax anywhere in a line.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
+_MD_BLOCK_MARK = re.compile(r"^(\s*)([#>+=-])", re.MULTILINE)
+_MD_ORDERED = re.compile(r"^(\s*)(\d+)([.)])", re.MULTILINE)
+
+
+@register.filter
+def pct(value: Decimal | None) -> str:
+    """47.1 -> "47.1%"; None (nothing to divide by) -> an em dash."""
+    return NO_FIGURE if value is None else f"{value}%"
+
+
+@register.filter
+def signed(value: Decimal | None) -> str:
+    """A change in percentage points with its sign: +2.9, −12.4 (a true minus), 0.0."""
+    if value is None:
+        return NO_FIGURE
+    if value > 0:
+        return f"+{value}"
+    if value < 0:
+        return f"{MINUS}{-value}"
+    return f"{abs(value)}"
+
+
+@register.filter
+def md(value: object) -> str:
+    """Text as literal Markdown: what people typed cannot turn into links, HTML or headings."""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    text = _MD_INLINE.sub(r"\\\1", text)
+    text = _MD_BLOCK_MARK.sub(r"\1\\\2", text)
+    return _MD_ORDERED.sub(r"\1\2\\\3", text)
+
+
+@register.filter
+def md_quote(value: object) -> str:
+    """Escaped text as a Markdown block quote, paragraph breaks kept."""
+    return "\n".join(f"> {line}".rstrip() for line in md(value).strip().split("\n"))
+
+
+@register.filter
+def md_item(value: object) -> str:
+    """Escaped text as the body of a Markdown list item: continuation lines indented."""
+    return "\n".join(
+        f"   {line}" if i and line else line for i, line in enumerate(md(value).strip().split("\n"))
+    )
+
+
+@register.filter
+def md_url(value: object) -> str:
+    """A URL that cannot end a Markdown link early."""
+    return iri_to_uri(str(value)).replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+@register.filter
+def md_cell(value: object) -> str:
+    """Escaped text for one cell of a Markdown table (no line breaks)."""
+    return " ".join(md(value).split())
+
+
+@register.simple_tag
+def join_url(event: Event) -> str:
+    # The join link belongs to the live-voting pages; fall back to its documented path.
+    try:
+        return reverse("debates:join_link", kwargs={"code": event.join_code})
+    except NoReverseMatch:
+        return f"/j/{event.join_code}/"
+
+
+@register.simple_tag
+def tally_chart(recap: Recap, index: int) -> SafeString:
+    """The index-th poll's tally over time, on a y scale shared by both polls."""
+    top = max(
+        (max(step.counts) for timeline in recap.timelines for step in timeline.steps),
+        default=0,
+    )
+    return charts.tally_timeline(
+        recap.timelines[index], chart_id=f"tally-chart-{index}", top_value=top
+    )
+
+
+@register.simple_tag
+def turnout_chart(recap: Recap) -> SafeString:
+    return charts.turnout(recap.turnout, chart_id="turnout-chart")
+
+
+@register.simple_tag
+def attendance_chart(recap: Recap) -> SafeString:
+    return charts.attendance(recap.attendance, chart_id="attendance-chart")
+
+
+@register.simple_tag
+def room_points_chart(recap: Recap) -> SafeString:
+    return charts.room_points(recap.room_points, chart_id="room-points-chart")

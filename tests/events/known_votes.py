@@ -1,0 +1,306 @@
+"""An event whose every recap figure is worked out by hand below, and an HTML figure reader.
+
+Who voted what (pre-vote, final vote, breakout room); None: no vote in that poll, or no room.
+
+    pre \\ final   FOR  AGAINST  UNDECIDED   (voted in both polls: 16)
+    FOR             5       1         1
+    AGAINST         2       3         0
+    UNDECIDED       2       1         1
+    plus: one FOR pre-vote only, two AGAINST final votes only, one person who never voted.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import defaultdict
+from datetime import timedelta
+from html.parser import HTMLParser
+
+from debates.models import (
+    BreakoutRoom,
+    BreakoutRound,
+    Point,
+    PointStatus,
+    Poll,
+    PollKind,
+    PollState,
+    RoomMember,
+    Takeaway,
+    Vote,
+    VoteLog,
+)
+from events.models import Attendee, Event, Phase, Resource, Side
+
+F, A, U = Side.FOR, Side.AGAINST, Side.UNDECIDED
+H, M = "Harbour", "Meadow"
+
+PEOPLE = [
+    *[(F, F, H)] * 3,
+    *[(F, F, M)] * 2,
+    (F, A, M),
+    (F, U, M),
+    *[(A, A, M)] * 3,
+    (A, F, H),
+    (A, F, M),
+    *[(U, F, M)] * 2,
+    (U, A, H),
+    (U, U, M),
+    (F, None, H),
+    (None, A, None),
+    (None, A, None),
+    (None, None, None),
+]
+
+# Names nobody would write in a point or a template, so a search for them cannot misfire.
+NAMES = [f"Quixley{chr(ord('a') + i)}" for i in range(len(PEOPLE))]
+
+# Every figure of the result, worked out by hand. Percentages are rounded once, half up.
+EXPECTED = {
+    # Pre-vote: 8 + 5 + 4 = 17 votes. Final vote: 9 + 7 + 2 = 18 votes.
+    "pre-total": "17",
+    "pre-for-count": "8",
+    "pre-for-percent": "47.1%",  # 8/17 = 47.0588...
+    "pre-against-count": "5",
+    "pre-against-percent": "29.4%",  # 5/17 = 29.4117...
+    "pre-undecided-count": "4",
+    "pre-undecided-percent": "23.5%",  # 4/17 = 23.5294...
+    "final-total": "18",
+    "final-for-count": "9",
+    "final-for-percent": "50.0%",  # 9/18
+    "final-against-count": "7",
+    "final-against-percent": "38.9%",  # 7/18 = 38.888...
+    "final-undecided-count": "2",
+    "final-undecided-percent": "11.1%",  # 2/18 = 11.111...
+    # Changes from the exact shares: 50 - 47.0588 = +2.9412; 38.8889 - 29.4118 = +9.4771;
+    # 11.1111 - 23.5294 = -12.4183.
+    "change-for": "+2.9",
+    "change-against": "+9.5",
+    "change-undecided": "\u221212.4",
+    "swing": "+2.9",
+    # Verdict: 9 FOR v 7 AGAINST decided (16); 9/16 = 56.25%; Wilson 95%: 33.18% to 76.90%,
+    # which straddles 50%, so evenly split.
+    "verdict": "evenly split",
+    "verdict-for-share": "56.3%",
+    "verdict-decided": "16",
+    "verdict-undecided": "2",
+    "verdict-confidence": "95%",
+    "verdict-low": "33.2%",
+    "verdict-high": "76.9%",
+    # Transition table: 16 voted twice; 5 + 3 + 1 = 9 stayed, 7 moved.
+    "transition-for-for": "5",
+    "transition-for-against": "1",
+    "transition-for-undecided": "1",
+    "transition-for-total": "7",
+    "transition-against-for": "2",
+    "transition-against-against": "3",
+    "transition-against-undecided": "0",
+    "transition-against-total": "5",
+    "transition-undecided-for": "2",
+    "transition-undecided-against": "1",
+    "transition-undecided-undecided": "1",
+    "transition-undecided-total": "4",
+    "transition-total-for": "9",
+    "transition-total-against": "5",
+    "transition-total-undecided": "2",
+    "transition-total": "16",
+    "transition-stayed": "9",
+    "transition-changed": "7",
+    # Among those 16: FOR 7/16 = 43.75% before, 9/16 = 56.25% after, swing 2/16 = 12.5 points.
+    "paired-pre-for": "43.8%",
+    "paired-final-for": "56.3%",
+    "paired-swing": "+12.5",
+    # Harbour: 5 voted twice (FOR,FOR x3; AGAINST,FOR; UNDECIDED,AGAINST): 3/5 -> 4/5.
+    "room-1-voters": "5",
+    "room-1-pre-for": "60.0%",
+    "room-1-final-for": "80.0%",
+    "room-1-swing": "+20.0",
+    # Meadow: 11 voted twice: FOR 4/11 = 36.36% -> 5/11 = 45.45%, swing 1/11 = 9.09 points.
+    "room-2-voters": "11",
+    "room-2-pre-for": "36.4%",
+    "room-2-final-for": "45.5%",
+    "room-2-swing": "+9.1",
+    # Summit: nobody in it.
+    "room-3-voters": "0",
+    "room-3-pre-for": "—",
+    "room-3-final-for": "—",
+    "room-3-swing": "—",
+}
+
+HIGHLIGHTED = [
+    "Regulated fields reward people who already speak the regulator's language.",
+    "Generalists learn the domain from experts faster than experts learn product.",
+]
+ORDINARY = [
+    "Knowing the jargon gets you in the room.",
+    "A specialist title narrows the next job search.",
+    "Careers are long; range compounds.",
+]
+HIDDEN = "This was rude and the moderator hid it."
+MERGED = "Same as the jargon point, said twice."
+TAKEAWAYS = [
+    ("Decide by the stage of your career", "Early on, breadth.\nLater, depth can pay."),
+    ("Follow the problems that excite you", ""),
+]
+
+
+def build_known_event(event: Event) -> dict:
+    """Fills the conftest `event` (themes "Domain knowledge", "Your career") with the story."""
+    start = event.starts_at
+    Event.objects.filter(pk=event.pk).update(
+        phase=Phase.ENDED, ends_at=start + timedelta(hours=1), intro="Why this debate, and why now."
+    )
+    event.refresh_from_db()
+    attendees = [
+        Attendee.objects.create(
+            event=event,
+            token=secrets.token_urlsafe(32),
+            display_name=name,
+            joined_at=start + timedelta(minutes=i % 7),
+        )
+        for i, name in enumerate(NAMES)
+    ]
+    polls = {
+        kind: Poll.objects.create(
+            event=event,
+            kind=kind,
+            state=PollState.CLOSED,
+            opened_at=start + timedelta(minutes=offset),
+            closed_at=start + timedelta(minutes=offset + 5),
+        )
+        for kind, offset in ((PollKind.PRE_VOTE, 10), (PollKind.FINAL_VOTE, 40))
+    }
+    for index, kind in enumerate((PollKind.PRE_VOTE, PollKind.FINAL_VOTE)):
+        poll = polls[kind]
+        for n, (attendee, person) in enumerate(zip(attendees, PEOPLE, strict=True)):
+            side = person[index]
+            if side is None:
+                continue
+            at = poll.opened_at + timedelta(seconds=10 + n)
+            if n == 0:
+                # One person tried AGAINST first: the log keeps the change, the tally does not.
+                VoteLog.objects.create(poll=poll, attendee=attendee, side=A, at=at)
+                VoteLog.objects.create(
+                    poll=poll,
+                    attendee=attendee,
+                    side=side,
+                    previous_side=A,
+                    at=at + timedelta(seconds=1),
+                )
+            else:
+                VoteLog.objects.create(poll=poll, attendee=attendee, side=side, at=at)
+            Vote.objects.create(poll=poll, attendee=attendee, side=side, cast_at=at, updated_at=at)
+
+    round_ = BreakoutRound.objects.create(
+        event=event,
+        number=1,
+        started_at=start + timedelta(minutes=15),
+        ended_at=start + timedelta(minutes=35),
+    )
+    rooms = {
+        name: BreakoutRoom.objects.create(round=round_, name=name, position=i)
+        for i, name in enumerate([H, M, "Summit"])
+    }
+    for attendee, (_pre, _final, room) in zip(attendees, PEOPLE, strict=True):
+        if room:
+            RoomMember.objects.create(room=rooms[room], round=round_, attendee=attendee)
+
+    domain, career = event.themes.order_by("position")
+    author = attendees[0]
+
+    def point(theme, side, text, upvotes, room=None, **fields):
+        return Point.objects.create(
+            event=event,
+            theme=theme,
+            side=side,
+            text=text,
+            upvotes=upvotes,
+            room=rooms[room] if room else None,
+            author=author,
+            **fields,
+        )
+
+    jargon = point(domain, A, ORDINARY[0], 3, M)
+    points = {
+        "jargon": jargon,
+        "regulated": point(domain, A, HIGHLIGHTED[0], 1, M, highlighted=True),
+        "hidden": point(domain, F, HIDDEN, 9, H, status=PointStatus.HIDDEN),
+        "merged": point(domain, A, MERGED, 2, H, status=PointStatus.MERGED, merged_into=jargon),
+        "generalists": point(domain, F, HIGHLIGHTED[1], 0, H, highlighted=True),
+        "title": point(career, F, ORDINARY[1], 4, H),
+        "range": point(career, F, ORDINARY[2], 6),
+    }
+    for i, (title, text) in enumerate(TAKEAWAYS):
+        Takeaway.objects.create(event=event, title=title, text=text, position=i)
+    Resource.objects.create(event=event, title="Further reading", url="https://example.org/read")
+    return {"attendees": attendees, "polls": polls, "rooms": rooms, "points": points}
+
+
+class _FigureReader(HTMLParser):
+    VOID = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "wbr",
+    }
+
+    def __init__(self, root_id: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root_id = root_id
+        self.stack: list[tuple[str, bool, str | None, bool]] = []  # tag, root, figure, svg
+        self.figures: dict[str, list[str]] = defaultdict(list)
+        self.buffers: list[list[str]] = []
+        self.loose: list[str] = []
+
+    def _state(self) -> tuple[bool, bool]:
+        in_root = any(root for _t, root, _f, _s in self.stack)
+        in_svg = any(svg for _t, _r, _f, svg in self.stack)
+        return in_root, in_svg
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in self.VOID:
+            return
+        attrs = dict(attrs)
+        is_root = attrs.get("id") == self.root_id
+        # Only figures inside the root element count.
+        figure = attrs.get("data-figure") if (is_root or self._state()[0]) else None
+        self.stack.append((tag, is_root, figure, tag == "svg"))
+        if figure:
+            self.buffers.append([])
+
+    def handle_endtag(self, tag) -> None:
+        if tag in self.VOID or not self.stack:
+            return
+        _tag, _root, figure, _svg = self.stack.pop()
+        if figure:
+            text = " ".join("".join(self.buffers.pop()).split())
+            self.figures[figure].append(text)
+
+    def handle_data(self, data) -> None:
+        in_root, in_svg = self._state()
+        if not in_root or in_svg:
+            return
+        if self.buffers:
+            self.buffers[-1].append(data)
+        else:
+            self.loose.append(data)
+
+
+def read_figures(html: str, root_id: str = "result") -> tuple[dict[str, list[str]], str]:
+    """The data-figure values inside the element with root_id, and the text outside them
+    (charts excluded), so a test can check that no number escaped a data-figure."""
+    reader = _FigureReader(root_id)
+    reader.feed(html)
+    return dict(reader.figures), " ".join("".join(reader.loose).split())
+
+
+def digits_in(text: str) -> list[str]:
+    return re.findall(r"\d+", text)
