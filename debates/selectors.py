@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -201,7 +202,12 @@ class PollSnapshot:
     def rows(self) -> list[TallyRow]:
         percent = self.percent
         return [
-            TallyRow(side=side.value, label=str(side.label), count=self.counts[side], percent=percent[side])
+            TallyRow(
+                side=side.value,
+                label=str(side.label),
+                count=self.counts[side],
+                percent=percent[side],
+            )
             for side in Side
         ]
 
@@ -234,51 +240,57 @@ class PollSnapshot:
         return message
 
 
+# Raw SQL on purpose: the ORM spent ~8 ms building this query (four correlated subqueries), the
+# database 0.05 ms running it, and it runs on every broadcast, every connect and every HTTP vote.
+# Scalar subqueries, not JOIN + GROUP BY: each count is one probe of an index per poll.
+_SNAPSHOT_SQL = """
+SELECT p.id, p.event_id, p.kind, p.question, p.state, p.results_visibility, p.version, e.motion,
+  (SELECT COUNT(*) FROM {attendee} a WHERE a.event_id = p.event_id),
+  (SELECT COUNT(*) FROM {vote} v WHERE v.poll_id = p.id AND v.side = %s),
+  (SELECT COUNT(*) FROM {vote} v WHERE v.poll_id = p.id AND v.side = %s),
+  (SELECT COUNT(*) FROM {vote} v WHERE v.poll_id = p.id AND v.side = %s)
+FROM {poll} p JOIN {event} e ON e.id = p.event_id
+WHERE {where}
+ORDER BY p.created_at, p.id
+"""
+
+
 def poll_snapshots(
     *, event_id: int | None = None, poll_id: int | None = None
 ) -> list[PollSnapshot]:
     """Tally snapshots of an event's polls that are not drafts (or of one poll, any state).
 
     ONE statement, so the version and the counts always belong together, on SQLite and on
-    PostgreSQL alike. Counting uses debates_vote_tally_idx.
+    PostgreSQL alike. The counts use debates_vote_tally_idx and events_attendee_joined_idx.
     """
-    polls = Poll.objects.all()
     if poll_id is not None:
-        polls = polls.filter(pk=poll_id)
-    if event_id is not None:
-        polls = polls.filter(event_id=event_id).exclude(state=PollState.DRAFT)
-    joined = (
-        Attendee.objects.filter(event_id=OuterRef("event_id"))
-        .order_by()
-        .values("event_id")
-        .annotate(n=Count("pk"))
-        .values("n")
+        where, params = "p.id = %s", [poll_id]
+    else:
+        where, params = "p.event_id = %s AND p.state <> %s", [event_id, PollState.DRAFT.value]
+    sql = _SNAPSHOT_SQL.format(
+        attendee=Attendee._meta.db_table,
+        vote=Vote._meta.db_table,
+        poll=Poll._meta.db_table,
+        event=Event._meta.db_table,
+        where=where,
     )
-    rows = (
-        polls.order_by("created_at", "pk")
-        .values("pk", "event_id", "kind", "question", "state", "results_visibility", "version")
-        .annotate(
-            motion=F("event__motion"),
-            attendees=Subquery(joined),
-            **{
-                f"n_{side}": Count("votes", filter=Q(votes__side=side))
-                for side in Side.values
-            },
-        )
-    )
+    sides = Side.values
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*sides, *params])
+        rows = cursor.fetchall()
     return [
         PollSnapshot(
-            id=row["pk"],
-            event_id=row["event_id"],
-            kind=row["kind"],
-            question=row["question"] or row["motion"],
-            state=row["state"],
-            results_visibility=row["results_visibility"],
-            version=row["version"],
-            counts={side: row[f"n_{side}"] for side in Side.values},
-            attendees=row["attendees"] or 0,
+            id=pk,
+            event_id=event,
+            kind=kind,
+            question=question or motion,
+            state=state,
+            results_visibility=visibility,
+            version=version,
+            counts=dict(zip(sides, counts, strict=True)),
+            attendees=attendees,
         )
-        for row in rows
+        for pk, event, kind, question, state, visibility, version, motion, attendees, *counts in rows
     ]
 
 
@@ -401,7 +413,7 @@ def plenary_points(*, event_id: int, include_hidden: bool = False) -> list[Theme
     """All points of the event grouped by theme (in the event's order) and side (FOR, AGAINST).
 
     Highlighted first, then most upvoted. Merged duplicates are left out; hidden ones only
-    for the moderator (include_hidden). Two queries.
+    for the moderator (include_hidden), who also sees what was merged into each. Three queries.
     """
     themes = list(Theme.objects.filter(event_id=event_id).order_by("position", "id"))
     statuses = (
@@ -410,6 +422,7 @@ def plenary_points(*, event_id: int, include_hidden: bool = False) -> list[Theme
     points = (
         Point.objects.filter(event_id=event_id, status__in=statuses)
         .select_related("room", "theme")
+        .prefetch_related("merged_points")
         .order_by("-highlighted", "-upvotes", "created_at")
     )
     grouped = {theme.pk: {side: [] for side in ARGUING_SIDES} for theme in themes}
@@ -433,3 +446,21 @@ def takeaways(*, event_id: int) -> QuerySet[Takeaway]:
 def attendees_joined(*, event_id: int) -> int:
     """Joined in total (connected now comes from debates.live)."""
     return Attendee.objects.filter(event_id=event_id).count()
+
+
+def room_members(*, room_id: int) -> list[Attendee]:
+    return [
+        membership.attendee
+        for membership in RoomMember.objects.filter(room_id=room_id)
+        .select_related("attendee")
+        .order_by("joined_at", "pk")
+    ]
+
+
+def attendees_without_room(*, event_id: int, round_id: int) -> QuerySet[Attendee]:
+    """Who joined the event but has no room in this round (arrived late, or has not chosen)."""
+    return (
+        Attendee.objects.filter(event_id=event_id)
+        .exclude(memberships__round_id=round_id)
+        .order_by("joined_at", "pk")
+    )

@@ -164,8 +164,13 @@ def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
         context = _event_context(request, event, vote_errors={poll_id: refused.reason})
         return render(request, "debates/event.html", context, status=refused.status)
     if request.htmx:
-        context = _event_context(request, event)
-        context["poll"] = next(p for p in context["polls"] if p.id == poll.pk)
+        # Only the poll's card: this path must stay cheap when a whole room votes at once.
+        context = {
+            "event": event,
+            "poll": selectors.poll_snapshot(poll_id=poll.pk),
+            "my_votes": selectors.votes_of(attendee_id=attendee.pk),
+            "vote_errors": {},
+        }
         return render(request, "debates/event.html#poll", context)
     return redirect(f"{event.get_absolute_url()}#poll-{poll.pk}")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -36,8 +35,10 @@ def tally_of(poll_id: int) -> dict[str, int]:
 
 
 def is_tally(poll, **fields):
-    return lambda m: m["type"] == "tally.updated" and m["poll"] == poll.pk and all(
-        m.get(k) == v for k, v in fields.items()
+    return lambda m: (
+        m["type"] == "tally.updated"
+        and m["poll"] == poll.pk
+        and all(m.get(k) == v for k, v in fields.items())
     )
 
 
@@ -98,7 +99,9 @@ async def test_changing_a_vote_moves_it_and_a_reconnect_reads_it_back(event, pol
     for ref, side in (("1", "for"), ("2", "against"), ("3", "undecided")):
         await socket.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": side, "ref": ref})
         await receive_until(socket, lambda m, ref=ref: m.get("ref") == ref)
-    last = await receive_until(socket, is_tally(poll, counts={"for": 0, "against": 0, "undecided": 1}))
+    last = await receive_until(
+        socket, is_tally(poll, counts={"for": 0, "against": 0, "undecided": 1})
+    )
     assert last["total"] == 1
     await socket.disconnect()
 
@@ -293,7 +296,9 @@ async def test_the_bench_baseline_relays_every_vote_through_the_channel_layer(
     for ref, side in (("1", "for"), ("2", "against")):
         await voter.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": side, "ref": ref})
         await receive_until(voter, lambda m, ref=ref: m.get("ref") == ref)
-    last = await receive_until(viewer, is_tally(poll, counts={"for": 0, "against": 1, "undecided": 0}))
+    last = await receive_until(
+        viewer, is_tally(poll, counts={"for": 0, "against": 1, "undecided": 0})
+    )
     assert last["total"] == 1
     assert sent.count(live.event_group(event.pk)) == 2  # one group_send per vote
     await voter.disconnect()
