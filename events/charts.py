@@ -172,7 +172,7 @@ def _bars(
             x += value * scale
         parts.append(
             format_html(
-                '<text class="figure" x="{}" y="{}">{}</text>',
+                '<text class="value" x="{}" y="{}">{}</text>',
                 x1 + 6,
                 y + 10 + bar_height - 4,
                 figure,

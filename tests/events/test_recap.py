@@ -195,3 +195,16 @@ def test_the_recap_costs_a_bounded_number_of_queries(
 ):
     with django_assert_max_num_queries(20):
         client.get(_url(published))
+
+
+def test_an_event_without_votes_or_rooms_still_has_a_readable_recap(client, event, organiser):
+    client.force_login(organiser)
+    html = client.get(_url(event)).content.decode()
+    assert "No verdict: nobody took a side in the final vote." in html
+    assert "No swing to report" in html
+    figures, loose = read_figures(html, "result")
+    assert figures == {}
+    assert digits_in(loose) == []
+    summary = client.get(reverse("events:summary", args=[event.slug]))
+    markdown = client.get(reverse("events:export_markdown", args=[event.slug]))
+    assert summary.status_code == markdown.status_code == 200
