@@ -15,6 +15,7 @@ from django.utils.encoding import iri_to_uri
 from django.utils.safestring import SafeString
 
 from events import charts
+from events.forms import SubscribeForm
 from events.models import Event
 from events.selectors import Recap
 
@@ -89,6 +90,19 @@ def join_url(event: Event) -> str:
         return reverse("debates:join_link", kwargs={"code": event.join_code})
     except NoReverseMatch:
         return f"/j/{event.join_code}/"
+
+
+@register.inclusion_tag("events/subscribe.html#subscribe_form", takes_context=True)
+def subscribe_box(context, event: Event | None = None) -> dict:
+    """The subscribe form for any page: {% subscribe_box event %} (event optional)."""
+    request = context["request"]
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "subscribe_form": SubscribeForm(
+            initial={"event": event.slug if event else "", "next": request.path}
+        ),
+    }
 
 
 @register.simple_tag

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
 
@@ -143,3 +144,16 @@ def test_people_who_organise_nothing_cannot_export_the_list(client, db, host_use
     assert client.get(reverse("events:subscribers_csv")).status_code == 403
     client.force_login(host_user)
     assert client.get(reverse("events:subscribers_csv")).status_code == 403
+
+
+def test_any_page_can_carry_the_subscribe_box(rf, event):
+    request = rf.get("/e/test-debate/")
+    html = (
+        engines["django"]
+        .from_string("{% load recap_tags %}{% subscribe_box event %}")
+        .render({"event": event}, request)
+    )
+    assert f'action="{URL}"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert f'name="event" value="{event.slug}"' in html
+    assert 'name="next" value="/e/test-debate/"' in html
