@@ -1,0 +1,104 @@
+"""static/js/live.js in a real Chromium: live poll, socket vote, stale snapshots, reconnect."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+OPEN_POLL = """
+from debates import services
+from debates.models import PollKind
+from events.models import Event
+event = Event.objects.get(slug={slug!r})
+poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+print(json.dumps({{"poll": poll.pk, "version": poll.version}}))
+"""
+
+
+def tally(poll: int, version: int, counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    percent = {side: round(100 * n / total) if total else 0 for side, n in counts.items()}
+    return json.dumps(
+        {
+            "type": "tally.updated",
+            "poll": poll,
+            "version": version,
+            "kind": "pre_vote",
+            "state": "open",
+            "visible": True,
+            "counts": counts,
+            "total": total,
+            "percent": percent,
+        }
+    )
+
+
+def test_an_attendee_sees_the_poll_open_votes_over_the_socket_and_sees_the_tally(people, site):
+    from playwright.sync_api import expect
+
+    event = site.event()
+    page = people.open("Ada", path=f"/j/{event['code']}/")
+    page.get_by_role("button", name="Join and vote").click()
+    expect(page.get_by_text("You are taking part as Anonymous")).to_be_visible()
+    page.evaluate("() => { window.noReload = true; }")
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "online")
+
+    # The host opens the pre-vote from the console (in the server: the page hears it).
+    host = people.open("Host", phone=False, path=f"/e/{event['slug']}/host/{event['host_key']}/")
+    host.get_by_role("button", name="Open the Pre-vote").click()
+    expect(host.get_by_role("button", name="Close the Pre-vote")).to_be_visible()
+    poll = int(host.locator("[data-poll-state]").first.get_attribute("data-poll-state"))
+
+    vote_for = page.get_by_role("button", name="Vote FOR")
+    expect(vote_for).to_be_visible()  # pushed, no reload
+    vote_for.click()
+    expect(page.locator(f'[data-your-vote="{poll}"]')).to_contain_text("Your vote: For")
+    expect(vote_for).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(f'[data-tally="{poll}"] [data-figure="for"]')).to_have_text("100% · 1")
+    assert page.evaluate("() => window.noReload") is True
+    # The host's console follows the tally too (hosts get counts and turnout).
+    expect(host.locator(f'[data-turnout="{poll}"]')).to_have_text("1 of 1 who joined have voted")
+    assert people.problems() == {}
+
+
+def test_stale_snapshots_are_ignored_and_the_page_reconnects_and_resyncs(people, site):
+    from playwright.sync_api import expect
+
+    event = site.event()
+    opened = site.script(OPEN_POLL.format(slug=event["slug"]))
+    poll, version = opened["poll"], opened["version"]
+    sockets = []
+
+    def fake_server(ws) -> None:
+        sockets.append(ws)
+        if len(sockets) == 1:
+            ws.send(tally(poll, version + 5, {"for": 3, "against": 0, "undecided": 0}))
+            # Older than what the page shows now (e.g. from a slower process): ignored.
+            ws.send(tally(poll, version + 3, {"for": 1, "against": 1, "undecided": 0}))
+        else:
+            # On reconnect the server sends the current snapshot at once.
+            ws.send(tally(poll, version + 6, {"for": 3, "against": 1, "undecided": 0}))
+
+    page = people.open("Bo")
+    page.route_web_socket(re.compile(r".*/ws/e/.*"), fake_server)
+    page.goto(f"/e/{event['slug']}/")
+    figures = page.locator(f'[data-tally="{poll}"]')
+    expect(figures.locator('[data-figure="for"]')).to_have_text("100% · 3")
+    expect(figures.locator('[data-figure="against"]')).to_have_text("0% · 0")
+    expect(figures.locator("[data-tally-total]")).to_have_text("3 votes")
+    fill = figures.locator('[data-fill="for"]')
+    assert fill.evaluate("el => el.style.width") == "100%"
+
+    sockets[0].close(code=1012)  # the server restarts
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "offline")
+    deadline = time.monotonic() + 10
+    while len(sockets) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert len(sockets) == 2, "the page did not reconnect by itself"
+    expect(figures.locator('[data-figure="against"]')).to_have_text("25% · 1")
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "online")
