@@ -137,7 +137,7 @@
     },
     "vote.refused": function (message) {
       var p = settle(message.ref);
-      status(message.poll, message.reason);
+      status(message.poll, message.reason, true);
       if (p && p.form) p.form.removeAttribute("aria-busy");
     },
     "pong": function () {}
@@ -231,8 +231,11 @@
     renderMyVotes();
   }
 
-  function status(poll, text) {
-    all('[data-vote-status="' + poll + '"]').forEach(function (el) { el.textContent = text || ""; });
+  function status(poll, text, isError) {
+    all('[data-vote-status="' + poll + '"]').forEach(function (el) {
+      el.textContent = text || "";
+      el.classList.toggle("error", !!isError);
+    });
   }
 
   function announce(message) {
@@ -307,7 +310,7 @@
   document.body.addEventListener("htmx:responseError", function (event) {
     var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("[data-vote-form]");
     var text = event.detail.xhr ? event.detail.xhr.responseText : "";
-    if (form) status(form.getAttribute("data-vote-form"), text);
+    if (form) status(form.getAttribute("data-vote-form"), text, true);
     else {
       var region = root.querySelector("[data-announcer]");
       if (region) region.textContent = text;
