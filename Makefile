@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint migrate seed venv dev-deps browser clean bench
+.PHONY: help run test lint migrate seed venv dev-deps browser node-deps clean bench
 
 help:
 	@echo "make run    install, migrate, seed the demo event and serve it on http://$(HOST):$(PORT)/"
@@ -47,7 +47,7 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: dev-deps browser
+test: dev-deps browser node-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
@@ -62,6 +62,17 @@ browser:
 			echo "No /usr/bin/chromium: browser tests will be skipped (sudo apt-get install chromium)"; \
 		fi; \
 	fi
+
+# axe-core for the browser tests' accessibility checks, pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's npm for axe-core"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	fi
+	npm ci --no-audit --no-fund
+	@touch $@
+
+node-deps: node_modules/.installed
 
 # make bench SCENARIO=burst ARGS=--cluster ; scenarios and figures in BENCHMARKS.md.
 SCENARIO ?= smoke
