@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
+from events.models import Event, EventFormat, Resource, Speaker, Theme
 from events.services import SUBSCRIBE_CONSENT_MISSING, SUBSCRIBE_EMAIL_INVALID
 
 
@@ -30,3 +33,168 @@ class PublishForm(forms.Form):
         choices=[("1", _("Publish")), ("0", _("Unpublish"))],
         coerce=lambda value: value == "1",
     )
+
+
+# ---------------------------------------------------------------- organising (host console)
+
+EVENT_ENDS_BEFORE_START = _("The event cannot end before it starts.")
+EVENT_VENUE_MISSING = _("An event in a venue needs the venue's name.")
+EVENT_VIDEO_MISSING = _("An online event needs the main video-call link.")
+ROOM_PATTERN_NEEDS_ROOM = _("Put {room} in the pattern, so that each room gets its own call.")
+ROOM_PATTERN_INVALID = _(
+    "The pattern must make a full https:// link, like https://meet.jit.si/{event}-{room}."
+)
+SPEAKER_ACCOUNT_UNKNOWN = _("No account has that username or email.")
+THEME_HAS_POINTS = _("Points were made under this theme: rename it rather than delete it.")
+THEME_NAME_TWICE = _("Each theme needs a different name.")
+
+_DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class EventForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = [
+            "title",
+            "motion",
+            "intro",
+            "starts_at",
+            "ends_at",
+            "format",
+            "venue",
+            "video_url",
+            "room_video_pattern",
+        ]
+        widgets = {
+            "motion": forms.Textarea(attrs={"rows": 2}),
+            "intro": forms.Textarea(attrs={"rows": 4}),
+            "starts_at": _DATETIME_INPUT,
+            "ends_at": _DATETIME_INPUT,
+            "format": forms.RadioSelect,
+        }
+
+    def clean_room_video_pattern(self) -> str:
+        pattern = self.cleaned_data["room_video_pattern"].strip()
+        if not pattern:
+            return ""
+        if "{room}" not in pattern:
+            raise forms.ValidationError(ROOM_PATTERN_NEEDS_ROOM, code="pattern_needs_room")
+        example = pattern.replace("{event}", "event").replace("{room}", "room-1")
+        try:
+            URLValidator(schemes=["https", "http"])(example)
+        except forms.ValidationError:
+            raise forms.ValidationError(ROOM_PATTERN_INVALID, code="pattern_invalid") from None
+        return pattern
+
+    def clean(self) -> dict:
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends < starts:
+            self.add_error("ends_at", forms.ValidationError(EVENT_ENDS_BEFORE_START))
+        event_format = data.get("format")
+        if event_format in {EventFormat.VENUE, EventFormat.HYBRID} and not data.get("venue"):
+            self.add_error("venue", forms.ValidationError(EVENT_VENUE_MISSING))
+        if (
+            event_format in {EventFormat.ONLINE, EventFormat.HYBRID}
+            and not data.get("video_url")
+            and "video_url" not in self.errors
+        ):
+            self.add_error("video_url", forms.ValidationError(EVENT_VIDEO_MISSING))
+        return data
+
+
+class SpeakerForm(forms.ModelForm):
+    # A username or email rather than a list of every account: organisers need not see them all.
+    account = forms.CharField(
+        label=_("Account (username or email)"),
+        required=False,
+        max_length=254,
+        help_text=_("A host or moderator with an account reaches the console from their events."),
+    )
+
+    class Meta:
+        model = Speaker
+        fields = ["name", "role", "side", "affiliation", "statement"]
+        widgets = {"statement": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.user_id and not self.is_bound:
+            self.initial["account"] = self.instance.user.get_username()
+
+    def clean_account(self) -> str:
+        account = self.cleaned_data["account"].strip()
+        self.account_user = None
+        if account:
+            users = get_user_model().objects.filter(is_active=True)
+            self.account_user = (
+                users.filter(username__iexact=account).first()
+                or users.filter(email__iexact=account).first()
+            )
+            if self.account_user is None:
+                raise forms.ValidationError(SPEAKER_ACCOUNT_UNKNOWN, code="account_unknown")
+        return account
+
+    def save(self, commit: bool = True) -> Speaker:
+        self.instance.user = self.account_user
+        return super().save(commit=commit)
+
+
+class ThemeForm(forms.ModelForm):
+    class Meta:
+        model = Theme
+        fields = ["name", "prompt"]
+
+
+class ResourceForm(forms.ModelForm):
+    class Meta:
+        model = Resource
+        fields = ["title", "url"]
+
+
+class _PositionedFormSet(forms.BaseInlineFormSet):
+    """Saves rows in the order they appear on the page, as their position."""
+
+    def save(self, commit: bool = True) -> list:
+        saved = super().save(commit=False)
+        for obj in self.deleted_objects:
+            obj.delete()
+        kept = [
+            form.instance
+            for form in self.forms
+            if not self._should_delete_form(form) and (form.instance.pk or form.has_changed())
+        ]
+        for position, obj in enumerate(kept):
+            obj.position = position
+            obj.save()
+        return saved
+
+
+class _ThemeFormSet(_PositionedFormSet):
+    def clean(self) -> None:
+        super().clean()
+        names: set[str] = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data:
+                continue
+            if self._should_delete_form(form):
+                # The database would refuse too (RESTRICT); this says why. A formset error,
+                # because a row marked for deletion has its own errors ignored.
+                if form.instance.pk and form.instance.points.exists():
+                    raise forms.ValidationError(THEME_HAS_POINTS, code="theme_has_points")
+                continue
+            name = form.cleaned_data.get("name", "").casefold()
+            if name in names:
+                form.add_error("name", THEME_NAME_TWICE)
+            names.add(name)
+
+
+SpeakerFormSet = forms.inlineformset_factory(
+    Event, Speaker, form=SpeakerForm, formset=_PositionedFormSet, extra=1, can_delete=True
+)
+ThemeFormSet = forms.inlineformset_factory(
+    Event, Theme, form=ThemeForm, formset=_ThemeFormSet, extra=2, can_delete=True
+)
+ResourceFormSet = forms.inlineformset_factory(
+    Event, Resource, form=ResourceForm, formset=_PositionedFormSet, extra=1, can_delete=True
+)

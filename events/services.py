@@ -172,3 +172,52 @@ def attendee_join(*, event: Event, token: str | None = None, display_name: str =
     return Attendee.objects.create(
         event=event, token=secrets.token_urlsafe(32), display_name=display_name
     )
+
+
+# ---------------------------------------------------------------- organising (host console)
+
+EVENT_EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "motion",
+        "intro",
+        "starts_at",
+        "ends_at",
+        "format",
+        "venue",
+        "video_url",
+        "room_video_pattern",
+    }
+)
+
+
+@transaction.atomic
+def event_update(*, event: Event, **fields: object) -> Event:
+    """Changes an event's details; pages open on it pick up the change."""
+    unknown = set(fields) - EVENT_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable here: {sorted(unknown)}")
+    # Compared with the stored row: a bound ModelForm has already copied its data onto `event`.
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    changed = [name for name, value in fields.items() if getattr(event, name) != value]
+    for name in changed:
+        setattr(event, name, fields[name])
+    if changed:
+        event.save(update_fields=[*changed, "updated_at"])
+        _event_changed_on_commit(event.pk)
+    return event
+
+
+@transaction.atomic
+def host_key_rotate(*, event: Event) -> Event:
+    """A new secret host link; browsers that came in through the old one lose host rights."""
+    event.host_key = secrets.token_urlsafe(24)
+    event.save(update_fields=["host_key", "updated_at"])
+    return event
+
+
+def _event_changed_on_commit(event_id: int) -> None:
+    # Imported here: debates.live reads events through debates.selectors, which imports this module.
+    from debates import live
+
+    transaction.on_commit(lambda: live.event_changed(event_id))

@@ -9,6 +9,13 @@ app_name = "events"
 urlpatterns = [
     path("", views.index, name="index"),
     path("organiser/", views.organiser_home, name="organiser_home"),
+    path("organiser/events/new/", views.event_new, name="event_new"),
+    path("organiser/events/<slug:slug>/edit/", views.event_edit, name="event_edit"),
+    path(
+        "organiser/events/<slug:slug>/host-link/",
+        views.host_link_rotate,
+        name="host_link_rotate",
+    ),
     path("e/<slug:slug>/summary/", views.summary, name="summary"),
     path("e/<slug:slug>/summary/publish/", views.recap_publish, name="recap_publish"),
     path("e/<slug:slug>/export/recap.md", views.export_markdown, name="export_markdown"),

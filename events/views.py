@@ -5,8 +5,11 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.forms import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -14,11 +17,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from debates.selectors import can_edit, can_host, event_for_host, event_for_organiser
 from events import selectors, services
-from events.forms import PublishForm, SubscribeForm
+from events.forms import (
+    EventForm,
+    PublishForm,
+    ResourceFormSet,
+    SpeakerFormSet,
+    SubscribeForm,
+    ThemeFormSet,
+)
 from events.models import Event
 
 RECAP_NOT_PUBLISHED = _("This recap has not been published.")
@@ -240,3 +250,68 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             back = back.split("#", 1)[0]
             return redirect(f"{back}{'&' if '?' in back else '?'}subscribed=1#subscribe")
     return render(request, "events/subscribe.html", {"subscribe_form": form}, status=400)
+
+
+# ---------------------------------------------------------------- organising (host console)
+
+
+def _event_parts(request: HttpRequest, event: Event) -> dict[str, BaseInlineFormSet]:
+    data = request.POST if request.method == "POST" else None
+    return {
+        "speakers": SpeakerFormSet(data, instance=event, prefix="speakers"),
+        "themes": ThemeFormSet(data, instance=event, prefix="themes"),
+        "resources": ResourceFormSet(data, instance=event, prefix="resources"),
+    }
+
+
+def _event_form_page(
+    request: HttpRequest, form: EventForm, parts: dict, event: Event | None
+) -> HttpResponse:
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "parts": parts, "event": event}
+    if event is not None:
+        context["host_url"] = request.build_absolute_uri(
+            reverse("debates:host_link", kwargs={"slug": event.slug, "key": event.host_key})
+        )
+    return render(request, "events/event_form.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def event_new(request: HttpRequest) -> HttpResponse:
+    """Any signed-in account may organise: accounts are handed out by an administrator."""
+    form = EventForm(request.POST or None)
+    parts = _event_parts(request, Event())
+    if request.method == "POST" and all([form.is_valid(), *(p.is_valid() for p in parts.values())]):
+        with transaction.atomic():
+            event = services.event_create(organiser=request.user, **form.cleaned_data)
+            for formset in parts.values():
+                formset.instance = event
+                formset.save()
+        messages.success(request, _("“%(title)s” is ready.") % {"title": event.title})
+        return redirect("events:event_edit", slug=event.slug)
+    return _event_form_page(request, form, parts, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def event_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_organiser(request, slug)
+    form = EventForm(request.POST or None, instance=event)
+    parts = _event_parts(request, event)
+    if request.method == "POST" and all([form.is_valid(), *(p.is_valid() for p in parts.values())]):
+        with transaction.atomic():
+            event = services.event_update(event=event, **form.cleaned_data)
+            for formset in parts.values():
+                formset.save()
+        messages.success(request, _("Your changes are saved."))
+        return redirect("events:event_edit", slug=event.slug)
+    return _event_form_page(request, form, parts, event)
+
+
+@require_POST
+def host_link_rotate(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_organiser(request, slug)
+    services.host_key_rotate(event=event)
+    messages.success(request, _("A new host link is ready; the old one no longer works."))
+    return redirect("events:event_edit", slug=event.slug)
