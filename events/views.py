@@ -120,7 +120,6 @@ def export_markdown(request: HttpRequest, slug: str) -> HttpResponse:
         "events/recap.md",
         {
             "recap": selectors.event_recap(event),
-            "recap_url": request.build_absolute_uri(reverse("events:recap", args=[event.slug])),
             "index_url": request.build_absolute_uri(reverse("events:index")),
         },
     )
