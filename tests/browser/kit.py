@@ -64,3 +64,20 @@ def still_loaded(page: Any) -> bool:
 
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True)
+
+
+def audit(page: Any, name: str, axe_source: str) -> list[dict[str, Any]]:
+    """Screenshots at phone and desktop width, and axe-core's serious/critical violations at
+    each (a layout can hide a label or squeeze a contrast at one width only)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    found: dict[str, dict[str, Any]] = {}
+    for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        page.screenshot(path=SCREENSHOTS / f"{name}-{label}.png", full_page=True)
+        for violation in axe_violations(page, axe_source):
+            known = found.setdefault(violation["id"], {**violation, "targets": []})
+            seen = {node["target"] for node in known["targets"]}
+            known["targets"] += [n for n in violation["targets"] if n["target"] not in seen]
+    page.set_viewport_size(before)
+    return list(found.values())

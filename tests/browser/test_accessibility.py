@@ -1,0 +1,118 @@
+"""axe-core on the pages people use, at phone and desktop width, and voting by keyboard alone.
+
+Each page is checked in the state a person meets it in (the join form with a mistake in it, the
+attendee page with a poll open and a vote cast, the console mid-event, the recap of a finished
+event). Screenshots go to test-artifacts/screenshots/<page>-<phone|desktop>.png.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.kit import audit, axe_report
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def assert_accessible(page, name, axe_source):
+    violations = audit(page, name, axe_source)
+    assert violations == [], axe_report(name, violations)
+
+
+def host_console(people, event):
+    """The host, through the secret host link, on the console."""
+    page = people.open("host", phone=False, path=f"/e/{event['slug']}/host/{event['host_key']}/")
+    expect(page.get_by_role("heading", name=re.compile("Host console"))).to_be_visible()
+    return page
+
+
+def join_by_link(people, event, name):
+    page = people.open(name, path=f"/j/{event['code']}/")
+    page.get_by_label("Your name (optional)").fill(name)
+    page.get_by_role("button", name="Join and vote").click()
+    expect(page.get_by_text(f"You are taking part as {name}.")).to_be_visible()
+    return page
+
+
+def test_the_join_pages_have_no_serious_axe_violations(people, site, axe_source):
+    event = site.event()
+    page = people.open("newcomer", path="/join/")
+    expect(page.get_by_label("Event code")).to_be_focused()
+    assert_accessible(page, "join", axe_source)
+
+    # The page as it is after a mistake: the error must be announced and tied to the field.
+    page.get_by_label("Event code").fill("NOPE00")
+    page.get_by_role("button", name="Join", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("No event has that code")
+    assert_accessible(page, "join-error", axe_source)
+
+    page.goto(f"/j/{event['code']}/")
+    expect(page.get_by_role("heading", name=event["title"])).to_be_visible()
+    assert_accessible(page, "join-link", axe_source)
+    assert people.problems() == {}
+
+
+def test_the_live_pages_have_no_serious_axe_violations(people, site, axe_source):
+    event = site.event()
+    host = host_console(people, event)
+    assert_accessible(host, "console-lobby", axe_source)
+
+    attendee = join_by_link(people, event, "Ada")
+    projector = people.open("projector", phone=False, path=f"/e/{event['slug']}/projector/")
+    host.get_by_role("button", name="Open the Pre-vote").click()
+    expect(host.get_by_role("button", name="Close the Pre-vote")).to_be_visible()
+
+    vote_for = attendee.get_by_role("button", name="Vote FOR")
+    vote_for.click()
+    expect(vote_for).to_have_attribute("aria-pressed", "true")
+    expect(projector.locator('[data-figure="for"]')).to_have_text("100% · 1")
+    expect(host.get_by_text("1 of 1 who joined have voted")).to_be_visible()
+
+    assert_accessible(attendee, "attendee", axe_source)
+    assert_accessible(projector, "projector", axe_source)
+    assert_accessible(host, "console", axe_source)
+    assert people.problems() == {}
+
+
+def test_voting_works_with_the_keyboard_alone(people, site):
+    event = site.event()
+    host = host_console(people, event)
+    host.get_by_role("button", name="Open the Pre-vote").click()
+    expect(host.get_by_role("button", name="Close the Pre-vote")).to_be_visible()
+    page = join_by_link(people, event, "Kim")
+    vote_for = page.get_by_role("button", name="Vote FOR")
+    vote_against = page.get_by_role("button", name="Vote AGAINST")
+    expect(vote_for).to_be_visible()
+
+    def tab_to(button, limit=40):
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if button.evaluate("el => el === document.activeElement"):
+                # A keyboard user must see where they are.
+                outline = button.evaluate(
+                    "el => { const s = getComputedStyle(el);"
+                    " return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0"
+                    " || s.boxShadow !== 'none'; }"
+                )
+                assert outline, "the focused vote button shows no focus indicator"
+                return
+        raise AssertionError(f"{limit} presses of Tab never reached {button}")
+
+    page.locator("body").focus()
+    tab_to(vote_for)
+    page.keyboard.press("Enter")
+    expect(vote_for).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_text("Your vote: For")).to_be_visible()
+    expect(host.locator('[data-figure="for"]').first).to_have_text("100% · 1")
+
+    # Change it with Space from where the focus is now (still on the form after the answer).
+    tab_to(vote_against)
+    page.keyboard.press("Space")
+    expect(vote_against).to_have_attribute("aria-pressed", "true")
+    expect(vote_for).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_text("Your vote: Against")).to_be_visible()
+    expect(host.locator('[data-figure="against"]').first).to_have_text("100% · 1")
+    assert people.problems() == {}
