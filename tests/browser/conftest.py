@@ -163,11 +163,15 @@ class Person:
     problems: list[str] = field(default_factory=list)
 
     def console(self, kind: str, text: str) -> None:
+        # Failed loads are reported with their address by response() instead.
+        if kind == "error" and not text.startswith("Failed to load resource"):
+            self.problems.append(f"console {kind}: {text}")
+
+    def response(self, method: str, url: str, status: int) -> None:
         # A refused form (a wrong join code, an empty point) answers 400 with the form and its
-        # message, by design; Chromium logs that status. Tests check the message itself.
-        if kind != "error" or text.endswith("status of 400 (Bad Request)"):
-            return
-        self.problems.append(f"console {kind}: {text}")
+        # message, by design; tests check the message itself.
+        if status >= 400 and not (status == 400 and method == "POST"):
+            self.problems.append(f"{status} for {method} {url}")
 
 
 class People:
@@ -191,6 +195,10 @@ class People:
         person = Person(name=name, context=context, page=page)
         # A CSP refusal or a script error is a console error: the page looks fine but is not.
         page.on("console", lambda message: person.console(message.type, message.text))
+        page.on(
+            "response",
+            lambda r: person.response(r.request.method, r.url, r.status),
+        )
         page.on("pageerror", lambda error: person.problems.append(f"page error: {error}"))
         self.people.append(person)
         if path:
