@@ -10,10 +10,12 @@ import json
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import live
-from debates.services import Ballot
+from debates import commands, live, selectors
+from debates.services import Ballot, room_place_late_joiner
+from events.models import Attendee, Event
 
 PONG = live.encode({"type": "pong"})
 
@@ -35,6 +37,7 @@ def _is_id(value: object) -> bool:
 
 class LiveConsumer(AsyncWebsocketConsumer):
     connection: live.Connection | None = None
+    room_group: str | None = None  # the breakout room this attendee's socket follows
 
     @property
     def channel_layer_alias(self) -> str:  # type: ignore[override]
@@ -53,6 +56,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         self.connection = await live.connect(self, slug=slug)
+        if self.connection is not None and self.connection.attendee_id is not None:
+            await self._room_follow()
 
     async def disconnect(self, code: int) -> None:
         await live.disconnect(self)
@@ -64,6 +69,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=PONG)
         elif kind == "vote.cast":
             await self._vote(message)
+        elif kind == "host.command":
+            await self._host_command(message)
+        elif kind == "room.sync":
+            await self._room_sync()
         else:
             await self.close(code=live.CLOSE_BAD_MESSAGE)
 
@@ -90,3 +99,93 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def live_forward(self, message: dict[str, Any]) -> None:
         """Bench baseline only (PB_FANOUT=group_send): a tally relayed by the channel layer."""
         await self.send(text_data=message["text"])
+
+    # ------------------------------------------------------------ host console (host console)
+
+    async def _host_command(self, message: dict[str, Any]) -> None:
+        """{"type": "host.command", "command": "round.end", "ref": "c1", "data": {"round": 3}}
+
+        Answered with command.done or command.refused (the reason, e.g. an empty message).
+        A socket that is not a host of the event is closed with 4403.
+        """
+        name, ref, data = message.get("command"), message.get("ref", ""), message.get("data", {})
+        if not (isinstance(name, str) and isinstance(ref, str) and isinstance(data, dict)):
+            await self.close(code=live.CLOSE_BAD_MESSAGE)
+            return
+        if len(ref) > live.REF_MAX or not all(isinstance(key, str) for key in data):
+            await self.close(code=live.CLOSE_BAD_MESSAGE)
+            return
+        connection = self.connection
+        if connection is None or not connection.host:
+            await self.close(code=live.CLOSE_FORBIDDEN)
+            return
+        if name not in commands.COMMANDS:
+            await self.close(code=live.CLOSE_BAD_MESSAGE)
+            return
+        outcome = await database_sync_to_async(_host_command_run)(
+            event_id=connection.event_id,
+            user=self.scope.get("user"),
+            session=self.scope.get("session"),
+            name=name,
+            data=data,
+        )
+        if outcome is _FORBIDDEN:
+            await self.close(code=live.CLOSE_FORBIDDEN)
+            return
+        answer: dict[str, Any] = {"ref": ref, "command": name}
+        if outcome is None:
+            answer["type"] = "command.done"
+        else:
+            answer |= {"type": "command.refused", "reason": outcome}
+        await self.send(text_data=live.encode(answer))
+
+    async def _room_follow(self) -> int | None:
+        """Puts this attendee's socket in their breakout room's group (and out of any other),
+        placing a late joiner in the smallest room first."""
+        connection = self.connection
+        if connection is None or connection.attendee_id is None:
+            return None
+        room_id = await database_sync_to_async(_room_of_attendee)(connection.attendee_id)
+        group = live.room_group(room_id) if room_id is not None else None
+        if self.room_group != group:
+            if self.room_group is not None:
+                await live.unsubscribe(self, self.room_group)
+            if group is not None:
+                await live.subscribe(self, group)
+            self.room_group = group
+        return room_id
+
+    async def _room_sync(self) -> None:
+        """{"type": "room.sync"}: the client saw rooms change; answered with room.synced."""
+        room_id = await self._room_follow()
+        await self.send(text_data=live.encode({"type": "room.synced", "room": room_id}))
+
+
+_FORBIDDEN = object()
+
+
+def _host_command_run(
+    *, event_id: int, user: Any, session: Any, name: str, data: dict[str, Any]
+) -> object:
+    """Re-checks host rights (a rotated host link ends them mid-connection), then runs the
+    command: None when done, the refusal's reason, or _FORBIDDEN."""
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None or not selectors.can_host(event=event, user=user, session=session):
+        return _FORBIDDEN
+    try:
+        commands.command_run(event=event, name=name, data=data)
+    except commands.CommandRefused as refused:
+        return refused.reason
+    return None
+
+
+def _room_of_attendee(attendee_id: int) -> int | None:
+    """The attendee's room in the running round, placing them if they arrived late."""
+    attendee = Attendee.objects.filter(pk=attendee_id).first()
+    running = selectors.round_running(event_id=attendee.event_id) if attendee else None
+    if running is None:
+        return None
+    # Reads first: placing takes the write lock, and most connects find a room or no round.
+    room = selectors.room_of(attendee_id=attendee_id, round_id=running.pk)
+    room = room or room_place_late_joiner(attendee=attendee)
+    return room.pk if room is not None else None

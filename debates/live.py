@@ -163,6 +163,28 @@ def connected(event_id: int) -> int:
     return len(hub.groups.get(event_group(event_id), ())) if hub else 0
 
 
+def attendees_connected(event_id: int) -> int:
+    """Distinct attendees with a page of the event open on THIS process (the console's
+    "connected now"; hosts and the projector are not counted, nor an attendee's second tab)."""
+    hub = _HUB
+    if hub is None:
+        return 0
+    for _attempt in range(3):
+        try:
+            # Read from a view's thread while the loop may add a socket: copy, retry if it moved.
+            members = list(hub.groups.get(event_group(event_id), ()))
+        except RuntimeError:
+            continue
+        return len(
+            {
+                connection.attendee_id
+                for connection in (getattr(m, "connection", None) for m in members)
+                if connection is not None and connection.attendee_id is not None
+            }
+        )
+    return connected(event_id)
+
+
 # ---------------------------------------------------------------- snapshots (sync, in a thread)
 
 

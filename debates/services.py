@@ -680,7 +680,6 @@ def _round_timer_save(round_: BreakoutRound, ends_at: datetime) -> BreakoutRound
     round_.ends_at = ends_at
     round_.save(update_fields=["ends_at"])
     _notify(live.event_group(round_.event_id), _round_message(round_, "timer.changed"))
-    _notify_event_changed(round_.event_id)
     return round_
 
 
@@ -744,20 +743,20 @@ def _point_json(point: Point) -> dict:
     }
 
 
-def _notify_point(point: Point, message_type: str) -> None:
-    """Room boards hear of their own points; hosts and the projector hear of every change.
-
-    The event group gets ids and counts only (never the text of a hidden point); the text of
-    a highlighted point goes out so the projector can show it.
+def _notify_point(point: Point, message_type: str, *, highlights_changed: bool = False) -> None:
+    """A room's board hears of its own points, the hosts of every point. Everyone else (the
+    projector, the audience in the plenary) only hears that the highlighted points changed:
+    one small message, and nothing about points nobody has chosen to show.
     """
-    data = _point_json(point)
+    message = {"type": message_type, **_point_json(point), "text": point.text}
     if point.room_id:
-        _notify(live.room_group(point.room_id), {"type": message_type, **data, "text": point.text})
-    _notify(live.hosts_group(point.event_id), {"type": message_type, **data, "text": point.text})
-    public = dict(data)
-    if point.highlighted and point.status == PointStatus.VISIBLE:
-        public["text"] = point.text
-    _notify(live.event_group(point.event_id), {"type": message_type, **public})
+        _notify(live.room_group(point.room_id), message)
+    _notify(live.hosts_group(point.event_id), message)
+    if highlights_changed:
+        _notify(
+            live.event_group(point.event_id),
+            {"type": "highlights.changed", "event": point.event_id},
+        )
 
 
 def _require_room_member(room: BreakoutRoom, attendee: Attendee) -> BreakoutRound:
@@ -827,10 +826,11 @@ def point_hide(*, point: Point) -> Point:
     """A moderator takes an abusive point off every board and out of the recap."""
     point = _point_for_update(point)
     if point.status == PointStatus.VISIBLE:
+        was_highlighted = point.highlighted
         point.status = PointStatus.HIDDEN
         point.highlighted = False
         point.save(update_fields=["status", "highlighted"])
-        _notify_point(point, "point.changed")
+        _notify_point(point, "point.changed", highlights_changed=was_highlighted)
     return point
 
 
@@ -869,13 +869,15 @@ def point_merge(*, point: Point, into: Point) -> Point:
     Point.objects.filter(merged_into=point).update(merged_into=into)
     point.status = PointStatus.MERGED
     point.merged_into = into
+    # A highlighted duplicate passes its highlight on: the recap keeps the argument.
+    highlights_changed = point.highlighted
     into.highlighted = into.highlighted or point.highlighted
     point.highlighted = False
     point.save(update_fields=["status", "merged_into", "highlighted"])
     into.save(update_fields=["highlighted"])
     _recount_upvotes(into)
     _notify_point(point, "point.changed")
-    _notify_point(into, "point.changed")
+    _notify_point(into, "point.changed", highlights_changed=highlights_changed)
     return into
 
 
@@ -905,7 +907,7 @@ def point_highlight(*, point: Point, highlighted: bool = True) -> Point:
     if point.highlighted != highlighted:
         point.highlighted = highlighted
         point.save(update_fields=["highlighted"])
-        _notify_point(point, "point.changed")
+        _notify_point(point, "point.changed", highlights_changed=True)
     return point
 
 
@@ -917,7 +919,7 @@ def point_edit(*, point: Point, text: str) -> Point:
     if point.text != text:
         point.text = text
         point.save(update_fields=["text"])
-        _notify_point(point, "point.changed")
+        _notify_point(point, "point.changed", highlights_changed=point.highlighted)
     return point
 
 

@@ -22,4 +22,15 @@ urlpatterns = [
         views.poll_visibility,
         name="poll_visibility",
     ),
+    path("e/<slug:slug>/console/do/<str:name>/", views.console_command, name="console_command"),
+    path("e/<slug:slug>/console/panels/<str:panel>/", views.console_panel, name="console_panel"),
+    path("e/<slug:slug>/room/", views.room, name="room"),
+    path("e/<slug:slug>/room/points/", views.room_point_add, name="room_point_add"),
+    path(
+        "e/<slug:slug>/room/points/<int:point_id>/upvote/",
+        views.room_point_upvote,
+        name="room_point_upvote",
+    ),
+    path("e/<slug:slug>/room/choose/", views.room_choose, name="room_choose"),
+    path("e/<slug:slug>/projector/extras/", views.projector_extras, name="projector_extras"),
 ]

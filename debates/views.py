@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import segno
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from debates import live, selectors, services
+from debates import commands, live, selectors, services
 from debates.forms import DisplayNameForm, JoinForm, PollOpenForm
-from debates.models import Poll, PollKind, ResultsVisibility
-from events.models import Attendee, Event
+from debates.models import AssignmentMode, BreakoutRoom, Point, Poll, PollKind, ResultsVisibility
+from events.models import Attendee, Event, Phase
 from events.services import attendee_join, join_code_display
 
 HOST_LINK_INVALID = _("This host link is not valid (any more). Ask the organiser for a new one.")
@@ -86,6 +88,7 @@ def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
         "join_url": _join_url(request, event),
         "vote_errors": {},
         "live_labels": _live_labels(),
+        "rooms_labels": _rooms_labels(),
         **extra,
     }
 
@@ -220,6 +223,7 @@ def _console_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "join_url": _join_url(request, event),
         "full_tally": True,
         "live_labels": _live_labels(),
+        **_console_host_context(event),
     }
 
 
@@ -276,3 +280,259 @@ def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpRespon
         )
     services.poll_results_visibility_set(poll=poll, results_visibility=visibility)
     return _console_response(request, event)
+
+
+# ---------------------------------------------------------------- host console
+# (host console: phases, presence, rounds, plenary, takeaways; polls are above)
+
+CONSOLE_PANELS = frozenset({"polls", "phase", "presence", "round", "rooms", "plenary", "takeaways"})
+# A command's result shows in its panel; a round command (start, end) changes the rooms too,
+# and the htmx response carries them as an out-of-band swap.
+_ALSO_REFRESH = {"round": ("rooms",)}
+
+
+def _console_host_context(event: Event) -> dict[str, Any]:
+    """Everything the console's panels show beyond the polls. A dozen queries or so."""
+    running = selectors.round_running(event_id=event.pk)
+    latest = running or selectors.round_latest(event_id=event.pk)
+    rooms = selectors.rooms_with_members(round_id=latest.pk) if latest else []
+    joined = selectors.attendees_joined(event_id=event.pk)
+    return {
+        "phases": Phase.choices,
+        "round": latest,
+        "running": running,
+        "rooms": rooms,
+        "without_room": (
+            list(selectors.attendees_without_room(event_id=event.pk, round_id=running.pk))
+            if running
+            else []
+        ),
+        "round_form": commands.RoundStartForm(None, event=event),
+        "suggested_rooms": max(2, min(services.MAX_ROOMS, math.ceil(joined / 6))),
+        "timer_steps": [(-1, _("−1 min")), (1, _("+1 min")), (5, _("+5 min"))],
+        "attendees_connected": live.attendees_connected(event.pk),
+        "plenary": selectors.plenary_points(event_id=event.pk, include_hidden=True),
+        "takeaways": selectors.takeaways(event_id=event.pk),
+        "takeaway_form": commands.TakeawayAddForm(None, event=event),
+        "point_max": services.POINT_MAX_LENGTH,
+        "rooms_labels": _rooms_labels(),
+    }
+
+
+def _rooms_labels() -> dict[str, str]:
+    """Words static/js/rooms.js shows."""
+    return {
+        "time_up": str(_("Time is up")),
+        "back": str(_("The breakout is over: everyone is back together.")),
+    }
+
+
+def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...]) -> HttpResponse:
+    """The first panel as the response; the others out of band (hx-swap-oob in the partial)."""
+    context = _console_context(request, event) | {"oob": False}
+    body = [render_to_string(f"debates/console.html#{panels[0]}", context, request=request)]
+    for panel in panels[1:]:
+        body.append(
+            render_to_string(
+                f"debates/console.html#{panel}", context | {"oob": True}, request=request
+            )
+        )
+    return HttpResponse("".join(body))
+
+
+@require_POST
+def console_command(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """Every host action over HTTP: the same commands the socket accepts (debates.commands)."""
+    event = selectors.event_for_host(request, slug)
+    if name not in commands.COMMANDS:
+        raise Http404(commands.COMMAND_UNKNOWN)
+    try:
+        command = commands.command_run(event=event, name=name, data=request.POST)
+    except commands.CommandRefused as refused:
+        if request.htmx:
+            return HttpResponse(refused.reason, status=400, content_type="text/plain")
+        messages.error(request, refused.reason)
+        return render(request, "debates/console.html", _console_context(request, event), status=400)
+    if not request.htmx:
+        return redirect(f"{reverse('debates:console', args=[event.slug])}#{command.panel}")
+    event.refresh_from_db()
+    return _console_panels(request, event, (command.panel, *_ALSO_REFRESH.get(command.panel, ())))
+
+
+@require_GET
+def console_panel(request: HttpRequest, slug: str, panel: str) -> HttpResponse:
+    """One panel, fresh: the console re-reads it when the socket says it changed."""
+    event = selectors.event_for_host(request, slug)
+    if panel not in CONSOLE_PANELS:
+        raise Http404(_("No such panel."))
+    return _console_panels(request, event, (panel,))
+
+
+# ---------------------------------------------------------------- attendee breakout and panels
+
+NOT_AN_ATTENDEE = _("Join this event first.")
+NO_ROOM = _("You are not in a breakout room right now.")
+
+
+def _panel_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str, Any]:
+    """What an attendee's page shows for the current phase beyond the votes: their breakout
+    room, the highlighted points in the plenary, the takeaways at the end."""
+    attendee = selectors.attendee_for_session(event=event, session=request.session)
+    running = selectors.round_running(event_id=event.pk) if event.phase == Phase.BREAKOUTS else None
+    context: dict[str, Any] = {
+        "event": event,
+        "attendee": attendee,
+        "round": running,
+        "room": None,
+        "point_max": services.POINT_MAX_LENGTH,
+        "point_errors": [],
+        **extra,
+    }
+    if running and attendee:
+        # Someone arriving mid-round is placed now (the smallest room), not left in the hall.
+        room = selectors.room_of(attendee_id=attendee.pk, round_id=running.pk)
+        room = room or services.room_place_late_joiner(attendee=attendee)
+        context["room"] = room
+        if room is not None:
+            points = list(selectors.room_points(room_id=room.pk))
+            context |= {
+                "members": selectors.room_members(room_id=room.pk),
+                "themes": list(event.themes.all()),
+                "points": points,
+                "upvoted": selectors.upvoted_point_ids(
+                    attendee_id=attendee.pk, point_ids=[p.pk for p in points]
+                ),
+            }
+        if running.assignment == AssignmentMode.CHOICE:
+            rooms = selectors.rooms_with_members(round_id=running.pk)
+            context["choices"] = rooms
+            context["capacity"] = services.room_capacity(round_=running, room_count=len(rooms))
+    if event.phase == Phase.PLENARY:
+        context["highlighted"] = list(selectors.highlighted_points(event_id=event.pk))
+    if event.phase in {Phase.TAKEAWAYS, Phase.ENDED}:
+        context["takeaways"] = list(selectors.takeaways(event_id=event.pk))
+    return context
+
+
+def _attendee_or_403(request: HttpRequest, event: Event) -> Attendee:
+    attendee = selectors.attendee_for_session(event=event, session=request.session)
+    if attendee is None:
+        raise PermissionDenied(NOT_AN_ATTENDEE)
+    return attendee
+
+
+def _panel_response(
+    request: HttpRequest, event: Event, *, part: str = "panel", status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The whole page, or for htmx one partial of it: the panel, or the room's board alone."""
+    template = f"debates/breakout.html#{part}" if request.htmx else "debates/breakout.html"
+    context = _panel_context(request, event, **extra)
+    if not request.htmx:
+        context |= {"live_labels": _live_labels(), "rooms_labels": _rooms_labels()}
+    return render(request, template, context, status=status)
+
+
+@require_GET
+def room(request: HttpRequest, slug: str) -> HttpResponse:
+    """The attendee's breakout room (and the plenary and takeaways): a page of its own, and the
+    panel the event page loads and refreshes when the socket says something changed."""
+    event = get_object_or_404(Event, slug=slug)
+    return _panel_response(
+        request, event, part="board" if request.GET.get("part") == "board" else "panel"
+    )
+
+
+@require_POST
+def room_point_add(request: HttpRequest, slug: str) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    attendee = _attendee_or_403(request, event)
+    running = selectors.round_running(event_id=event.pk)
+    room = selectors.room_of(attendee_id=attendee.pk, round_id=running.pk) if running else None
+    theme = event.themes.filter(pk=_int(request.POST.get("theme"))).first()
+    try:
+        if room is None:
+            raise ValidationError(NO_ROOM)
+        if theme is None:
+            raise ValidationError(services.THEME_NOT_IN_EVENT)
+        services.point_add(
+            room=room,
+            attendee=attendee,
+            theme=theme,
+            side=request.POST.get("side", ""),
+            text=request.POST.get("text", ""),
+        )
+    except ValidationError as error:
+        if request.htmx:
+            return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain")
+        return _panel_response(request, event, status=400, point_errors=error.messages)
+    if request.htmx:
+        return _panel_response(request, event, part="board")
+    return redirect("debates:room", slug=event.slug)
+
+
+@require_POST
+def room_point_upvote(request: HttpRequest, slug: str, point_id: int) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    attendee = _attendee_or_403(request, event)
+    point = get_object_or_404(Point, pk=point_id, event=event)
+    try:
+        services.point_upvote(point=point, attendee=attendee)
+    except ValidationError as error:
+        if request.htmx:
+            return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain")
+        return _panel_response(request, event, status=400, point_errors=error.messages)
+    if request.htmx:
+        return _panel_response(request, event, part="board")
+    return redirect("debates:room", slug=event.slug)
+
+
+@require_POST
+def room_choose(request: HttpRequest, slug: str) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    attendee = _attendee_or_403(request, event)
+    running = selectors.round_running(event_id=event.pk)
+    chosen = (
+        BreakoutRoom.objects.filter(round=running, pk=_int(request.POST.get("room"))).first()
+        if running
+        else None
+    )
+    try:
+        if chosen is None:
+            raise ValidationError(services.ROOM_NOT_IN_ROUND)
+        services.room_choose(attendee=attendee, room=chosen)
+    except ValidationError as error:
+        if request.htmx:
+            return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain")
+        return _panel_response(request, event, status=400, point_errors=error.messages)
+    if request.htmx:
+        return _panel_response(request, event)
+    return redirect("debates:room", slug=event.slug)
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+@require_GET
+def projector_extras(request: HttpRequest, slug: str) -> HttpResponse:
+    """The projector's phase-dependent part: the breakout timer and message, the highlighted
+    points in the plenary. Public, like the projector: it shows only what the room sees."""
+    event = get_object_or_404(Event, slug=slug)
+    running = selectors.round_running(event_id=event.pk) if event.phase == Phase.BREAKOUTS else None
+    context = {
+        "event": event,
+        "round": running,
+        "rooms": selectors.rooms_with_members(round_id=running.pk) if running else [],
+        "highlighted": (
+            selectors.highlighted_points(event_id=event.pk) if event.phase == Phase.PLENARY else []
+        ),
+        "takeaways": (
+            selectors.takeaways(event_id=event.pk)
+            if event.phase in {Phase.TAKEAWAYS, Phase.ENDED}
+            else []
+        ),
+    }
+    return render(request, "debates/projector.html#extras", context)

@@ -65,6 +65,8 @@
       try { message = JSON.parse(event.data); } catch (e) { return; }
       var handler = handlers[message.type];
       if (handler) handler(message);
+      // Other scripts of the page (console.js, breakout.js) follow the same socket.
+      root.dispatchEvent(new CustomEvent("live:message", { detail: message }));
     };
     socket.onclose = function (event) {
       clearInterval(pingTimer);
@@ -317,5 +319,6 @@
     }
   });
 
+  window.productbreaksLive = { send: send };
   connect();
 })();

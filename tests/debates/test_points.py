@@ -40,9 +40,10 @@ def test_a_member_adds_a_point_and_only_that_room_hears_the_text(
     )
     [room_message] = sent.to(live.room_group(room.pk))
     assert room_message["type"] == "point.added" and room_message["text"] == point.text
-    # Everyone else hears that something changed, not what an unmoderated point says.
-    [public] = sent.to(live.event_group(room.round.event_id))
-    assert public["point"] == point.pk and "text" not in public
+    [host_message] = sent.to(live.hosts_group(room.round.event_id))
+    assert host_message["point"] == point.pk
+    # Other rooms and the projector hear nothing of an unmoderated point.
+    assert sent.to(live.event_group(room.round.event_id)) == []
 
 
 @pytest.mark.parametrize(
@@ -191,23 +192,23 @@ def test_invalid_merges_are_refused(room_of_three, other_event, case):
     assert refused.value.messages == [services.POINT_MERGE_INVALID]
 
 
-def test_highlights_reach_the_projector_with_their_text(
+def test_highlighting_tells_the_projector_and_audience_to_show_it(
     room_of_three, sent, django_capture_on_commit_callbacks
 ):
     room, (ada, *_), theme = room_of_three
+    event_id = room.round.event_id
     point = add(room, ada, theme, text="Recap-worthy")
     with django_capture_on_commit_callbacks(execute=True):
         services.point_highlight(point=point)
 
-    assert list(selectors.highlighted_points(event_id=room.round.event_id)) == [point]
-    [public] = sent.to(live.event_group(room.round.event_id))
-    assert (public["type"], public["highlighted"], public["text"]) == (
-        "point.changed",
-        True,
-        "Recap-worthy",
-    )
-    services.point_highlight(point=point, highlighted=False)
-    assert not selectors.highlighted_points(event_id=room.round.event_id).exists()
+    assert list(selectors.highlighted_points(event_id=event_id)) == [point]
+    assert sent.to(live.event_group(event_id)) == [
+        {"type": "highlights.changed", "event": event_id}
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.point_hide(point=point)  # a hidden point leaves the projector too
+    assert len(sent.to(live.event_group(event_id))) == 2
+    assert not selectors.highlighted_points(event_id=event_id).exists()
 
 
 def test_a_moderator_rewords_a_point(room_of_three):

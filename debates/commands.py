@@ -1,0 +1,332 @@
+"""Host commands: every console action, by name, with the form that validates its input.
+
+Both transports go through here, so a host action means the same thing whoever sends it:
+the console's htmx POST (debates.views.console_command) and a `host.command` socket frame
+(debates.consumers). Each command validates its fields with a form scoped to the event (an id
+from another event is "not found", never acted on) and calls one function in
+debates.services, which decides. Who may send a command at all is decided before this, by
+debates.selectors.can_host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from debates import services
+from debates.forms import PollOpenForm
+from debates.models import (
+    AssignmentMode,
+    BreakoutRoom,
+    BreakoutRound,
+    Point,
+    Poll,
+    ResultsVisibility,
+    Takeaway,
+)
+from events.models import Attendee, Event, Phase
+
+NOT_IN_EVENT = _("That is no longer part of this event. Reload the console.")
+COMMAND_UNKNOWN = _("The console does not know that action.")
+
+
+class CommandRefused(Exception):
+    """A command the input or the rules turn down; `reason` is shown to the host."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _scoped(event: Event) -> dict[type, QuerySet]:
+    """What each id field may name: only this event's objects."""
+    return {
+        BreakoutRound: BreakoutRound.objects.filter(event=event),
+        BreakoutRoom: BreakoutRoom.objects.filter(round__event=event).select_related("round"),
+        Point: Point.objects.filter(event=event),
+        Takeaway: Takeaway.objects.filter(event=event),
+        Attendee: Attendee.objects.filter(event=event),
+        Poll: Poll.objects.filter(event=event),
+    }
+
+
+def _id_field(model: type) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=model.objects.none(), error_messages={"invalid_choice": NOT_IN_EVENT}
+    )
+
+
+class EventScopedForm(forms.Form):
+    def __init__(self, data: Mapping[str, Any], *, event: Event) -> None:
+        super().__init__(data)
+        self.event = event
+        scopes = _scoped(event)
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                field.queryset = scopes[field.queryset.model]
+
+
+class PhaseForm(EventScopedForm):
+    phase = forms.ChoiceField(choices=Phase.choices)
+
+
+class PollForm(EventScopedForm):
+    poll = _id_field(Poll)
+
+
+class PollVisibilityForm(PollForm):
+    results_visibility = forms.ChoiceField(choices=ResultsVisibility.choices)
+
+
+class PollOpenScopedForm(PollOpenForm):
+    def __init__(self, data: Mapping[str, Any], *, event: Event) -> None:
+        super().__init__(data)
+
+
+class RoundStartForm(EventScopedForm):
+    split = forms.ChoiceField(
+        label=_("Make"),
+        choices=[("rooms", _("this many rooms")), ("size", _("rooms of this size"))],
+        initial="rooms",
+    )
+    count = forms.IntegerField(label=_("Number"), min_value=1, max_value=services.MAX_ROOMS)
+    mode = forms.ChoiceField(
+        label=_("Fill them"), choices=AssignmentMode.choices, initial=AssignmentMode.BALANCED
+    )
+    minutes = forms.IntegerField(
+        label=_("Minutes"), min_value=1, max_value=services.MAX_ROUND_MINUTES, initial=15
+    )
+    names = forms.CharField(
+        label=_("Room names (optional, one per line)"),
+        required=False,
+        max_length=services.MAX_ROOMS * (services.ROOM_NAME_MAX_LENGTH + 1),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_names(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["names"].splitlines() if line.strip()]
+
+
+class RoundForm(EventScopedForm):
+    round = _id_field(BreakoutRound)
+
+
+class RoundMessageForm(RoundForm):
+    text = forms.CharField(
+        label=_("Message to every room"),
+        max_length=services.ROUND_MESSAGE_MAX_LENGTH * 2,
+        error_messages={"required": services.ROUND_MESSAGE_EMPTY},
+    )
+
+
+class RoundMinutesForm(RoundForm):
+    minutes = forms.IntegerField(
+        min_value=-services.MAX_EXTEND_MINUTES, max_value=services.MAX_ROUND_MINUTES
+    )
+
+
+class RoomUpdateForm(EventScopedForm):
+    room = _id_field(BreakoutRoom)
+    name = forms.CharField(max_length=services.ROOM_NAME_MAX_LENGTH)
+    video_url = forms.CharField(required=False, max_length=200)
+    location = forms.CharField(required=False, max_length=services.ROOM_LOCATION_MAX_LENGTH)
+
+
+class AttendeeMoveForm(EventScopedForm):
+    attendee = _id_field(Attendee)
+    room = _id_field(BreakoutRoom)
+
+
+class PointForm(EventScopedForm):
+    point = _id_field(Point)
+
+
+class PointMergeForm(PointForm):
+    into = _id_field(Point)
+
+
+class PointEditForm(PointForm):
+    text = forms.CharField(
+        max_length=services.POINT_MAX_LENGTH * 2,
+        error_messages={"required": services.POINT_EMPTY},
+    )
+
+
+class TakeawayAddForm(EventScopedForm):
+    title = forms.CharField(
+        label=_("Headline"),
+        max_length=services.TAKEAWAY_TITLE_MAX_LENGTH * 2,
+        error_messages={"required": services.TAKEAWAY_TITLE_EMPTY},
+    )
+    text = forms.CharField(
+        label=_("Detail (optional)"),
+        required=False,
+        max_length=services.TAKEAWAY_TEXT_MAX_LENGTH * 2,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class TakeawayForm(EventScopedForm):
+    takeaway = _id_field(Takeaway)
+
+
+class TakeawayEditForm(TakeawayForm, TakeawayAddForm):
+    pass
+
+
+class TakeawayMoveForm(TakeawayForm):
+    offset = forms.IntegerField(min_value=-1, max_value=1)
+
+
+class TakeawayReorderForm(EventScopedForm):
+    order = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+
+    def __init__(self, data: Mapping[str, Any], *, event: Event) -> None:
+        super().__init__(data, event=event)
+        ids = Takeaway.objects.filter(event=event).values_list("pk", flat=True)
+        self.fields["order"].choices = [(str(pk), str(pk)) for pk in ids]
+        self.fields["order"].error_messages["invalid_choice"] = NOT_IN_EVENT
+
+
+def _round_start(event: Event, data: dict) -> object:
+    size_or_rooms = {"rooms" if data["split"] == "rooms" else "size": data["count"]}
+    return services.round_start(
+        event=event,
+        minutes=data["minutes"],
+        mode=data["mode"],
+        names=data["names"],
+        **size_or_rooms,
+    )
+
+
+@dataclass(frozen=True)
+class Command:
+    form: type[forms.Form]
+    run: Callable[[Event, dict], object]
+    # The console panel that shows the result (re-rendered for an htmx POST).
+    panel: str
+
+
+COMMANDS: dict[str, Command] = {
+    "phase.set": Command(
+        PhaseForm, lambda e, d: services.phase_set(event=e, phase=d["phase"]), "phase"
+    ),
+    "poll.open": Command(
+        PollOpenScopedForm,
+        lambda e, d: services.poll_open(
+            event=e, kind=d["kind"], results_visibility=d["results_visibility"]
+        ),
+        "polls",
+    ),
+    "poll.close": Command(PollForm, lambda e, d: services.poll_close(poll=d["poll"]), "polls"),
+    "poll.visibility": Command(
+        PollVisibilityForm,
+        lambda e, d: services.poll_results_visibility_set(
+            poll=d["poll"], results_visibility=d["results_visibility"]
+        ),
+        "polls",
+    ),
+    "round.start": Command(RoundStartForm, _round_start, "round"),
+    "round.message": Command(
+        RoundMessageForm,
+        lambda e, d: services.round_message(round_=d["round"], text=d["text"]),
+        "round",
+    ),
+    "round.extend": Command(
+        RoundMinutesForm,
+        lambda e, d: services.round_extend(round_=d["round"], minutes=d["minutes"]),
+        "round",
+    ),
+    "round.timer": Command(
+        RoundMinutesForm,
+        lambda e, d: services.round_timer_set(round_=d["round"], minutes=d["minutes"]),
+        "round",
+    ),
+    "round.end": Command(RoundForm, lambda e, d: services.round_end(round_=d["round"]), "round"),
+    "room.update": Command(
+        RoomUpdateForm,
+        lambda e, d: services.room_update(
+            room=d["room"], name=d["name"], video_url=d["video_url"], location=d["location"]
+        ),
+        "rooms",
+    ),
+    "attendee.move": Command(
+        AttendeeMoveForm,
+        lambda e, d: services.attendee_move(attendee=d["attendee"], room=d["room"]),
+        "rooms",
+    ),
+    "point.hide": Command(PointForm, lambda e, d: services.point_hide(point=d["point"]), "plenary"),
+    "point.unhide": Command(
+        PointForm, lambda e, d: services.point_unhide(point=d["point"]), "plenary"
+    ),
+    "point.highlight": Command(
+        PointForm, lambda e, d: services.point_highlight(point=d["point"]), "plenary"
+    ),
+    "point.unhighlight": Command(
+        PointForm,
+        lambda e, d: services.point_highlight(point=d["point"], highlighted=False),
+        "plenary",
+    ),
+    "point.merge": Command(
+        PointMergeForm,
+        lambda e, d: services.point_merge(point=d["point"], into=d["into"]),
+        "plenary",
+    ),
+    "point.unmerge": Command(
+        PointForm, lambda e, d: services.point_unmerge(point=d["point"]), "plenary"
+    ),
+    "point.edit": Command(
+        PointEditForm, lambda e, d: services.point_edit(point=d["point"], text=d["text"]), "plenary"
+    ),
+    "takeaway.add": Command(
+        TakeawayAddForm,
+        lambda e, d: services.takeaway_add(event=e, title=d["title"], text=d["text"]),
+        "takeaways",
+    ),
+    "takeaway.edit": Command(
+        TakeawayEditForm,
+        lambda e, d: services.takeaway_edit(
+            takeaway=d["takeaway"], title=d["title"], text=d["text"]
+        ),
+        "takeaways",
+    ),
+    "takeaway.delete": Command(
+        TakeawayForm, lambda e, d: services.takeaway_delete(takeaway=d["takeaway"]), "takeaways"
+    ),
+    "takeaway.move": Command(
+        TakeawayMoveForm,
+        lambda e, d: services.takeaway_move(takeaway=d["takeaway"], offset=d["offset"]),
+        "takeaways",
+    ),
+    "takeaway.reorder": Command(
+        TakeawayReorderForm,
+        lambda e, d: services.takeaway_reorder(event=e, order=d["order"]),
+        "takeaways",
+    ),
+}
+
+
+def _form_reason(form: forms.Form) -> str:
+    return " ".join(str(message) for errors in form.errors.values() for message in errors)
+
+
+def command_run(*, event: Event, name: str, data: Mapping[str, Any]) -> Command:
+    """Validates and runs one host command. Sync (ORM); call it through
+    database_sync_to_async from the consumer. Raises CommandRefused with the reason."""
+    command = COMMANDS.get(name)
+    if command is None:
+        raise CommandRefused(str(COMMAND_UNKNOWN))
+    form = command.form(data, event=event)
+    if not form.is_valid():
+        raise CommandRefused(_form_reason(form))
+    try:
+        command.run(event, form.cleaned_data)
+    except ValidationError as error:
+        raise CommandRefused(" ".join(error.messages)) from None
+    return command

@@ -1,0 +1,143 @@
+/* Breakout rooms, the console's panels and the projector's extras, kept live.
+ *
+ * Declarative: an element with data-refresh-on="type type ..." and data-refresh-url is
+ * re-read (htmx GET, innerHTML) when the page's socket (live.js) brings one of those message
+ * types. Refreshes are coalesced, and wait while someone is typing inside the element, so a
+ * half-written point or message is never wiped. Countdowns tick from their datetime; the
+ * timer and the host's message are applied straight from the socket message.
+ */
+(function () {
+  "use strict";
+
+  var root = document.querySelector("[data-live]");
+  if (!root) return;
+  var labelsNode = document.getElementById("rooms-labels");
+  var L = (labelsNode && JSON.parse(labelsNode.textContent)) || {};
+  var pending = new Map();  // element -> timer
+  var deferred = new Set(); // elements to refresh once the user leaves them
+
+  function all(selector, scope) { return Array.prototype.slice.call((scope || document).querySelectorAll(selector)); }
+
+  function typingIn(el) {
+    var active = document.activeElement;
+    return active && el.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && active.type !== "submit";
+  }
+
+  function refresh(el) {
+    if (!document.contains(el) || !window.htmx) return;
+    if (typingIn(el)) { deferred.add(el); return; }
+    window.htmx.ajax("GET", el.getAttribute("data-refresh-url"), { target: el, swap: "innerHTML" });
+  }
+
+  function schedule(el, delay) {
+    if (pending.has(el)) return;
+    pending.set(el, setTimeout(function () { pending.delete(el); refresh(el); }, delay));
+  }
+
+  document.addEventListener("focusout", function () {
+    setTimeout(function () {
+      deferred.forEach(function (el) { if (!typingIn(el)) { deferred.delete(el); refresh(el); } });
+    }, 0);
+  });
+
+  function wants(el, message) {
+    var types = (el.getAttribute("data-refresh-on") || "").split(/\s+/);
+    if (types.indexOf(message.type) < 0) return false;
+    var room = el.getAttribute("data-refresh-room");
+    if (room && message.room !== undefined && String(message.room) !== room) return false;
+    // The phase the element was rendered for (on it, or on the partial inside it).
+    var holder = el.hasAttribute("data-phase") ? el : el.querySelector("[data-phase]");
+    var phase = holder && holder.getAttribute("data-phase");
+    if (message.type === "phase.changed" && phase && phase === message.phase) return false;
+    return true;
+  }
+
+  // ------------------------------------------------------------------ countdowns
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  function tick() {
+    all("time[data-countdown]").forEach(function (el) {
+      var end = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(end)) return;
+      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      el.textContent = left > 0 ? Math.floor(left / 60) + ":" + pad(left % 60) : (L.time_up || "0:00");
+      el.closest("[data-countdown-box]") && el.closest("[data-countdown-box]").setAttribute("data-state", left > 60 ? "running" : left > 0 ? "ending" : "over");
+    });
+  }
+  setInterval(tick, 1000);
+  tick();
+
+  // ------------------------------------------------------------------ socket messages
+
+  function me() {
+    var el = document.querySelector("[data-me]");
+    return el ? el.getAttribute("data-me") : "";
+  }
+
+  function roomSync(spread) {
+    // Spread over a moment: a round start must not make every phone ask at the same instant.
+    var send = window.productbreaksLive && window.productbreaksLive.send;
+    if (!send) return;
+    setTimeout(function () { send({ type: "room.sync" }); }, Math.random() * spread);
+  }
+
+  function announce(text) {
+    var region = root.querySelector("[data-announcer]");
+    if (region) region.textContent = text;
+  }
+
+  root.addEventListener("live:message", function (event) {
+    var message = event.detail;
+    switch (message.type) {
+      case "timer.changed":
+        all('time[data-countdown][data-round="' + message.round + '"]').forEach(function (el) {
+          el.setAttribute("datetime", message.ends_at);
+        });
+        tick();
+        break;
+      case "message.broadcast":
+        all('[data-round-message]').forEach(function (el) {
+          el.textContent = message.text;
+          el.hidden = false;
+        });
+        announce(message.text);
+        break;
+      case "round.started":
+        if (me() && message.assignments && message.assignments[me()] !== undefined) roomSync(1500);
+        break;
+      case "room.assigned":
+        if (me() && String(message.attendee) === me()) roomSync(0);
+        break;
+      case "round.ended":
+        all("time[data-countdown]").forEach(function (el) { el.setAttribute("datetime", new Date().toISOString()); });
+        tick();
+        if (me()) roomSync(1500);
+        if (L.back) announce(L.back);
+        break;
+    }
+    all("[data-refresh-on]").forEach(function (el) {
+      if (wants(el, message)) schedule(el, 150 + Math.random() * 350);
+    });
+  });
+
+  // ------------------------------------------------------------------ htmx niceties
+
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (event.detail.successful && form && form.matches && form.matches("form[data-reset-on-success]")) form.reset();
+    if (event.detail.successful) all("[data-command-error]").forEach(function (el) { el.hidden = true; });
+  });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var text = event.detail.xhr ? event.detail.xhr.responseText : "";
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+    var box = (form && form.querySelector("[data-command-error]")) || document.querySelector("[data-command-error]");
+    if (box && text) { box.textContent = text; box.hidden = false; }
+  });
+  document.body.addEventListener("htmx:afterSwap", tick);
+  document.body.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field.matches || !field.matches("[data-count-chars]")) return;
+    var out = document.getElementById(field.getAttribute("data-count-chars"));
+    if (out) out.textContent = field.value.length + " / " + field.getAttribute("maxlength");
+  });
+})();

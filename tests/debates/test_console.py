@@ -1,0 +1,306 @@
+"""The host console over HTTP: every command, allowed for hosts, denied to attendees and
+strangers; the panels it re-renders; and bad input answered with a reason."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from debates import commands, services
+from debates.models import BreakoutRound, Point, PointStatus, Poll, PollKind, RoomMember, Takeaway
+from debates.selectors import ATTENDEE_SESSION_KEY, HOST_SESSION_KEY
+from events.models import Phase, Side
+from tests.conftest import make_attendee
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def live_event(event):
+    """An event mid-way: a pre-vote, six attendees in a running round of two rooms, two points
+    on the board and a takeaway. Returns a dict of the objects commands act on."""
+    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    people = [make_attendee(event, f"P{i}") for i in range(6)]
+    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    first, second = round_.rooms.all()
+    author = first.members.first()
+    theme = event.themes.first()
+    point = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="A")
+    other = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="B")
+    takeaway = services.takeaway_add(event=event, title="First")
+    services.takeaway_add(event=event, title="Second")
+    return {
+        "event": event,
+        "poll": poll,
+        "people": people,
+        "round": round_,
+        "rooms": (first, second),
+        "point": point,
+        "other": other,
+        "takeaway": takeaway,
+        "mover": second.members.first(),
+    }
+
+
+def command_data(name: str, s: dict) -> dict:
+    """Valid input for each command, in the shape the console's forms post."""
+    first, _ = s["rooms"]
+    return {
+        "phase.set": {"phase": Phase.PLENARY},
+        "poll.open": {"kind": PollKind.FINAL_VOTE, "results_visibility": "live"},
+        "poll.close": {"poll": s["poll"].pk},
+        "poll.visibility": {"poll": s["poll"].pk, "results_visibility": "after_close"},
+        "round.start": {"split": "rooms", "count": 2, "mode": "balanced", "minutes": 5},
+        "round.message": {"round": s["round"].pk, "text": "Two minutes left"},
+        "round.extend": {"round": s["round"].pk, "minutes": 5},
+        "round.timer": {"round": s["round"].pk, "minutes": 3},
+        "round.end": {"round": s["round"].pk},
+        "room.update": {"room": first.pk, "name": "Oak", "video_url": "", "location": "Table 4"},
+        "attendee.move": {"attendee": s["mover"].pk, "room": first.pk},
+        "point.hide": {"point": s["point"].pk},
+        "point.unhide": {"point": s["point"].pk},
+        "point.highlight": {"point": s["point"].pk},
+        "point.unhighlight": {"point": s["point"].pk},
+        "point.merge": {"point": s["other"].pk, "into": s["point"].pk},
+        "point.unmerge": {"point": s["other"].pk},
+        "point.edit": {"point": s["point"].pk, "text": "A, reworded"},
+        "takeaway.add": {"title": "Third", "text": ""},
+        "takeaway.edit": {"takeaway": s["takeaway"].pk, "title": "Renamed", "text": "x"},
+        "takeaway.delete": {"takeaway": s["takeaway"].pk},
+        "takeaway.move": {"takeaway": s["takeaway"].pk, "offset": 1},
+        "takeaway.reorder": {
+            "order": list(
+                Takeaway.objects.filter(event=s["event"])
+                .order_by("-position")
+                .values_list("pk", flat=True)
+            )
+        },
+    }[name]
+
+
+def prepare(name: str, s: dict) -> None:
+    """Some commands need a state to act on: a hidden point to unhide, and so on."""
+    if name == "point.unhide":
+        services.point_hide(point=s["point"])
+    elif name == "point.unhighlight":
+        services.point_highlight(point=s["point"])
+    elif name == "point.unmerge":
+        services.point_merge(point=s["other"], into=s["point"])
+    elif name == "round.start":
+        services.round_end(round_=s["round"])
+
+
+def snapshot(s: dict) -> tuple:
+    """Everything any command could change, to show a refused command changed nothing."""
+    event = s["event"]
+    event.refresh_from_db()
+    return (
+        event.phase,
+        list(Poll.objects.filter(event=event).values_list("state", "results_visibility")),
+        list(
+            BreakoutRound.objects.filter(event=event).values_list("ends_at", "ended_at", "message")
+        ),
+        list(RoomMember.objects.filter(round__event=event).values_list("room_id", "attendee_id")),
+        list(
+            Point.objects.filter(event=event).values_list(
+                "text", "status", "highlighted", "upvotes"
+            )
+        ),
+        list(Takeaway.objects.filter(event=event).values_list("title", "text", "position")),
+        list(s["rooms"][0].round.rooms.values_list("name", "location")),
+    )
+
+
+def url(event, name: str) -> str:
+    return reverse("debates:console_command", args=[event.slug, name])
+
+
+def attendee_client(attendee) -> Client:
+    client = Client()
+    session = client.session
+    session[ATTENDEE_SESSION_KEY] = {str(attendee.event_id): attendee.token}
+    session.save()
+    return client
+
+
+ALL_COMMANDS = sorted(commands.COMMANDS)
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_hosts_run_every_command_and_get_its_panel_back(client, host_user, live_event, name):
+    prepare(name, live_event)
+    before = snapshot(live_event)
+    client.force_login(host_user)
+
+    response = client.post(url(live_event["event"], name), command_data(name, live_event), **HTMX)
+
+    assert response.status_code == 200, response.content
+    panel = commands.COMMANDS[name].panel
+    assert response.templates[0].name == f"debates/console.html#{panel}" or panel in (
+        response.content.decode()
+    )
+    assert snapshot(live_event) != before  # the command did something a host would see
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_attendees_and_strangers_are_refused_every_command(client, stranger_user, live_event, name):
+    prepare(name, live_event)
+    event = live_event["event"]
+    data = command_data(name, live_event)
+    before = snapshot(live_event)
+    attendee = live_event["people"][0]
+
+    for who, caller in (
+        ("attendee", attendee_client(attendee)),
+        ("anonymous", Client()),
+        ("stranger", client),
+    ):
+        if who == "stranger":
+            client.force_login(stranger_user)
+        response = caller.post(url(event, name), data, **HTMX)
+        assert response.status_code == 403, who
+    assert snapshot(live_event) == before
+
+
+def test_the_host_link_session_runs_commands(live_event):
+    event = live_event["event"]
+    client = Client()
+    assert (
+        client.get(reverse("debates:host_link", args=[event.slug, event.host_key])).status_code
+        == 302
+    )
+    response = client.post(url(event, "phase.set"), {"phase": Phase.OPENING}, **HTMX)
+    assert response.status_code == 200
+    event.refresh_from_db()
+    assert event.phase == Phase.OPENING
+    assert HOST_SESSION_KEY in client.session
+
+
+def test_a_moderator_can_run_the_console(client, moderator_user, live_event):
+    client.force_login(moderator_user)
+    event = live_event["event"]
+    assert client.get(reverse("debates:console", args=[event.slug])).status_code == 200
+
+
+def test_the_console_shows_every_panel(client, host_user, live_event):
+    client.force_login(host_user)
+    event = live_event["event"]
+    page = client.get(reverse("debates:console", args=[event.slug])).content.decode()
+    for marker in (
+        'id="phase"',
+        'id="presence"',
+        'id="round"',
+        'id="rooms"',
+        'id="plenary"',
+        'id="takeaways"',
+        "Bring everyone back",
+        "Send to all rooms",
+        "Opening statements",
+        "Final vote",
+        "P0",  # an attendee in a room
+    ):
+        assert marker in page, marker
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("round.message", {"text": "   "}, services.ROUND_MESSAGE_EMPTY),
+        ("takeaway.add", {"title": " "}, services.TAKEAWAY_TITLE_EMPTY),
+        ("phase.set", {"phase": "intermission"}, None),
+        (
+            "round.start",
+            {"split": "rooms", "count": 2, "mode": "balanced", "minutes": 5},
+            services.ROUND_ALREADY_RUNNING,
+        ),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason(client, host_user, live_event, name, data, reason):
+    client.force_login(host_user)
+    data = {"round": live_event["round"].pk, **data}
+    before = snapshot(live_event)
+    response = client.post(url(live_event["event"], name), data, **HTMX)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    if reason:
+        assert response.content.decode() == str(reason)
+    assert snapshot(live_event) == before
+
+
+def test_ids_from_another_event_are_not_found(client, organiser, live_event, other_event):
+    foreign = services.takeaway_add(event=other_event, title="Theirs")
+    client.force_login(organiser)  # organiser of both events
+    response = client.post(
+        url(live_event["event"], "takeaway.delete"), {"takeaway": foreign.pk}, **HTMX
+    )
+    assert response.status_code == 400
+    assert response.content.decode() == str(commands.NOT_IN_EVENT)
+    assert Takeaway.objects.filter(pk=foreign.pk).exists()
+
+
+def test_without_htmx_a_command_redirects_back_to_its_panel(client, host_user, live_event):
+    client.force_login(host_user)
+    event = live_event["event"]
+    response = client.post(url(event, "round.end"), {"round": live_event["round"].pk})
+    assert response.status_code == 302
+    assert response.url == reverse("debates:console", args=[event.slug]) + "#round"
+
+    refused = client.post(
+        url(event, "round.message"), {"round": live_event["round"].pk, "text": "x"}
+    )
+    assert refused.status_code == 400
+    assert str(services.ROUND_NOT_RUNNING) in refused.content.decode()
+
+
+def test_a_round_command_also_refreshes_the_rooms_out_of_band(client, host_user, live_event):
+    client.force_login(host_user)
+    response = client.post(
+        url(live_event["event"], "round.end"), {"round": live_event["round"].pk}, **HTMX
+    )
+    body = response.content.decode()
+    assert 'id="rooms" hx-swap-oob="innerHTML"' in body and "Round 1 ended" in body
+
+
+def test_unknown_commands_and_gets_are_refused(client, host_user, live_event):
+    client.force_login(host_user)
+    event = live_event["event"]
+    assert client.post(url(event, "event.delete"), {}, **HTMX).status_code == 404
+    assert client.get(url(event, "phase.set")).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "panel", sorted(["phase", "presence", "round", "rooms", "plenary", "takeaways", "polls"])
+)
+def test_panels_are_for_hosts_only(client, host_user, stranger_user, live_event, panel):
+    event = live_event["event"]
+    panel_url = reverse("debates:console_panel", args=[event.slug, panel])
+    assert attendee_client(live_event["people"][0]).get(panel_url).status_code == 403
+    assert Client().get(panel_url).status_code == 403
+    client.force_login(stranger_user)
+    assert client.get(panel_url).status_code == 403
+    client.force_login(host_user)
+    assert client.get(panel_url).status_code == 200
+
+
+def test_presence_counts_who_joined(client, host_user, live_event):
+    client.force_login(host_user)
+    event = live_event["event"]
+    body = client.get(reverse("debates:console_panel", args=[event.slug, "presence"])).content
+    assert b'<strong class="figure">6</strong> joined in total' in body
+    assert b'<strong class="figure">0</strong> attendees connected now' in body
+
+
+def test_the_plenary_panel_groups_points_and_shows_hidden_ones_to_hosts(
+    client, host_user, live_event
+):
+    services.point_hide(point=live_event["other"])
+    client.force_login(host_user)
+    body = client.get(
+        reverse("debates:console_panel", args=[live_event["event"].slug, "plenary"])
+    ).content.decode()
+    assert "Domain knowledge" in body and "Your career" in body
+    assert body.count('<li class="point') == 2 and "is-hidden" in body
+    assert Point.objects.get(pk=live_event["other"].pk).status == PointStatus.HIDDEN

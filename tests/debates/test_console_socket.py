@@ -1,0 +1,314 @@
+"""Host commands over the socket, and what attendees' sockets hear of rooms, without a reload."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from debates import commands, services
+from debates.models import PollKind, RoomMember
+from events.models import Event, Phase, Side
+from tests.conftest import make_attendee
+from tests.debates.sockets import (
+    in_thread,
+    initial,
+    open_socket,
+    receive,
+    receive_until,
+    session_for,
+)
+from tests.debates.test_console import command_data, snapshot
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def session_of_user(user) -> str:
+    """A saved session of a signed-in account, as a browser gets from logging in."""
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+@pytest.fixture
+def live_event(event):
+    """As in test_console: a pre-vote, six attendees in two rooms, two points, two takeaways."""
+    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    people = [make_attendee(event, f"P{i}") for i in range(6)]
+    round_ = services.round_start(event=event, rooms=2, minutes=10, names=["Oak", "Elm"])
+    first, second = round_.rooms.all()
+    author = first.members.first()
+    theme = event.themes.first()
+    point = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="A")
+    other = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="B")
+    takeaway = services.takeaway_add(event=event, title="First")
+    services.takeaway_add(event=event, title="Second")
+    return {
+        "event": event,
+        "poll": poll,
+        "people": people,
+        "round": round_,
+        "rooms": (first, second),
+        "point": point,
+        "other": other,
+        "takeaway": takeaway,
+        "mover": second.members.first(),
+    }
+
+
+def command(name: str, data: dict, ref: str = "c1") -> dict:
+    return {"type": "host.command", "command": name, "ref": ref, "data": data}
+
+
+async def host_socket(event: Event):
+    socket = await open_socket(event.slug, await in_thread(session_for)(host_event=event))
+    await initial(socket)
+    return socket
+
+
+async def attendee_socket(attendee):
+    slug = await in_thread(lambda: Event.objects.get(pk=attendee.event_id).slug)()
+    socket = await open_socket(slug, await in_thread(session_for)(attendee=attendee))
+    await initial(socket)
+    return socket
+
+
+def answer_to(ref: str):
+    return lambda m: m["type"] in {"command.done", "command.refused"} and m.get("ref") == ref
+
+
+async def test_a_host_runs_a_command_over_the_socket_and_everyone_follows(live_event):
+    event = live_event["event"]
+    host = await host_socket(event)
+    viewer = await open_socket(event.slug)  # the projector: no session
+    await initial(viewer)
+
+    await host.send_json_to(command("phase.set", {"phase": Phase.OPENING}, ref="go"))
+
+    done = await receive_until(host, answer_to("go"))
+    assert done == {"type": "command.done", "ref": "go", "command": "phase.set"}
+    pushed = await receive_until(viewer, lambda m: m["type"] == "phase.changed")
+    assert pushed["phase"] == Phase.OPENING
+    assert (await in_thread(Event.objects.get)(pk=event.pk)).phase == Phase.OPENING
+    await host.disconnect()
+    await viewer.disconnect()
+
+
+async def test_a_refused_command_says_why_and_keeps_the_socket(live_event):
+    host = await host_socket(live_event["event"])
+    await host.send_json_to(
+        command("round.message", {"round": live_event["round"].pk, "text": " "}, ref="m")
+    )
+    refused = await receive_until(host, answer_to("m"))
+    assert refused["type"] == "command.refused"
+    assert refused["reason"] == str(services.ROUND_MESSAGE_EMPTY)
+    await host.send_json_to({"type": "ping"})
+    assert (await receive_until(host, lambda m: m["type"] == "pong")) == {"type": "pong"}
+    await host.disconnect()
+
+
+@pytest.mark.parametrize("who", ["attendee", "anonymous", "stranger"])
+async def test_every_command_from_a_non_host_socket_is_closed_4403(live_event, stranger_user, who):
+    names = sorted(commands.COMMANDS)
+    before = await in_thread(snapshot)(live_event)
+    for name in names:
+        data = await in_thread(command_data)(name, live_event)
+        if who == "attendee":
+            key = await in_thread(session_for)(attendee=live_event["people"][0])
+        elif who == "stranger":
+            key = await in_thread(session_of_user)(stranger_user)
+        else:
+            key = None
+        socket = await open_socket(live_event["event"].slug, key)
+        await initial(socket)
+        await socket.send_json_to(command(name, data))
+        closed = await socket.receive_output(timeout=3)
+        assert closed == {"type": "websocket.close", "code": 4403}, name
+    assert await in_thread(snapshot)(live_event) == before
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "host.command", "command": "event.delete", "ref": "x", "data": {}},
+        {"type": "host.command", "command": "phase.set", "ref": "x", "data": ["phase"]},
+        {"type": "host.command", "command": 7, "ref": "x", "data": {}},
+        {"type": "host.command", "command": "phase.set", "ref": "x" * 65, "data": {}},
+    ],
+)
+async def test_malformed_host_commands_close_4400(live_event, frame):
+    host = await host_socket(live_event["event"])
+    await host.send_json_to(frame)
+    assert await host.receive_output(timeout=3) == {"type": "websocket.close", "code": 4400}
+
+
+async def test_a_new_host_link_ends_host_rights_on_an_open_socket(live_event):
+    event = live_event["event"]
+    host = await host_socket(event)
+
+    def rotate():
+        from events.services import host_key_rotate
+
+        host_key_rotate(event=Event.objects.get(pk=event.pk))
+
+    await in_thread(rotate)()
+    await host.send_json_to(command("phase.set", {"phase": Phase.ENDED}))
+    assert await host.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert (await in_thread(Event.objects.get)(pk=event.pk)).phase == Phase.BREAKOUTS
+
+
+async def test_timer_message_and_bring_everyone_back_reach_attendees_without_a_reload(
+    live_event,
+):
+    """Must show 3: the attendee's open socket hears each one as it happens."""
+    event, round_ = live_event["event"], live_event["round"]
+    attendee = live_event["people"][0]
+    phone = await attendee_socket(attendee)
+    host = await host_socket(event)
+
+    await host.send_json_to(command("round.extend", {"round": round_.pk, "minutes": 5}, "t"))
+    timer = await receive_until(phone, lambda m: m["type"] == "timer.changed")
+    assert datetime.fromisoformat(timer["ends_at"]) == round_.ends_at + timedelta(minutes=5)
+
+    await host.send_json_to(
+        command("round.message", {"round": round_.pk, "text": "Two minutes left"}, "m")
+    )
+    message = await receive_until(phone, lambda m: m["type"] == "message.broadcast")
+    assert message["text"] == "Two minutes left" and message["round"] == round_.pk
+
+    await host.send_json_to(command("round.end", {"round": round_.pk}, "e"))
+    ended = await receive_until(phone, lambda m: m["type"] == "round.ended")
+    assert ended["round"] == round_.pk and ended["phase"] == Phase.PLENARY
+    state = await receive_until(phone, lambda m: m["type"] == "phase.changed")
+    assert state["phase"] == Phase.PLENARY
+    # The phone asks which room it is in now: none, the rooms are closed.
+    await phone.send_json_to({"type": "room.sync"})
+    assert (await receive_until(phone, lambda m: m["type"] == "room.synced"))["room"] is None
+    await phone.disconnect()
+    await host.disconnect()
+
+
+async def test_a_new_round_tells_each_attendee_their_room(live_event):
+    event = live_event["event"]
+    await in_thread(services.round_end)(round_=live_event["round"])
+    attendee = live_event["people"][0]
+    phone = await attendee_socket(attendee)
+    host = await host_socket(event)
+    data = {"split": "rooms", "count": 3, "mode": "random", "minutes": 7}
+
+    await host.send_json_to(command("round.start", data, "s"))
+
+    started = await receive_until(phone, lambda m: m["type"] == "round.started")
+    room_id = started["assignments"][str(attendee.pk)]
+    assert len(started["rooms"]) == 3
+    await phone.send_json_to({"type": "room.sync"})
+    assert (await receive_until(phone, lambda m: m["type"] == "room.synced"))["room"] == room_id
+    await phone.disconnect()
+    await host.disconnect()
+
+
+async def test_a_rooms_board_updates_live_for_that_room_only(live_event):
+    first, second = live_event["rooms"]
+    in_first = await in_thread(
+        lambda: first.members.exclude(pk=live_event["people"][0].pk).first()
+    )()
+    in_second = await in_thread(lambda: second.members.first())()
+    theme = await in_thread(lambda: live_event["event"].themes.first())()
+    mine, theirs = await attendee_socket(in_first), await attendee_socket(in_second)
+
+    await in_thread(services.point_add)(
+        room=first, attendee=in_first, theme=theme, side=Side.AGAINST, text="Only for Oak"
+    )
+
+    added = await receive_until(mine, lambda m: m["type"] == "point.added")
+    assert added["text"] == "Only for Oak" and added["room"] == first.pk
+    # The other room's phone hears nothing of it (a ping's pong comes first and alone).
+    await theirs.send_json_to({"type": "ping"})
+    assert (await receive(theirs))["type"] == "pong"
+    assert await theirs.receive_nothing(timeout=0.3)
+    await mine.disconnect()
+    await theirs.disconnect()
+
+
+async def test_a_moved_attendee_follows_their_new_room(live_event):
+    first, _ = live_event["rooms"]
+    mover = live_event["mover"]  # in the second room
+    phone = await attendee_socket(mover)
+    host = await host_socket(live_event["event"])
+
+    await host.send_json_to(command("attendee.move", {"attendee": mover.pk, "room": first.pk}))
+    assigned = await receive_until(phone, lambda m: m["type"] == "room.assigned")
+    assert assigned["attendee"] == mover.pk and assigned["room"]["id"] == first.pk
+    await phone.send_json_to({"type": "room.sync"})
+    assert (await receive_until(phone, lambda m: m["type"] == "room.synced"))["room"] == first.pk
+
+    author = await in_thread(lambda: first.members.exclude(pk=mover.pk).first())()
+    theme = await in_thread(lambda: live_event["event"].themes.first())()
+    await in_thread(services.point_add)(
+        room=first, attendee=author, theme=theme, side=Side.FOR, text="Welcome"
+    )
+    assert (await receive_until(phone, lambda m: m["type"] == "point.added"))["text"] == "Welcome"
+    await phone.disconnect()
+    await host.disconnect()
+
+
+async def test_a_late_joiner_who_connects_is_placed_and_hears_their_room(live_event):
+    event = live_event["event"]
+    late = await in_thread(make_attendee)(event, "Late")
+    phone = await attendee_socket(late)
+    membership = await in_thread(
+        lambda: RoomMember.objects.select_related("room").get(attendee=late)
+    )()
+    mate = await in_thread(lambda: membership.room.members.exclude(pk=late.pk).first())()
+    theme = await in_thread(lambda: event.themes.first())()
+    await in_thread(services.point_add)(
+        room=membership.room, attendee=mate, theme=theme, side=Side.FOR, text="Hi late"
+    )
+    assert (await receive_until(phone, lambda m: m["type"] == "point.added"))["text"] == "Hi late"
+    await phone.disconnect()
+
+
+# A whole evening, in an order where each command has something to act on.
+EVENING = [
+    "phase.set",
+    "poll.visibility",
+    "poll.close",
+    "poll.open",
+    "point.highlight",
+    "point.unhighlight",
+    "point.hide",
+    "point.unhide",
+    "point.merge",
+    "point.unmerge",
+    "point.edit",
+    "room.update",
+    "attendee.move",
+    "round.message",
+    "round.extend",
+    "round.timer",
+    "round.end",
+    "round.start",
+    "takeaway.add",
+    "takeaway.edit",
+    "takeaway.move",
+    "takeaway.reorder",
+    "takeaway.delete",
+]
+
+
+async def test_a_host_runs_every_command_over_the_socket(live_event):
+    assert sorted(EVENING) == sorted(commands.COMMANDS)
+    host = await host_socket(live_event["event"])
+    for n, name in enumerate(EVENING):
+        before = await in_thread(snapshot)(live_event)
+        data = await in_thread(command_data)(name, live_event)
+        await host.send_json_to(command(name, data, ref=f"r{n}"))
+        answer = await receive_until(host, answer_to(f"r{n}"))
+        assert answer["type"] == "command.done", (name, answer)
+        assert await in_thread(snapshot)(live_event) != before, name
+    await host.disconnect()
