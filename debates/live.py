@@ -54,6 +54,15 @@ Connect and reconnect
     (this attendee's votes re-read from the database). If a broadcast went out while the
     state was being read, it is read again, so a connecting socket never misses a change.
 
+Rooms and presence (host console)
+    An attendee's socket also joins `room_group` of their breakout room: on connect, and again
+    when the client sends `room.sync` (after `round.started`, a `room.assigned` naming them, or
+    `round.ended`); the consumer re-reads the room from the database, never from the client.
+    `attendees_connected(event_id)` counts distinct attendees with a socket on this process.
+    Host console messages (`round.*`, `timer.changed`, `message.broadcast`, `room.*`,
+    `point.*`, `highlights.changed`, `takeaways.changed`) are built in debates.services and
+    sent with `send`; debates.commands lists the `host.command` names a console may send.
+
 Baseline for the benchmark only
     PB_FANOUT=group_send switches tallies to the plain Channels way: every committed vote is
     its own transaction and its own `channel_layer.group_send` to a group of all sockets, and

@@ -242,3 +242,13 @@ def test_the_projector_shows_the_timer_then_the_highlights(event, rooms, client)
     assert "Big" in body and "data-countdown" not in body
     projector = client.get(reverse("debates:projector", args=[event.slug])).content.decode()
     assert f'hx-get="{extras}"' in projector
+
+
+def test_online_attendees_get_the_main_call_link_outside_their_room(organiser):
+    event = make_event(
+        organiser, title="Remote", format=EventFormat.ONLINE, video_url="https://meet.example.org/m"
+    )
+    ada = make_attendee(event, "Ada")
+    services.phase_set(event=event, phase=Phase.OPENING)
+    page = as_attendee(ada).get(room_url(event), **HTMX).content.decode()
+    assert "https://meet.example.org/m" in page and "Join the main video call" in page

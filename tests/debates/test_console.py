@@ -291,6 +291,7 @@ def test_presence_counts_who_joined(client, host_user, live_event):
     body = client.get(reverse("debates:console_panel", args=[event.slug, "presence"])).content
     assert b'<strong class="figure">6</strong> joined in total' in body
     assert b'<strong class="figure">0</strong> attendees connected now' in body
+    assert b"Pre-vote: 0 voted, 0 here now" in body  # turnout against who is present
 
 
 def test_the_plenary_panel_groups_points_and_shows_hidden_ones_to_hosts(

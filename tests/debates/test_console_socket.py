@@ -312,3 +312,23 @@ async def test_a_host_runs_every_command_over_the_socket(live_event):
         assert answer["type"] == "command.done", (name, answer)
         assert await in_thread(snapshot)(live_event) != before, name
     await host.disconnect()
+
+
+async def test_presence_counts_attendees_connected_now_not_hosts_or_screens(live_event):
+    from debates import live
+
+    event = live_event["event"]
+    first, second = live_event["people"][:2]
+    phones = [
+        await attendee_socket(first),
+        await attendee_socket(first),
+        await attendee_socket(second),
+    ]
+    host, projector = await host_socket(event), await open_socket(event.slug)
+    await initial(projector)
+    assert live.attendees_connected(event.pk) == 2  # two people, one with two tabs
+    for socket in phones:
+        await socket.disconnect()
+    assert live.attendees_connected(event.pk) == 0
+    await host.disconnect()
+    await projector.disconnect()
