@@ -37,7 +37,8 @@ Several processes (REDIS_URL set)
     process writes them to its own sockets. Channels' Redis layer is not used for fan-out
     (it drops overflow and runs out of connections at a few hundred sockets). With several
     processes each coalesces its own votes, so a poll may see up to N snapshots per interval;
-    the version check on the client makes that harmless.
+    the version check on the client makes that harmless. When the subscription drops and comes
+    back, the process resends the state and tallies of every event it has sockets for.
 
 Votes over the socket: one writer per process
     `vote.cast` frames go into a queue. One asyncio task takes everything pending (up to
@@ -246,6 +247,16 @@ def event_message(event: Any, snapshots: list[Any], *, fresh: bool = False) -> d
     }
 
 
+def _event_polls_deliveries(event_id: int) -> list[Delivery]:
+    """Every poll of the event that is not a draft, as tally deliveries (for a resync)."""
+    from debates import selectors
+
+    deliveries: list[Delivery] = []
+    for snapshot in selectors.poll_snapshots(event_id=event_id):
+        deliveries += _tally_deliveries_of(snapshot)
+    return deliveries
+
+
 def _event_deliveries(event_id: int) -> list[Delivery]:
     from debates import selectors
     from events.models import Event
@@ -353,6 +364,21 @@ async def unsubscribe(consumer: Any, group: str) -> None:
     consumer.live_groups = set(getattr(consumer, "live_groups", ())) - {group}
 
 
+async def shutdown() -> None:
+    """Stops this loop's hub (its Redis subscription, flushers and writer). For tests and
+    graceful exits; a running server never needs it."""
+    global _HUB
+    hub = _HUB
+    if hub is None or hub.loop is not asyncio.get_running_loop():
+        return
+    _HUB = None
+    for task in list(hub.tasks):
+        task.cancel()
+    await asyncio.gather(*hub.tasks, return_exceptions=True)
+    if hub.bridge is not None:
+        await hub.bridge.publisher.aclose()
+
+
 def vote_submit(consumer: Any, *, ballot: Any, ref: str) -> None:
     """Queues a socket vote for the process's writer; answered after commit."""
     _hub().writer.submit(consumer, ballot, ref)
@@ -433,7 +459,7 @@ class _Hub:
     async def _flush(self, key: tuple[str, int]) -> None:
         kind, object_id = key
         interval = TALLY_INTERVAL if kind == "poll" else EVENT_INTERVAL
-        read = _tally_deliveries if kind == "poll" else _event_deliveries
+        read = _READERS[kind]
         try:
             while key in self.dirty:
                 wait = self.last_sent.get(key, -math.inf) + interval - self.loop.time()
@@ -449,6 +475,15 @@ class _Hub:
                 self.last_sent[key] = self.loop.time()
         finally:
             self.flushers.pop(key, None)
+
+    def resync(self) -> None:
+        """Sends every event this process has sockets for, state and tallies, afresh."""
+        prefix = event_group(0).removesuffix("0")
+        for group in list(self.groups):
+            if group.startswith(prefix):
+                event_id = int(group.removeprefix(prefix))
+                self.changed("event", event_id)
+                self.changed("polls", event_id)
 
     # fan-out
 
@@ -546,8 +581,10 @@ class _RedisBridge:
         self.hub = hub
         self.url = url
         self.origin = uuid.uuid4().hex
+        self.name = f"productbreaks-live-{self.origin[:12]}"
         self.publisher = aioredis.Redis.from_url(url)
         self.subscribed = asyncio.Event()
+        self.subscriptions = 0
         hub.spawn(self.listen())
 
     async def ready(self, timeout: float = 3.0) -> None:
@@ -570,10 +607,15 @@ class _RedisBridge:
 
         delay = 0.5
         while True:
-            client = aioredis.Redis.from_url(self.url)
+            # Named, so CLIENT LIST tells each process's subscription apart.
+            client = aioredis.Redis.from_url(self.url, client_name=self.name)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(REDIS_CHANNEL)
+                self.subscriptions += 1
+                if self.subscriptions > 1:
+                    # Broadcasts published while we were away are lost: resend what we show.
+                    self.hub.resync()
                 self.subscribed.set()
                 delay = 0.5
                 async for item in pubsub.listen():
@@ -596,6 +638,12 @@ class _RedisBridge:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
+
+_READERS: dict[str, Callable[[int], list[Delivery]]] = {
+    "poll": _tally_deliveries,
+    "event": _event_deliveries,
+    "polls": _event_polls_deliveries,
+}
 
 # ---------------------------------------------------------------- loop plumbing
 

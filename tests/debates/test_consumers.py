@@ -303,3 +303,60 @@ async def test_the_bench_baseline_relays_every_vote_through_the_channel_layer(
     assert sent.count(live.event_group(event.pk)) == 2  # one group_send per vote
     await voter.disconnect()
     await viewer.disconnect()
+
+
+async def test_a_failed_batch_is_retried_vote_by_vote(event, poll, attendee, monkeypatch):
+    real = services.votes_cast_batch
+    calls = []
+
+    def flaky(*, ballots):
+        calls.append(len(ballots))
+        if len(calls) == 1:
+            raise RuntimeError("the database went away for a moment")
+        return real(ballots=ballots)
+
+    monkeypatch.setattr(services, "votes_cast_batch", flaky)
+    socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
+    await initial(socket)
+    await socket.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": "for", "ref": "f"})
+    ack = await receive_until(socket, lambda m: m.get("ref") == "f")
+    assert ack["type"] == "vote.acknowledged"
+    assert calls == [1, 1]
+    assert await in_thread(tally_of)(poll.pk) == {"for": 1, "against": 0, "undecided": 0}
+    await socket.disconnect()
+
+
+async def test_a_vote_the_database_cannot_take_is_refused_not_acknowledged(
+    event, poll, attendee, monkeypatch
+):
+    def broken(*, ballots):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "votes_cast_batch", broken)
+    socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
+    await initial(socket)
+    await socket.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": "for", "ref": "d"})
+    answer = await receive_until(socket, lambda m: m.get("ref") == "d")
+    assert answer == {
+        "type": "vote.refused",
+        "ref": "d",
+        "poll": poll.pk,
+        "reason": str(services.VOTE_NOT_SAVED),
+    }
+    # The socket and the server carry on.
+    await socket.send_json_to({"type": "ping"})
+    assert await receive_until(socket, lambda m: m["type"] == "pong")
+    await socket.disconnect()
+
+
+async def test_send_reaches_every_socket_of_a_group_once(event, attendee):
+    voter = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
+    viewer = await open_socket(event.slug)
+    await initial(voter)
+    await initial(viewer)
+    live.send(live.event_group(event.pk), {"type": "message.broadcast", "text": "Five minutes"})
+    for socket in (voter, viewer):
+        got = await receive_until(socket, lambda m: m["type"] == "message.broadcast")
+        assert got["text"] == "Five minutes"
+        assert await socket.receive_nothing(timeout=0.1)
+        await socket.disconnect()

@@ -1,0 +1,68 @@
+"""debates.live beyond one socket: Redis across processes in-process, resync after a drop."""
+
+from __future__ import annotations
+
+import pytest
+
+from debates import live, services
+from debates.models import PollKind
+from tests.debates.sockets import in_thread, initial, open_socket, receive, receive_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.services]
+
+
+@pytest.fixture(autouse=True)
+async def _stop_the_hub():
+    yield
+    await live.shutdown()  # the Redis subscription must not outlive the test's event loop
+
+
+async def drain(socket) -> None:
+    while not await socket.receive_nothing(timeout=0.5):
+        await receive(socket)
+
+
+async def test_a_process_resends_everything_when_its_redis_subscription_comes_back(
+    event, redis_url, settings
+):
+    import redis.asyncio as aioredis
+
+    settings.REDIS_URL = redis_url
+    poll = await in_thread(services.poll_open)(event=event, kind=PollKind.PRE_VOTE)
+    socket = await open_socket(event.slug)
+    await initial(socket)
+    await drain(socket)
+
+    # Cut this process's subscription (and only it), as a Redis restart or a network blip would.
+    name = live._HUB.bridge.name
+    admin = aioredis.Redis.from_url(redis_url)
+    [client] = [c for c in await admin.client_list() if c.get("name") == name]
+    await admin.client_kill_filter(_id=client["id"])
+    await admin.aclose()
+
+    state = await receive_until(socket, lambda m: m["type"] == "phase.changed", timeout=10)
+    assert state["phase"] == event.phase
+    tally = await receive_until(socket, lambda m: m["type"] == "tally.updated", timeout=5)
+    assert tally["poll"] == poll.pk
+    assert live._HUB.bridge.subscriptions == 2
+    await socket.disconnect()
+
+
+async def test_a_snapshot_published_by_another_process_reaches_local_sockets(
+    event, redis_url, settings
+):
+    import redis.asyncio as aioredis
+
+    settings.REDIS_URL = redis_url
+    socket = await open_socket(event.slug)
+    await initial(socket)
+    await drain(socket)
+    # What another process's hub publishes: deliveries as (group, text, exclude).
+    envelope = live.encode(
+        {"o": "another-process", "d": [[live.event_group(event.pk), '{"type":"x.tested"}', None]]}
+    )
+    publisher = aioredis.Redis.from_url(redis_url)
+    await publisher.publish(live.REDIS_CHANNEL, envelope)
+    await publisher.aclose()
+    assert await receive(socket) == {"type": "x.tested"}
+    await socket.disconnect()
