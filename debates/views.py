@@ -319,6 +319,21 @@ def _console_host_context(event: Event) -> dict[str, Any]:
     }
 
 
+def _presence_context(request: HttpRequest, event: Event) -> dict[str, Any]:
+    snapshots = {s.kind: s for s in selectors.poll_snapshots(event_id=event.pk)}
+    return {
+        "event": event,
+        "joined": selectors.attendees_joined(event_id=event.pk),
+        "attendees_connected": live.attendees_connected(event.pk),
+        "rows": [
+            {"label": kind.label, "snapshot": snapshots.get(kind)}
+            for kind in (PollKind.PRE_VOTE, PollKind.FINAL_VOTE)
+        ],
+        "join_code": join_code_display(event.join_code),
+        "join_url": _join_url(request, event),
+    }
+
+
 def _rooms_labels() -> dict[str, str]:
     """Words static/js/rooms.js shows."""
     return {
@@ -329,6 +344,9 @@ def _rooms_labels() -> dict[str, str]:
 
 def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...]) -> HttpResponse:
     """The first panel as the response; the others out of band (hx-swap-oob in the partial)."""
+    if panels == ("presence",):
+        # Every console re-reads this every few seconds: only what it shows (two queries).
+        return render(request, "debates/console.html#presence", _presence_context(request, event))
     context = _console_context(request, event) | {"oob": False}
     body = [render_to_string(f"debates/console.html#{panels[0]}", context, request=request)]
     for panel in panels[1:]:

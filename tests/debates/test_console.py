@@ -305,3 +305,12 @@ def test_the_plenary_panel_groups_points_and_shows_hidden_ones_to_hosts(
     assert "Domain knowledge" in body and "Your career" in body
     assert body.count('<li class="point') == 2 and "is-hidden" in body
     assert Point.objects.get(pk=live_event["other"].pk).status == PointStatus.HIDDEN
+
+
+def test_the_presence_panel_polled_every_few_seconds_stays_cheap(
+    client, host_user, live_event, django_assert_max_num_queries
+):
+    client.force_login(host_user)
+    panel_url = reverse("debates:console_panel", args=[live_event["event"].slug, "presence"])
+    with django_assert_max_num_queries(7):  # session, user, event, host check, tallies, joined
+        assert client.get(panel_url).status_code == 200
