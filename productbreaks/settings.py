@@ -110,6 +110,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
+            # One persistent connection on the process's one database thread (productbreaks.asgi).
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -117,6 +119,9 @@ else:
             },
         }
     }
+
+# SQLite takes one writer at a time: productbreaks.asgi then runs requests on one thread.
+SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
