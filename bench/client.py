@@ -14,6 +14,7 @@ import json
 import random
 import re
 import resource
+import sys
 import time
 from bisect import bisect_left
 from collections import Counter
@@ -29,6 +30,8 @@ CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 # Close codes the server uses for a client's own fault: reconnecting would not help.
 FINAL_CLOSE_CODES = {4400, 4403}
 ACK_TIMEOUT = 60.0
+# A socket the server keeps closing is given up after this many reconnects (bounded runs).
+MAX_RECONNECTS = 5
 
 
 @dataclass(slots=True)
@@ -143,6 +146,26 @@ class Worker:
         self.errors["gave up"] += 1
 
     async def cmd_join(self, *, indices: list[int], start: float, spacing: float, retries: int):
+        progress = asyncio.create_task(self.progress())
+        try:
+            return await self._join_all(indices, start, spacing, retries)
+        finally:
+            progress.cancel()
+
+    async def progress(self) -> None:
+        """A line on stderr every 10 s while joining: a slow join is visible, not a silence."""
+        while True:
+            await asyncio.sleep(10)
+            s = self.status()
+            errors = ", ".join(f"{k} x{v}" for k, v in Counter(s["errors"]).most_common(3))
+            print(
+                f"[worker {self.worker_id}] {s['connected']}/{s['attendees']} connected, "
+                f"{s['attempts']} attempts{'; ' + errors if errors else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    async def _join_all(self, indices: list[int], start: float, spacing: float, retries: int):
         tasks = []
         for n, index in enumerate(indices):
             att = self.attendees.setdefault(index, Attendee(index))
@@ -187,7 +210,7 @@ class Worker:
             return
         att.closes += 1
         self.errors[f"closed by server ({code})"] += 1
-        if code not in FINAL_CLOSE_CODES:
+        if code not in FINAL_CLOSE_CODES and att.closes <= MAX_RECONNECTS:
             self.reconnects += 1
             await asyncio.sleep(random.uniform(0.5, 1.5))
             await self.join(att, retries=8)

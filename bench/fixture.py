@@ -17,7 +17,8 @@ def main(options: dict) -> dict:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from debates.models import Poll, PollKind, PollState, ResultsVisibility
+    from debates.models import PollKind, ResultsVisibility
+    from debates.services import poll_open
     from events.models import Phase
     from events.services import event_create
 
@@ -29,13 +30,7 @@ def main(options: dict) -> dict:
         starts_at=timezone.now() - timedelta(minutes=5),
         phase=Phase.PRE_VOTE,
     )
-    poll = Poll.objects.create(
-        event=event,
-        kind=PollKind.PRE_VOTE,
-        state=PollState.OPEN,
-        opened_at=timezone.now(),
-        results_visibility=ResultsVisibility.LIVE,
-    )
+    poll = poll_open(event=event, kind=PollKind.PRE_VOTE, results_visibility=ResultsVisibility.LIVE)
     return {
         "event_id": event.pk,
         "slug": event.slug,

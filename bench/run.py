@@ -20,6 +20,7 @@ import json
 import math
 import multiprocessing as mp
 import random
+import signal
 import sys
 import time
 from collections import Counter
@@ -563,6 +564,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    # `timeout` or Ctrl-C: unwind, so the servers, nginx and workers are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     raise_nofile()
     started = time.time()
     machine = report.machine()

@@ -51,6 +51,24 @@ def raise_nofile() -> int:
     return hard
 
 
+def die_with_parent() -> None:
+    """In a child before exec: the kernel sends it SIGTERM when the harness dies, however."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _child_setup(nofile: int | None = None):
+    def setup() -> None:
+        die_with_parent()
+        if nofile:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    return setup
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -99,6 +117,9 @@ def daphne_command_from_unit(instance: int, runtime_dir: Path) -> tuple[list[str
     line = line.replace("/run/productbreaks", str(runtime_dir))
     argv = shlex.split(line)
     argv[0] = venv_bin("daphne")
+    # To measure a change to the entry point without editing the unit: BENCH_ASGI_APP=mod:app.
+    if os.environ.get("BENCH_ASGI_APP"):
+        argv[-1] = os.environ["BENCH_ASGI_APP"]
     return argv, int(limit.group(1)) if limit else 65536
 
 
@@ -305,7 +326,7 @@ def _base_env(**extra: str) -> dict[str, str]:
         "HTTPS": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     return env | extra
 
@@ -363,6 +384,7 @@ def start_embedded(*, fanout: str = "", port: int = 0, log_dir: Path | None = No
                 embedded_command(port),
                 cwd=REPO,
                 env=env,
+                preexec_fn=_child_setup(),
                 stdout=_log(logs, "daphne"),
                 stderr=subprocess.STDOUT,
             )
@@ -440,9 +462,7 @@ def start_cluster(
                 env=env,
                 stdout=_log(workdir, f"daphne-{instance}"),
                 stderr=subprocess.STDOUT,
-                preexec_fn=lambda limit=limit: resource.setrlimit(
-                    resource.RLIMIT_NOFILE, (limit, limit)
-                ),
+                preexec_fn=_child_setup(limit),
             )
             server.daphne.append(proc)
             sock = workdir / f"daphne-{instance}.sock"
@@ -460,6 +480,7 @@ def start_cluster(
         server.others.append(
             subprocess.Popen(
                 [nginx, "-p", str(workdir), "-e", "stderr", "-c", str(conf)],
+                preexec_fn=_child_setup(),
                 stdout=_log(workdir, "nginx"),
                 stderr=subprocess.STDOUT,
             )
