@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.kit import audit, axe_report
+from tests.servers import manage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -56,24 +57,46 @@ def test_the_join_pages_have_no_serious_axe_violations(people, site, axe_source)
 
 
 def test_the_live_pages_have_no_serious_axe_violations(people, site, axe_source):
+    """The console, an attendee's phone and the projector during the pre-vote."""
     event = site.event()
     host = host_console(people, event)
     assert_accessible(host, "console-lobby", axe_source)
 
-    attendee = join_by_link(people, event, "Ada")
+    ada = join_by_link(people, event, "Ada")
     projector = people.open("projector", phone=False, path=f"/e/{event['slug']}/projector/")
     host.get_by_role("button", name="Open the Pre-vote").click()
     expect(host.get_by_role("button", name="Close the Pre-vote")).to_be_visible()
-
-    vote_for = attendee.get_by_role("button", name="Vote FOR")
+    vote_for = ada.get_by_role("button", name="Vote FOR")
     vote_for.click()
     expect(vote_for).to_have_attribute("aria-pressed", "true")
     expect(projector.locator('[data-figure="for"]')).to_have_text("100% · 1")
     expect(host.get_by_text("1 of 1 who joined have voted")).to_be_visible()
 
-    assert_accessible(attendee, "attendee", axe_source)
+    assert_accessible(ada, "attendee", axe_source)
     assert_accessible(projector, "projector", axe_source)
     assert_accessible(host, "console", axe_source)
+    assert people.problems() == {}
+
+
+def test_the_recap_and_summary_of_a_finished_event_have_no_serious_axe_violations(
+    people, site, axe_source
+):
+    # The demo's finished, published event has everything a recap can show: both votes,
+    # several rooms, highlighted points, takeaways, resources.
+    manage(site.env, "seed_demo")
+    page = people.open("reader", path="/recaps/roadmaps-on-trial/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(
+        page.get_by_role("table", name="Rows: the pre-vote. Columns: the final vote.")
+    ).to_be_visible()
+    assert_accessible(page, "recap", axe_source)
+
+    page.goto("/accounts/login/?next=/e/roadmaps-on-trial/summary/")
+    page.get_by_label("Username").fill("organiser")
+    page.get_by_label("Password").fill("productbreaks-demo")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Organiser summary")).to_be_visible()
+    assert_accessible(page, "summary", axe_source)
     assert people.problems() == {}
 
 
