@@ -45,7 +45,8 @@ Votes over the socket: one writer per process
     `vote.cast` frames go into a queue. One asyncio task takes everything pending (up to
     WRITER_BATCH_MAX), applies it with `services.votes_cast_batch` in ONE transaction (one
     database_sync_to_async call), and only then answers each vote with `vote.acknowledged`
-    (committed) or `vote.refused` (with the reason). If the batch fails, its votes are retried
+    (committed; with the poll version whose snapshot shows it) or `vote.refused` (with the
+    reason). If the batch fails, its votes are retried
     one by one, so one bad row never costs the others; a vote that still fails is refused
     with VOTE_NOT_SAVED. The HTTP paths call `services.vote_cast`, the same rules.
 
@@ -547,11 +548,13 @@ class _VoteWriter:
                 # Baseline: one vote per transaction, the way a plain consumer would write.
                 size = 1 if fanout_mode() == "group_send" else WRITER_BATCH_MAX
                 batch = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
-                reasons = await self.write([ballot for _, ballot, _ in batch])
+                reasons, versions = await self.write([ballot for _, ballot, _ in batch])
                 for (consumer, ballot, ref), reason in zip(batch, reasons, strict=True):
                     if reason is None:
                         answer = {"type": "vote.acknowledged", "ref": ref}
                         answer |= {"poll": ballot.poll_id, "side": ballot.side}
+                        # The tally snapshot with this version (or later) shows the vote.
+                        answer["version"] = versions[ballot.poll_id]
                     else:
                         answer = {"type": "vote.refused", "ref": ref}
                         answer |= {"poll": ballot.poll_id, "reason": reason}
@@ -559,22 +562,28 @@ class _VoteWriter:
         finally:
             self.task = None
 
-    async def write(self, ballots: list[Any]) -> list[str | None]:
+    async def write(self, ballots: list[Any]) -> tuple[list[str | None], dict[int, int]]:
+        """(reason or None per ballot, committed version per poll)."""
         from debates import services
 
         cast = database_sync_to_async(services.votes_cast_batch)
         try:
-            return await cast(ballots=ballots)
+            result = await cast(ballots=ballots)
+            return result.reasons, result.versions
         except Exception:
             log.exception("live: a batch of %d votes failed; retrying one by one", len(ballots))
         reasons: list[str | None] = []
+        versions: dict[int, int] = {}
         for ballot in ballots:
             try:
-                reasons += await cast(ballots=[ballot])
+                result = await cast(ballots=[ballot])
             except Exception:
                 log.exception("live: a vote could not be saved")
                 reasons.append(str(services.VOTE_NOT_SAVED))
-        return reasons
+                continue
+            reasons += result.reasons
+            versions |= result.versions
+        return reasons, versions
 
 
 class _RedisBridge:

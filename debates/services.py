@@ -99,10 +99,17 @@ def _ballot_refusal(ballot: Ballot, poll: Poll | None, attendee_event_id: int | 
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    reasons: list[str | None]  # per ballot: None (counted) or the reason it was refused
+    versions: dict[int, int]  # per poll: the Poll.version whose snapshot includes the batch
+
+
 @transaction.atomic
-def votes_cast_batch(*, ballots: Sequence[Ballot]) -> list[str | None]:
+def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
     """Applies ballots in order, in ONE transaction; returns, per ballot, None (counted) or
-    the reason it was refused. Nothing is counted unless the transaction commits.
+    the reason it was refused, and per poll the version that shows the batch. Nothing is
+    counted unless the transaction commits.
 
     Locks the rows of the polls involved (in id order, so concurrent batches cannot deadlock):
     a batch, a single vote and a poll closing are serialised per poll, so "is the poll open" and
@@ -111,7 +118,7 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> list[str | None]:
     Query count is constant in the batch size (bulk reads and writes).
     """
     if not ballots:
-        return []
+        return BatchResult(reasons=[], versions={})
     poll_ids = sorted({b.poll_id for b in ballots})
     attendee_ids = {b.attendee_id for b in ballots}
     polls = {
@@ -171,7 +178,9 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> list[str | None]:
     for poll_id in sorted(touched):
         Poll.objects.filter(pk=poll_id).update(version=F("version") + 1)
         transaction.on_commit(partial(live.tally_changed, poll_id))
-    return results
+    # The rows are locked: no one else moved the versions read above.
+    versions = {pk: poll.version + (pk in touched) for pk, poll in polls.items()}
+    return BatchResult(reasons=results, versions=versions)
 
 
 def vote_cast(*, poll: Poll, attendee: Attendee, side: str) -> None:
@@ -180,7 +189,7 @@ def vote_cast(*, poll: Poll, attendee: Attendee, side: str) -> None:
     Raises VoteRefused with the reason and the HTTP status to answer with.
     """
     ballot = Ballot(poll_id=poll.pk, attendee_id=attendee.pk, event_id=attendee.event_id, side=side)
-    [reason] = votes_cast_batch(ballots=[ballot])
+    [reason] = votes_cast_batch(ballots=[ballot]).reasons
     if reason is not None:
         raise VoteRefused(reason, status=_REFUSAL_STATUS.get(reason, 400))
 

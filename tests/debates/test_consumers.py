@@ -81,11 +81,19 @@ async def test_a_vote_over_the_socket_is_acknowledged_after_commit_and_pushed(
 
     await voter.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": "for", "ref": "a1"})
     ack = await receive_until(voter, lambda m: m["type"] == "vote.acknowledged")
-    assert ack == {"type": "vote.acknowledged", "ref": "a1", "poll": poll.pk, "side": "for"}
+    version = (await in_thread(Poll.objects.get)(pk=poll.pk)).version
+    assert ack == {
+        "type": "vote.acknowledged",
+        "ref": "a1",
+        "poll": poll.pk,
+        "side": "for",
+        "version": version,
+    }
     # Acknowledged means committed: another connection sees it now.
     assert await in_thread(tally_of)(poll.pk) == {"for": 1, "against": 0, "undecided": 0}
 
     pushed = await receive_until(projector, is_tally(poll, total=1))
+    assert pushed["version"] >= ack["version"]
     assert pushed["counts"] == {"for": 1, "against": 0, "undecided": 0}
     assert pushed["percent"]["for"] == 100
     await voter.disconnect()
@@ -309,7 +317,7 @@ async def test_a_failed_batch_is_retried_vote_by_vote(event, poll, attendee, mon
     real = services.votes_cast_batch
     calls = []
 
-    def flaky(*, ballots):
+    def flaky(*, ballots):  # fails once, then works
         calls.append(len(ballots))
         if len(calls) == 1:
             raise RuntimeError("the database went away for a moment")

@@ -177,7 +177,7 @@ def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event
     def ballot(poll_, who, side, event_id=event.pk):
         return Ballot(poll_id=poll_.pk, attendee_id=who.pk, event_id=event_id, side=side)
 
-    reasons = services.votes_cast_batch(
+    result = services.votes_cast_batch(
         ballots=[
             ballot(poll, ada, "for"),
             ballot(poll, bo, "against"),
@@ -189,7 +189,7 @@ def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event
             ballot(poll, ada, "undecided"),
         ]
     )
-    assert reasons == [
+    assert result.reasons == [
         None,
         None,
         None,
@@ -201,6 +201,7 @@ def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event
     ]
     assert counts(poll) == {"for": 0, "against": 1, "undecided": 1}
     assert Poll.objects.get(pk=poll.pk).version == version + 1  # once per batch
+    assert result.versions[poll.pk] == version + 1  # what the acknowledgements name
     assert VoteLog.objects.filter(poll=poll, attendee=ada).count() == 3
     assert not Vote.objects.filter(poll__in=[closed, foreign]).exists()
 
