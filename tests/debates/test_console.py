@@ -314,3 +314,20 @@ def test_the_presence_panel_polled_every_few_seconds_stays_cheap(
     panel_url = reverse("debates:console_panel", args=[live_event["event"].slug, "presence"])
     with django_assert_max_num_queries(7):  # session, user, event, host check, tallies, joined
         assert client.get(panel_url).status_code == 200
+
+
+def test_the_console_offers_to_open_a_draft_poll_and_to_reopen_a_closed_one(
+    client, host_user, event
+):
+    # The demo (and the organiser's event form) create both polls up front, as drafts.
+    Poll.objects.create(event=event, kind=PollKind.PRE_VOTE)
+    client.force_login(host_user)
+    page = client.get(reverse("debates:console", args=[event.slug])).content.decode()
+    assert "Open the Pre-vote" in page
+    assert "Reopen" not in page
+
+    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    services.poll_close(poll=poll)
+    page = client.get(reverse("debates:console", args=[event.slug])).content.decode()
+    assert "Reopen the Pre-vote" in page
+    assert "Open the Final vote" in page
