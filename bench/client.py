@@ -60,6 +60,7 @@ class Worker:
         self.origin = config["url"]
         self.join_code = config["join_code"]
         self.poll_id = config["poll_id"]
+        self.event_path = config["event_path"]
         self.worker_id = config["worker_id"]
         self.attendees: dict[int, Attendee] = {}
         self.refs = itertools.count()
@@ -107,6 +108,11 @@ class Worker:
         cookies |= more
         if "sessionid" not in cookies:
             raise JoinError("POST /join/ set no session")
+        # The redirect's target: the attendee page a phone then shows (it opens the socket).
+        status, more, _ = await http(self.base, "GET", self.event_path, cookies=cookies)
+        if status != 200:
+            raise JoinError(f"GET {self.event_path} {status}")
+        cookies |= more
         return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
     async def open_socket(self, att: Attendee) -> None:
@@ -259,8 +265,10 @@ class Worker:
             outcome = "refused: " + str(msg.get("reason", ""))
         else:
             outcome = kind
-        # (sent, answered, outcome, version in the acknowledgement or -1, backend)
-        results.append((sent, answered, outcome, int(msg.get("version", -1)), att.backend))
+        # (sent, answered, outcome, version in the acknowledgement or -1, backend, attendee)
+        results.append(
+            (sent, answered, outcome, int(msg.get("version", -1)), att.backend, att.index)
+        )
 
     def pick_side(self, att: Attendee) -> str:
         # An attendee who voted already changes their mind: every second vote is a change.

@@ -288,6 +288,16 @@ class Server:
                 out.append(f"--- {path.name}\n" + "\n".join(text))
         return "\n".join(out)
 
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows from the server's database; write %s for parameters."""
+        if self.sqlite_path:
+            with sqlite3.connect(self.sqlite_path, timeout=30) as conn:
+                return conn.execute(sql.replace("%s", "?"), params).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.database_url) as conn:
+            return conn.execute(sql, params).fetchall()
+
     def check_alive(self) -> None:
         for proc in [*self.daphne, *self.others]:
             if proc.poll() is not None:
