@@ -151,7 +151,11 @@ class Worker:
                 await asyncio.sleep(min(0.5 * 2**attempt, 8) * random.uniform(0.5, 1.5))
         self.errors["gave up"] += 1
 
-    async def cmd_join(self, *, indices: list[int], start: float, spacing: float, retries: int):
+    async def cmd_join(
+        self, *, indices: list[int], start: float, spacing: float, retries: int, cookies: list
+    ):
+        for index, cookie in zip(indices, cookies, strict=False):
+            self.attendees.setdefault(index, Attendee(index)).cookie = cookie
         progress = asyncio.create_task(self.progress())
         try:
             return await self._join_all(indices, start, spacing, retries)

@@ -31,7 +31,25 @@ def main(options: dict) -> dict:
         phase=Phase.PRE_VOTE,
     )
     poll = poll_open(event=event, kind=PollKind.PRE_VOTE, results_visibility=ResultsVisibility.LIVE)
+    sessions = []
+    if options.get("prejoin"):
+        # Socket capacity alone: attendees made by the join service with their sessions, as
+        # POST /join/ would leave them, so the timed phase only opens sockets.
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.db import transaction
+
+        from debates.selectors import ATTENDEE_SESSION_KEY
+        from events.services import attendee_join
+
+        with transaction.atomic():
+            for index in range(int(options["prejoin"])):
+                attendee = attendee_join(event=event, display_name=f"Bench {index}")
+                session = SessionStore()
+                session[ATTENDEE_SESSION_KEY] = {str(event.pk): attendee.token}
+                session.create()
+                sessions.append(f"sessionid={session.session_key}")
     return {
+        "sessions": sessions,
         "event_id": event.pk,
         "slug": event.slug,
         "join_code": event.join_code,

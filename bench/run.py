@@ -43,9 +43,10 @@ def log(message: str) -> None:
 class Harness:
     """Worker processes full of attendees, all in one event with one open poll."""
 
-    def __init__(self, server: Server, workers: int) -> None:
+    def __init__(self, server: Server, workers: int, *, prejoin: int = 0) -> None:
         self.server = server
-        self.fixture = server.fixture()
+        self.fixture = server.fixture(prejoin=prejoin)
+        self.sessions = self.fixture.pop("sessions")
         self.poll_id = self.fixture["poll_id"]
         # The poll's version before any vote, and each attendee's acknowledged votes in order:
         # together with the vote log they give each vote the version it committed.
@@ -121,6 +122,10 @@ class Harness:
                         "start": start + i * spacing / w,
                         "spacing": spacing,
                         "retries": retries,
+                        # --prejoined: the session cookie each attendee's join would have set.
+                        "cookies": [self.sessions[i] for i in indices[i::w]]
+                        if self.sessions
+                        else [],
                     }
                     for i in range(w)
                 ],
@@ -367,7 +372,10 @@ def harness(args: argparse.Namespace, attendees: int, *, fanout: str = ""):
     server = server_for(args, fanout=fanout)
     h = None
     try:
-        h = Harness(server, workers_for(args, attendees))
+        prejoin = attendees if getattr(args, "prejoined", False) else 0
+        if prejoin:
+            log(f"making {prejoin} attendees and their sessions beforehand (--prejoined)")
+        h = Harness(server, workers_for(args, attendees), prejoin=prejoin)
         yield h
     finally:
         if h is not None:
@@ -611,6 +619,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="client processes (default: 1 per 2,500)"
+    )
+    parser.add_argument(
+        "--prejoined",
+        action="store_true",
+        help="make the attendees and sessions beforehand: the timed joins only open sockets",
     )
     parser.add_argument("--out", type=Path, help="also write the JSON report here")
     return parser.parse_args(argv)
