@@ -221,10 +221,12 @@ def console_url(event, name="console", **kwargs) -> str:
     return reverse(f"debates:{name}", kwargs={"slug": event.slug, **kwargs})
 
 
-def test_the_host_link_opens_the_console(client, event):
+def test_the_host_link_opens_the_console_with_the_join_qr_code(client, event):
     response = client.get(console_url(event, "host_link", key=event.host_key))
     assert response["Location"] == console_url(event)
-    assert client.get(console_url(event)).status_code == 200
+    page = client.get(console_url(event))
+    assert page.status_code == 200
+    assert reverse("debates:qr", kwargs={"slug": event.slug}) in page.content.decode()
 
 
 def test_a_wrong_host_link_is_refused(client, event):
