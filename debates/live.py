@@ -623,16 +623,19 @@ class _RedisBridge:
         while True:
             # Named, so CLIENT LIST tells each process's subscription apart.
             client = aioredis.Redis.from_url(self.url, client_name=self.name)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub()
             try:
                 await pubsub.subscribe(REDIS_CHANNEL)
-                self.subscriptions += 1
-                if self.subscriptions > 1:
-                    # Broadcasts published while we were away are lost: resend what we show.
-                    self.hub.resync()
-                self.subscribed.set()
                 delay = 0.5
                 async for item in pubsub.listen():
+                    if item.get("type") == "subscribe":
+                        # Also after redis-py reconnects by itself (it resubscribes silently):
+                        # what was published while we were away is lost, so resend what we show.
+                        self.subscriptions += 1
+                        if self.subscriptions > 1:
+                            self.hub.resync()
+                        self.subscribed.set()
+                        continue
                     if item.get("type") != "message":
                         continue
                     envelope = json.loads(item["data"])
