@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +50,13 @@ VOTE_POLL_NOT_OPEN = _("This poll has not opened yet.")
 VOTE_POLL_CLOSED = _("This poll is closed.")
 VOTE_ATTENDEE_UNKNOWN = _("Join this event before you vote.")
 VOTE_NOT_SAVED = _("Your vote could not be saved. Please try again.")
+VOTE_TOO_FAST = _("You are changing your vote very fast. Wait a minute, then vote again.")
+
+# Limits (security): an attendee may cast or change a vote VOTE_RATE_LIMIT times in any
+# VOTE_RATE_WINDOW, over all polls. Counted from VoteLog in the database, so the count is the
+# same in every process; casting the same side again is free (it changes and logs nothing).
+VOTE_RATE_LIMIT = 30
+VOTE_RATE_WINDOW = timedelta(seconds=60)
 
 
 class VoteRefused(Exception):
@@ -68,6 +76,7 @@ _REFUSAL_STATUS = {
     str(VOTE_POLL_NOT_OPEN): 409,
     str(VOTE_POLL_CLOSED): 409,
     str(VOTE_ATTENDEE_UNKNOWN): 403,
+    str(VOTE_TOO_FAST): 429,
 }
 
 
@@ -133,6 +142,7 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
         for vote in Vote.objects.filter(poll_id__in=list(polls), attendee_id__in=attendee_ids)
     }
     now = timezone.now()
+    recent = _recent_votes(attendee_ids, since=now - VOTE_RATE_WINDOW)
     created: dict[tuple[int, int], Vote] = {}
     changed: dict[tuple[int, int], Vote] = {}
     log: list[VoteLog] = []
@@ -146,6 +156,12 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
             continue
         key = (ballot.poll_id, ballot.attendee_id)
         vote = created.get(key) or existing.get(key)
+        if vote is not None and vote.side == ballot.side:
+            continue  # the same choice again: counted already, nothing to log
+        if recent[ballot.attendee_id] >= VOTE_RATE_LIMIT:
+            results[-1] = str(VOTE_TOO_FAST)
+            continue
+        recent[ballot.attendee_id] += 1
         if vote is None:
             vote = Vote(
                 poll_id=ballot.poll_id,
@@ -156,8 +172,6 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
             )
             created[key] = vote
             previous = ""
-        elif vote.side == ballot.side:
-            continue  # the same choice again: counted already, nothing to log
         else:
             previous, vote.side, vote.updated_at = vote.side, ballot.side, now
             if key not in created:
@@ -181,6 +195,17 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
     # The rows are locked: no one else moved the versions read above.
     versions = {pk: poll.version + (pk in touched) for pk, poll in polls.items()}
     return BatchResult(reasons=results, versions=versions)
+
+
+def _recent_votes(attendee_ids: Collection[int], *, since: datetime) -> Counter[int]:
+    """Votes cast or changed since `since`, per attendee (one query, on the log's attendee index)."""
+    rows = (
+        VoteLog.objects.filter(attendee_id__in=attendee_ids, at__gte=since)
+        .values("attendee_id")
+        .annotate(n=Count("pk"))
+        .values_list("attendee_id", "n")
+    )
+    return Counter(dict(rows))
 
 
 def vote_cast(*, poll: Poll, attendee: Attendee, side: str) -> None:
@@ -728,6 +753,12 @@ TAKEAWAY_TITLE_EMPTY = _("Give the takeaway a headline.")
 TAKEAWAY_TITLE_TOO_LONG = _("Keep a headline to 200 characters.")
 TAKEAWAY_TEXT_TOO_LONG = _("Keep a takeaway's text to 2,000 characters.")
 TAKEAWAY_ORDER_INVALID = _("The new order must list each of this event's takeaways once.")
+POINT_TOO_FAST = _("You have added a lot of points in the last minute. Wait a moment, then add it.")
+
+# Limits (security): an attendee adds at most POINT_RATE_LIMIT points in any POINT_RATE_WINDOW.
+# Counted from the points themselves, so every process sees the same count.
+POINT_RATE_LIMIT = 6
+POINT_RATE_WINDOW = timedelta(seconds=60)
 
 
 def _clean_point_text(text: str) -> str:
@@ -788,6 +819,11 @@ def point_add(
     round_ = _require_room_member(room, attendee)
     if theme.event_id != round_.event_id:
         raise ValidationError(THEME_NOT_IN_EVENT, code="theme_not_in_event")
+    since = timezone.now() - POINT_RATE_WINDOW
+    # The attendee's row is the lock: two points sent at once are counted one after the other.
+    Attendee.objects.select_for_update().filter(pk=attendee.pk).first()
+    if Point.objects.filter(author=attendee, created_at__gte=since).count() >= POINT_RATE_LIMIT:
+        raise ValidationError(POINT_TOO_FAST, code="rate_limited")
     point = Point.objects.create(
         event_id=round_.event_id, room=room, theme=theme, side=side, text=text, author=attendee
     )

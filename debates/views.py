@@ -21,7 +21,13 @@ from debates import commands, live, selectors, services
 from debates.forms import DisplayNameForm, JoinForm, PollOpenForm
 from debates.models import AssignmentMode, BreakoutRoom, Point, Poll, PollKind, ResultsVisibility
 from events.models import Attendee, Event, Phase
-from events.services import attendee_join, join_code_display
+from events.services import (
+    JOIN_TOO_MANY_GUESSES,
+    attendee_join,
+    join_code_display,
+    join_guess_failed,
+    join_guesses_exceeded,
+)
 
 HOST_LINK_INVALID = _("This host link is not valid (any more). Ask the organiser for a new one.")
 
@@ -96,13 +102,29 @@ def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
 # ---------------------------------------------------------------- joining
 
 
+def _client_address(request: HttpRequest) -> str:
+    # Behind the proxy in deploy/, daphne --proxy-headers puts the visitor's address here.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _too_many_guesses(request: HttpRequest, code: str = "") -> HttpResponse:
+    messages.error(request, JOIN_TOO_MANY_GUESSES)
+    form = JoinForm(initial={"code": code[:20]})
+    return render(request, "debates/join.html", {"form": form}, status=429)
+
+
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        client = _client_address(request)
+        if join_guesses_exceeded(client=client):
+            return _too_many_guesses(request, request.POST.get("code", ""))
         form = JoinForm(request.POST)
         if form.is_valid():
             _join(request, form.event, form.cleaned_data["display_name"])
             return redirect(form.event)
+        if form.has_error("code", "unknown"):
+            join_guess_failed(client=client)
         return render(request, "debates/join.html", {"form": form}, status=400)
     form = JoinForm(initial={"code": request.GET.get("code", "")[:20]})
     return render(request, "debates/join.html", {"form": form})
@@ -111,9 +133,14 @@ def join(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def join_link(request: HttpRequest, code: str) -> HttpResponse:
     """The link in the QR code. GET only shows a Join button: link previews and prefetching
-    must not create attendees. Someone who has joined already goes straight to the event."""
+    must not create attendees. Someone who has joined already goes straight to the event.
+    An unknown code counts as a guess (events.services limits), like a wrong code typed."""
+    client = _client_address(request)
+    if join_guesses_exceeded(client=client):
+        return _too_many_guesses(request)
     event = selectors.event_for_join_code(code)
     if event is None:
+        join_guess_failed(client=client)
         raise Http404(_("No event has that code."))
     if request.method == "POST":
         form = DisplayNameForm(request.POST)
@@ -480,9 +507,10 @@ def room_point_add(request: HttpRequest, slug: str) -> HttpResponse:
             text=request.POST.get("text", ""),
         )
     except ValidationError as error:
+        status = 429 if getattr(error, "code", None) == "rate_limited" else 400
         if request.htmx:
-            return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain")
-        return _panel_response(request, event, status=400, point_errors=error.messages)
+            return HttpResponse(" ".join(error.messages), status=status, content_type="text/plain")
+        return _panel_response(request, event, status=status, point_errors=error.messages)
     if request.htmx:
         return _panel_response(request, event, part="board")
     return redirect("debates:room", slug=event.slug)

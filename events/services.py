@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -221,3 +223,51 @@ def _event_changed_on_commit(event_id: int) -> None:
     from debates import live
 
     transaction.on_commit(lambda: live.event_changed(event_id))
+
+
+# ---------------------------------------------------------------- limits (security)
+# Counters live in Django's cache (productbreaks.settings): Redis when REDIS_URL is set, so one
+# count holds across every process; the process's memory otherwise. Only FAILED join codes are
+# counted: a venue where 500 people share one address joins freely, while someone trying codes
+# until one works is stopped after JOIN_GUESS_LIMIT misses. Once stopped, every code from that
+# address is refused until the window ends (refusing only the wrong ones would still tell a
+# guesser which code is right). A cache that is down lets people through and logs it: an outage
+# of the counter must not lock a room out of its event.
+
+JOIN_GUESS_LIMIT = 100  # wrong codes per client address per window
+JOIN_GUESS_WINDOW = 10 * 60  # seconds, counted from the first wrong code
+JOIN_TOO_MANY_GUESSES = _(
+    "Too many wrong codes were tried from your network. Wait a few minutes, "
+    "or scan the QR code on the screen."
+)
+
+_limits_log = logging.getLogger("productbreaks.limits")
+
+
+def _guess_key(client: str) -> str:
+    return f"join-guesses:{client}"
+
+
+def join_guesses_exceeded(*, client: str) -> bool:
+    """Whether this client address has used up its wrong join codes for now."""
+    try:
+        return (cache.get(_guess_key(client)) or 0) >= JOIN_GUESS_LIMIT
+    except Exception:
+        _limits_log.warning("join throttle: the cache is unreachable; letting it through")
+        return False
+
+
+def join_guess_failed(*, client: str) -> int:
+    """Counts one wrong join code from this client address; returns the count so far."""
+    key = _guess_key(client)
+    try:
+        # add() starts the window only if no count is running; incr() is atomic in Redis.
+        cache.add(key, 0, timeout=JOIN_GUESS_WINDOW)
+        try:
+            return cache.incr(key)
+        except ValueError:  # the window ended between the two calls
+            cache.add(key, 1, timeout=JOIN_GUESS_WINDOW)
+            return 1
+    except Exception:
+        _limits_log.warning("join throttle: the cache is unreachable; not counted")
+        return 0

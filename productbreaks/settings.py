@@ -1,7 +1,8 @@
 """productbreaks settings: one file, driven by the environment.
 
 DATABASE_URL  unset: a SQLite file (WAL) beside manage.py. postgres://... for the scale-out path.
-REDIS_URL     unset: in-memory channel layer, one process. redis://... to run several processes.
+REDIS_URL     unset: in-memory channel layer and cache, one process. redis://... to run several
+              processes (live fan-out and the rate-limit counters go through Redis).
 SECRET_KEY    required unless DEBUG is on.
 ALLOWED_HOSTS comma-separated; never "*".
 DEBUG         "1" for development; off by default.
@@ -136,6 +137,21 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# The cache holds rate-limit counters (events.services, "limits"). With several processes they
+# must count together, so Redis when REDIS_URL is set; one process counts in its own memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "pb",
+            # A Redis outage must not hang a join: fail fast, and the limit lets people through.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
