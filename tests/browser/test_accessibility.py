@@ -78,6 +78,43 @@ def test_the_live_pages_have_no_serious_axe_violations(people, site, axe_source)
     assert people.problems() == {}
 
 
+def test_the_breakout_and_plenary_pages_have_no_serious_axe_violations(people, site, axe_source):
+    """A room with a point on its board; the plenary with it highlighted; a takeaway."""
+    event = site.event()
+    host = host_console(people, event)
+    ada = join_by_link(people, event, "Ada")
+    ben = join_by_link(people, event, "Ben")
+    projector = people.open("projector", phone=False, path=f"/e/{event['slug']}/projector/")
+
+    rounds = host.get_by_role("region", name="Breakout rooms")
+    rounds.get_by_label("Number").fill("1")
+    rounds.get_by_role("button", name="Start the breakouts").click()
+    expect(rounds.get_by_text("Round 1 running")).to_be_visible()
+    ada.get_by_label("Against the motion").check()
+    ada.get_by_label("Your point").fill("Review leaves a written record; a pair leaves none.")
+    ada.get_by_role("button", name="Add to the board").click()
+    expect(ben.get_by_text("Review leaves a written record")).to_be_visible()
+    assert_accessible(ben, "breakout", axe_source)
+    ben.goto(f"/e/{event['slug']}/room/")
+    expect(ben.get_by_text("Review leaves a written record")).to_be_visible()
+    assert_accessible(ben, "breakout-room-page", axe_source)
+    assert_accessible(projector, "projector-breakouts", axe_source)
+    assert_accessible(host, "console-breakouts", axe_source)
+
+    host.once("dialog", lambda dialog: dialog.accept())
+    rounds.get_by_role("button", name="Bring everyone back").click()
+    plenary = host.get_by_role("region", name="Points from the rooms")
+    plenary.get_by_role("button", name="Highlight").click()
+    expect(projector.get_by_text("Review leaves a written record")).to_be_visible()
+    assert_accessible(projector, "projector-plenary", axe_source)
+    board = host.get_by_role("region", name="Takeaways")
+    board.get_by_label("Headline").last.fill("Keep the written record")
+    board.get_by_role("button", name="Add takeaway").click()
+    expect(board.get_by_role("listitem").filter(has_text="Keep the written record")).to_be_visible()
+    assert_accessible(host, "console-plenary", axe_source)
+    assert people.problems() == {}
+
+
 def test_the_recap_and_summary_of_a_finished_event_have_no_serious_axe_violations(
     people, site, axe_source
 ):
