@@ -5,6 +5,7 @@ nothing changed (every row of the apps) and nothing was broadcast (debates.live'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -130,3 +131,77 @@ def live_calls(monkeypatch) -> LiveCalls:
 
         monkeypatch.setattr(live, name, recorder)
     return calls
+
+
+# ---------------------------------------------------------------- the served pages
+
+
+def main_pages(w: World) -> list[tuple[str, str, str]]:
+    """(label, role, url) of every page a person opens, with the role that may open it."""
+    from django.urls import reverse
+
+    slug = w.event.slug
+    pages = [
+        ("index", "anonymous", reverse("events:index")),
+        ("join", "anonymous", reverse("debates:join")),
+        ("join link", "anonymous", reverse("debates:join_link", args=[w.event.join_code])),
+        ("login", "anonymous", reverse("login")),
+        ("event", "attendee", reverse("debates:event", args=[slug])),
+        ("breakout", "attendee", reverse("debates:room", args=[slug])),
+        ("projector", "anonymous", reverse("debates:projector", args=[slug])),
+        ("projector extras", "anonymous", reverse("debates:projector_extras", args=[slug])),
+        ("console", "host", reverse("debates:console", args=[slug])),
+        ("summary", "host", reverse("events:summary", args=[slug])),
+        ("recap", "host", reverse("events:recap", args=[slug])),
+        ("organiser home", "organiser", reverse("events:organiser_home")),
+        ("new event", "organiser", reverse("events:event_new")),
+        ("edit event", "organiser", reverse("events:event_edit", args=[slug])),
+    ]
+    pages += [
+        (f"console panel {panel}", "host", reverse("debates:console_panel", args=[slug, panel]))
+        for panel in ("polls", "phase", "presence", "round", "rooms", "plenary", "takeaways")
+    ]
+    return pages
+
+
+class Page(HTMLParser):
+    """A served page as its elements (tag, attributes) and its text, as a browser reads them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.texts: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+    def scripts(self) -> list[dict[str, str | None]]:
+        """The <script> elements a browser would run (JSON data blocks are not run)."""
+        return [
+            attrs
+            for tag, attrs in self.elements
+            if tag == "script"
+            and (attrs.get("type") or "text/javascript")
+            in {"text/javascript", "module", "application/javascript"}
+        ]
+
+    def handlers(self) -> list[tuple[str, str]]:
+        """Inline event handlers: on*="..." and htmx's hx-on (both need 'unsafe-inline'/eval)."""
+        return [
+            (tag, name)
+            for tag, attrs in self.elements
+            for name in attrs
+            if name.startswith(("on", "hx-on")) or name == "hx-vars"
+        ]
