@@ -40,6 +40,8 @@ Several processes (REDIS_URL set)
     processes each coalesces its own votes, so a poll may see up to N snapshots per interval;
     the version check on the client makes that harmless. When the subscription drops and comes
     back, the process resends the state and tallies of every event it has sockets for.
+    Presence (the console's "connected now") is counted by each process and reported to a
+    Redis hash every PRESENCE_INTERVAL; `attendees_connected` adds up the fresh reports.
 
 Votes over the socket: one writer per process
     `vote.cast` frames go into a queue. One asyncio task takes everything pending (up to
@@ -102,6 +104,8 @@ WRITER_BATCH_MAX = 2000  # votes committed in one transaction at most
 MAX_FRAME = 4096  # characters; a larger client frame is refused with CLOSE_BAD_MESSAGE
 REF_MAX = 64  # a client's vote reference, echoed back
 REDIS_CHANNEL = "productbreaks.live"
+PRESENCE_INTERVAL = 2.0  # seconds between two reports of a process's presence to Redis
+PRESENCE_TTL = 10.0  # a process that has not reported for this long no longer counts
 STAGE_CACHE_SECONDS = 2.0  # a connect storm renders the event page's stage once per event
 
 CLOSE_BAD_MESSAGE = 4400  # malformed JSON, unknown type, oversized or binary frame
@@ -170,31 +174,25 @@ def send(group: str, message: Mapping[str, Any]) -> None:
 
 
 def connected(event_id: int) -> int:
-    """Sockets of an event connected to THIS process (presence is per process)."""
+    """Sockets of an event connected to THIS process (see attendees_connected for all)."""
     hub = _HUB
     return len(hub.groups.get(event_group(event_id), ())) if hub else 0
 
 
 def attendees_connected(event_id: int) -> int:
-    """Distinct attendees with a page of the event open on THIS process (the console's
-    "connected now"; hosts and the projector are not counted, nor an attendee's second tab)."""
+    """Attendees with a page of the event open: the console's "connected now" (hosts and the
+    projector are not counted, nor an attendee's second tab).
+
+    With REDIS_URL, every process reports its own count to Redis every PRESENCE_INTERVAL and
+    this adds up the fresh reports of the others (one HGETALL): an attendee with tabs on two
+    processes counts twice, and a change shows within a few seconds.
+    """
     hub = _HUB
-    if hub is None:
-        return 0
-    for _attempt in range(3):
-        try:
-            # Read from a view's thread while the loop may add a socket: copy, retry if it moved.
-            members = list(hub.groups.get(event_group(event_id), ()))
-        except RuntimeError:
-            continue
-        return len(
-            {
-                connection.attendee_id
-                for connection in (getattr(m, "connection", None) for m in members)
-                if connection is not None and connection.attendee_id is not None
-            }
-        )
-    return connected(event_id)
+    local = hub.attendees_here(event_id) if hub is not None else 0
+    if not settings.REDIS_URL:
+        return local
+    own = hub.bridge.origin if hub is not None and hub.bridge is not None else None
+    return local + _presence_elsewhere(event_id, own_origin=own)
 
 
 # ---------------------------------------------------------------- snapshots (sync, in a thread)
@@ -420,6 +418,27 @@ class _Hub:
 
     # registry
 
+    def attendees_here(self, event_id: int) -> int:
+        """Distinct attendees of an event with a socket on this process."""
+        for _attempt in range(3):
+            try:
+                # Read from a view's thread while the loop may add a socket: copy, retry if it moved.
+                members = list(self.groups.get(event_group(event_id), ()))
+            except RuntimeError:
+                continue
+            return len(
+                {
+                    connection.attendee_id
+                    for connection in (getattr(m, "connection", None) for m in members)
+                    if connection is not None and connection.attendee_id is not None
+                }
+            )
+        return len(self.groups.get(event_group(event_id), ()))
+
+    def events_here(self) -> list[int]:
+        prefix = event_group(0).removesuffix("0")
+        return [int(g.removeprefix(prefix)) for g in list(self.groups) if g.startswith(prefix)]
+
     async def register(self, consumer: Any, connection: Connection) -> None:
         groups = {event_group(connection.event_id)}
         if connection.host:
@@ -599,7 +618,9 @@ class _RedisBridge:
         self.publisher = aioredis.Redis.from_url(url)
         self.subscribed = asyncio.Event()
         self.subscriptions = 0
+        self.reported: set[int] = set()  # events whose presence this process last reported
         hub.spawn(self.listen())
+        hub.spawn(self.report_presence())
 
     async def ready(self, timeout: float = 3.0) -> None:
         """Waits (once, briefly) for the subscription, so a first socket misses nothing."""
@@ -615,6 +636,27 @@ class _RedisBridge:
             await self.publisher.publish(REDIS_CHANNEL, encode({"o": self.origin, "d": deliveries}))
         except Exception:
             log.warning("live: Redis publish failed", exc_info=True)
+
+    async def report_presence(self) -> None:
+        """Every PRESENCE_INTERVAL: this process's attendee count per event, into one Redis
+        hash per event (field: this process). An event that emptied is reported once as 0."""
+        while True:
+            await asyncio.sleep(PRESENCE_INTERVAL)
+            counts = {
+                event_id: self.hub.attendees_here(event_id) for event_id in self.hub.events_here()
+            }
+            stamp = f"{time.time():.3f}"
+            try:
+                async with self.publisher.pipeline(transaction=False) as pipe:
+                    for event_id in self.reported | counts.keys():
+                        key = presence_key(event_id)
+                        pipe.hset(key, self.origin, f"{counts.get(event_id, 0)}:{stamp}")
+                        pipe.expire(key, int(PRESENCE_TTL * 3))
+                    await pipe.execute()
+            except Exception:
+                log.warning("live: reporting presence to Redis failed", exc_info=True)
+                continue
+            self.reported = set(counts)
 
     async def listen(self) -> None:
         import redis.asyncio as aioredis
@@ -654,6 +696,34 @@ class _RedisBridge:
                     log.debug("live: closing the Redis subscription failed", exc_info=True)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def presence_key(event_id: int) -> str:
+    return f"productbreaks.presence.{event_id}"
+
+
+_presence_client: Any = None
+
+
+def _presence_elsewhere(event_id: int, *, own_origin: str | None) -> int:
+    """Attendees connected to the other processes, from their fresh reports (sync: views)."""
+    global _presence_client
+    import redis
+
+    if _presence_client is None:
+        _presence_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    try:
+        reports = _presence_client.hgetall(presence_key(event_id))
+    except redis.RedisError:
+        log.warning("live: reading presence from Redis failed", exc_info=True)
+        return 0
+    total, now = 0, time.time()
+    for origin, value in reports.items():
+        count, _sep, stamp = value.decode().partition(":")
+        # A process that died stops reporting: its last count ages out.
+        if origin.decode() != own_origin and now - float(stamp or 0) <= PRESENCE_TTL:
+            total += int(count or 0)
+    return total
 
 
 _READERS: dict[str, Callable[[int], list[Delivery]]] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from debates import live, services
@@ -66,3 +68,43 @@ async def test_a_snapshot_published_by_another_process_reaches_local_sockets(
     await publisher.aclose()
     assert await receive(socket) == {"type": "x.tested"}
     await socket.disconnect()
+
+
+async def test_connected_now_adds_up_the_attendees_of_every_process(event, redis_url, settings):
+    import time
+
+    import redis.asyncio as aioredis
+
+    from tests.conftest import make_attendee
+    from tests.debates.sockets import session_for
+
+    settings.REDIS_URL = redis_url
+    ada = await in_thread(make_attendee)(event, "Ada")
+    socket = await open_socket(event.slug, await in_thread(session_for)(attendee=ada))
+    await initial(socket)
+
+    admin = aioredis.Redis.from_url(redis_url)
+    key = live.presence_key(event.pk)
+    # Another process reports 3 attendees just now; a process that died reported 5 long ago.
+    await admin.hset(key, "other-process", f"3:{time.time():.3f}")
+    await admin.hset(key, "dead-process", f"5:{time.time() - 60:.3f}")
+    assert await in_thread(live.attendees_connected)(event.pk) == 1 + 3
+
+    # This process reports its own attendee for the others to read.
+    origin = live._HUB.bridge.origin
+    for _ in range(40):
+        mine = await admin.hget(key, origin)
+        if mine and mine.decode().startswith("1:"):
+            break
+        await asyncio.sleep(0.25)
+    assert mine.decode().startswith("1:")
+
+    # When the attendee leaves, the others are told this process has nobody left.
+    await socket.disconnect()
+    for _ in range(40):
+        mine = await admin.hget(key, origin)
+        if mine.decode().startswith("0:"):
+            break
+        await asyncio.sleep(0.25)
+    assert mine.decode().startswith("0:")
+    await admin.aclose()
