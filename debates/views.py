@@ -245,7 +245,6 @@ def _console_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "rows": rows,
         "visibilities": ResultsVisibility.choices,
         "joined": selectors.attendees_joined(event_id=event.pk),
-        "connected": live.connected(event.pk),
         "join_code": join_code_display(event.join_code),
         "join_url": _join_url(request, event),
         "full_tally": True,
