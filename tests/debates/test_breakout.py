@@ -252,3 +252,19 @@ def test_online_attendees_get_the_main_call_link_outside_their_room(organiser):
     services.phase_set(event=event, phase=Phase.OPENING)
     page = as_attendee(ada).get(room_url(event), **HTMX).content.decode()
     assert "https://meet.example.org/m" in page and "Join the main video call" in page
+
+
+def test_when_the_event_ends_attendees_are_thanked_and_offered_the_recap_and_the_newsletter(event):
+    client = as_attendee(make_attendee(event, "Ada"))
+    services.phase_set(event=event, phase=Phase.ENDED)
+
+    page = client.get(room_url(event), **HTMX).content.decode()
+    assert "Thank you for taking part" in page
+    assert "publish a recap of this debate here soon" in page
+    assert reverse("events:recap", args=[event.slug]) not in page
+    assert reverse("events:subscribe") in page
+
+    event.recap_published = True
+    event.save(update_fields=["recap_published"])
+    page = client.get(room_url(event), **HTMX).content.decode()
+    assert reverse("events:recap", args=[event.slug]) in page
