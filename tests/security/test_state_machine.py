@@ -1,0 +1,259 @@
+"""The poll state machine against a plain model: whatever order people join, vote, change their
+minds, replay a vote, reconnect, and hosts close and reopen polls, the tally equals the model.
+
+Hypothesis drives debates.services (the code both transports call: vote_cast for HTTP, one
+votes_cast_batch per socket writer batch) and debates.live.connection_read (what a socket reads
+on every connect). The vote rate limit is lowered so that the limit is part of the game too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from debates import live, services
+from debates.models import Poll, PollKind, PollState, Vote
+from debates.selectors import ATTENDEE_SESSION_KEY, poll_snapshot
+from events.models import Attendee, Event
+from events.services import attendee_join, event_create
+from tests.conftest import make_attendee
+
+SIDES = ("for", "against", "undecided")
+KINDS = (PollKind.PRE_VOTE, PollKind.FINAL_VOTE)
+RATE_LIMIT = 4  # instead of 30: reachable in a few dozen steps
+
+
+class PollMachine(RuleBasedStateMachine):
+    organiser = None  # set by the test
+
+    attendees = Bundle("attendees")
+
+    @initialize()
+    def start(self) -> None:
+        self.event = event_create(
+            organiser=self.organiser,
+            title="State machine",
+            motion="Models keep us honest.",
+            starts_at=timezone.now() + timedelta(hours=1),
+        )
+        self.stranger = make_attendee(
+            event_create(
+                organiser=self.organiser,
+                title="Elsewhere",
+                motion="Other rooms exist.",
+                starts_at=timezone.now() + timedelta(hours=1),
+            )
+        )
+        self.polls: dict[str, Poll] = {}
+        self.state: dict[str, str] = dict.fromkeys(KINDS, PollState.DRAFT)
+        self.votes: dict[tuple[str, int], str] = {}  # (kind, attendee id) -> side
+        self.logged: Counter[int] = Counter()  # votes cast or changed, per attendee
+        self.versions: dict[str, int] = dict.fromkeys(KINDS, 0)
+        self.last: tuple[str, Attendee, str] | None = None  # the last counted ballot
+        # Most events open the pre-vote first thing.
+        self.polls[PollKind.PRE_VOTE] = services.poll_open(event=self.event, kind=PollKind.PRE_VOTE)
+        self.state[PollKind.PRE_VOTE] = PollState.OPEN
+
+    # ------------------------------------------------------------ the model's rule
+
+    def expected(self, kind: str, attendee: Attendee, side: str) -> str | None:
+        """What the rules say about one ballot, applying it to the model if it counts."""
+        if side not in SIDES:
+            return str(services.VOTE_SIDE_UNKNOWN)
+        if attendee.event_id != self.event.pk:
+            # Someone of another event, naming this event's poll from their own session.
+            return str(services.VOTE_POLL_OTHER_EVENT)
+        if self.state[kind] == PollState.DRAFT:
+            return str(services.VOTE_POLL_NOT_OPEN)
+        if self.state[kind] == PollState.CLOSED:
+            return str(services.VOTE_POLL_CLOSED)
+        if self.votes.get((kind, attendee.pk)) == side:
+            return None  # the same again: nothing changes
+        if self.logged[attendee.pk] >= RATE_LIMIT:
+            event("a vote over the rate limit")
+            return str(services.VOTE_TOO_FAST)
+        self.logged[attendee.pk] += 1
+        self.votes[(kind, attendee.pk)] = side
+        self.last = (kind, attendee, side)
+        return None
+
+    def poll_id(self, kind: str) -> int:
+        """The poll's id; a draft that was never opened gets a row here so ballots can name it."""
+        if kind not in self.polls:
+            self.polls[kind] = Poll.objects.create(event=self.event, kind=kind)
+        return self.polls[kind].pk
+
+    def ballot(self, kind: str, attendee: Attendee, side: str) -> services.Ballot:
+        # The event is the one the voter joined: for a stranger, their own event.
+        return services.Ballot(
+            poll_id=self.poll_id(kind),
+            attendee_id=attendee.pk,
+            event_id=attendee.event_id,
+            side=side,
+        )
+
+    # ------------------------------------------------------------ people
+
+    @rule(target=attendees, name=st.text(max_size=10))
+    def join(self, name: str) -> Attendee:
+        return attendee_join(event=self.event, display_name=name)
+
+    @rule(attendee=attendees)
+    def rejoin(self, attendee: Attendee) -> None:
+        """A reload or a second scan of the QR code: the same person, not a new one."""
+        before = Attendee.objects.filter(event=self.event).count()
+        again = attendee_join(event=self.event, token=attendee.token)
+        assert again.pk == attendee.pk
+        assert Attendee.objects.filter(event=self.event).count() == before
+
+    # ------------------------------------------------------------ votes
+
+    @rule(attendee=attendees, kind=st.sampled_from(KINDS), side=st.sampled_from(SIDES))
+    def vote_over_http(self, attendee: Attendee, kind: str, side: str) -> None:
+        poll = Poll.objects.get(pk=self.poll_id(kind))
+        reason = self.expected(kind, attendee, side)
+        try:
+            services.vote_cast(poll=poll, attendee=attendee, side=side)
+        except services.VoteRefused as refused:
+            assert refused.reason == reason
+        else:
+            assert reason is None
+
+    @rule(
+        ballots=st.lists(
+            st.tuples(
+                attendees,
+                st.sampled_from(KINDS),
+                st.sampled_from((*SIDES, "maybe")),
+            ),
+            min_size=1,
+            max_size=8,
+        ),
+        stranger_at=st.none() | st.integers(min_value=0, max_value=8),
+    )
+    def vote_in_one_socket_batch(self, ballots, stranger_at) -> None:
+        people = [(attendee, kind, side) for attendee, kind, side in ballots]
+        if stranger_at is not None:
+            people.insert(min(stranger_at, len(people)), (self.stranger, KINDS[0], "for"))
+        sent = [self.ballot(kind, attendee, side) for attendee, kind, side in people]
+        expected = [self.expected(kind, attendee, side) for attendee, kind, side in people]
+        assert services.votes_cast_batch(ballots=sent).reasons == expected
+
+    @rule(
+        attendee=attendees,
+        kind=st.sampled_from(KINDS),
+        sides=st.lists(st.sampled_from(SIDES), min_size=3, max_size=8),
+    )
+    def hammer_the_buttons(self, attendee: Attendee, kind: str, sides: list[str]) -> None:
+        """One impatient person taps away: the socket writer gets their votes in one batch."""
+        sent = [self.ballot(kind, attendee, side) for side in sides]
+        expected = [self.expected(kind, attendee, side) for side in sides]
+        assert services.votes_cast_batch(ballots=sent).reasons == expected
+
+    @precondition(lambda self: self.last is not None)
+    @rule()
+    def replay_the_last_vote(self) -> None:
+        """A client resends a vote it never saw acknowledged: counted once, whatever happened."""
+        kind, attendee, side = self.last
+        reason = self.expected(kind, attendee, side)
+        assert services.votes_cast_batch(ballots=[self.ballot(kind, attendee, side)]).reasons == [
+            reason
+        ]
+
+    # ------------------------------------------------------------ hosts
+
+    @rule(kind=st.sampled_from(KINDS), hidden=st.booleans())
+    def open_or_reopen(self, kind: str, hidden: bool) -> None:
+        visibility = "after_close" if hidden else "live"
+        self.polls[kind] = services.poll_open(
+            event=self.event, kind=kind, results_visibility=visibility
+        )
+        self.state[kind] = PollState.OPEN
+
+    @rule(kind=st.sampled_from(KINDS), twice=st.booleans())
+    def close(self, kind: str, twice: bool) -> None:
+        if kind not in self.polls:
+            return
+        services.poll_close(poll=self.polls[kind])
+        first = poll_snapshot(poll_id=self.polls[kind].pk)
+        if twice:
+            services.poll_close(poll=self.polls[kind])
+            assert poll_snapshot(poll_id=self.polls[kind].pk) == first  # nothing moved
+        if self.state[kind] == PollState.OPEN:
+            self.state[kind] = PollState.CLOSED
+
+    # ------------------------------------------------------------ sockets
+
+    @rule(attendee=attendees)
+    def reconnect(self, attendee: Attendee) -> None:
+        """What a socket reads on (re)connect: the attendee's own votes and every tally."""
+        session = {ATTENDEE_SESSION_KEY: {str(self.event.pk): attendee.token}}
+        connection = live.connection_read(slug=self.event.slug, session=session, user=None)
+        messages = [live.json.loads(text) for text in connection.messages]
+        [you] = [m for m in messages if m["type"] == "you.synced"]
+        mine = {
+            str(self.polls[kind].pk): side
+            for (kind, who), side in self.votes.items()
+            if who == attendee.pk
+        }
+        assert you["votes"] == mine
+        for tally in (m for m in messages if m["type"] == "tally.updated"):
+            kind = next(k for k, p in self.polls.items() if p.pk == tally["poll"])
+            assert tally["total"] == sum(1 for (k, _), _s in self.votes.items() if k == kind)
+
+    @rule(attendee=consumes(attendees))
+    def leave(self, attendee: Attendee) -> None:
+        """Someone closes the tab: their votes stay counted (and they may not come back here)."""
+
+    @rule(target=attendees, n=st.integers(min_value=2, max_value=4))
+    def a_group_arrives(self, n: int):
+        return multiple(*(attendee_join(event=self.event) for _ in range(n)))
+
+    # ------------------------------------------------------------ what must always hold
+
+    @invariant()
+    def the_tally_equals_the_model(self) -> None:
+        if not hasattr(self, "event"):
+            return
+        for kind, poll in self.polls.items():
+            snapshot = poll_snapshot(poll_id=poll.pk)
+            model = Counter(side for (k, _), side in self.votes.items() if k == kind)
+            assert snapshot.counts == {side: model[side] for side in SIDES}
+            assert snapshot.state == self.state[kind]
+            # Versions only go up, so a client keeping the highest one never goes back.
+            assert snapshot.version >= self.versions[kind]
+            self.versions[kind] = snapshot.version
+        assert Vote.objects.filter(poll__event=self.event).count() == len(self.votes)
+        assert not Vote.objects.filter(attendee=self.stranger).exists()
+
+
+@pytest.mark.django_db
+def test_the_tally_always_equals_a_plain_model(organiser, monkeypatch):
+    monkeypatch.setattr(services, "VOTE_RATE_LIMIT", RATE_LIMIT)
+    PollMachine.organiser = organiser
+    run_state_machine_as_test(
+        PollMachine,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    assert Event.objects.filter(title="State machine").exists()
