@@ -246,8 +246,25 @@ def poll_open(
     poll.closed_at = None
     poll.version += 1
     poll.save(update_fields=["state", "results_visibility", "opened_at", "closed_at", "version"])
+    _phase_catch_up(event=event, phase=_POLL_PHASE.get(kind))
     _poll_changed(poll)
     return poll
+
+
+# Opening a vote is the moment the room votes: an event still before that step of the running
+# order moves to it, so attendees and the projector read "Pre-vote" without a second click.
+# Never backwards: a host who reopens the pre-vote during the plenary stays in the plenary.
+_POLL_PHASE = {PollKind.PRE_VOTE: Phase.PRE_VOTE, PollKind.FINAL_VOTE: Phase.FINAL_VOTE}
+
+
+def _phase_catch_up(*, event: Event, phase: str | None) -> None:
+    if phase is None:
+        return
+    order = Phase.values
+    current = Event.objects.select_for_update().values_list("phase", flat=True).get(pk=event.pk)
+    if order.index(current) < order.index(phase):
+        Event.objects.filter(pk=event.pk).update(phase=phase, updated_at=timezone.now())
+        event.phase = phase
 
 
 @transaction.atomic

@@ -47,7 +47,7 @@ async def test_it_sends_the_current_state_at_once_on_connect(event, poll, attend
     socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
     got = await initial(socket)
     [state] = got["phase.changed"]
-    assert state["phase"] == Phase.LOBBY and "Vote FOR" in state["html"]
+    assert state["phase"] == Phase.PRE_VOTE and "Vote FOR" in state["html"]
     [tally] = got["tally.updated"]
     assert tally["poll"] == poll.pk and tally["counts"]["against"] == 1 and tally["total"] == 1
     assert tally["version"] == (await in_thread(Poll.objects.get)(pk=poll.pk)).version

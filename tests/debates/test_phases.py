@@ -49,3 +49,20 @@ def test_leaving_breakouts_keeps_the_round_so_going_back_resumes_it(event):
     services.phase_set(event=event, phase=Phase.BREAKOUTS)
     round_.refresh_from_db()
     assert round_.is_running
+
+
+def test_opening_a_vote_moves_an_earlier_event_to_that_vote_but_never_backwards(event):
+    from debates.models import PollKind
+
+    services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    event.refresh_from_db()
+    assert event.phase == Phase.PRE_VOTE
+
+    services.phase_set(event=event, phase=Phase.PLENARY)
+    services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    event.refresh_from_db()
+    assert event.phase == Phase.PLENARY
+
+    services.poll_open(event=event, kind=PollKind.FINAL_VOTE)
+    event.refresh_from_db()
+    assert event.phase == Phase.FINAL_VOTE
