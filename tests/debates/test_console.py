@@ -331,3 +331,12 @@ def test_the_console_offers_to_open_a_draft_poll_and_to_reopen_a_closed_one(
     page = client.get(reverse("debates:console", args=[event.slug])).content.decode()
     assert "Reopen the Pre-vote" in page
     assert "Open the Final vote" in page
+
+
+def test_a_signed_out_host_is_refused_the_console_but_shown_the_way_in(client, event):
+    console = reverse("debates:console", args=[event.slug])
+    response = client.get(console)
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert f'href="{reverse("login")}?next={console}"' in page
+    assert "secret host link" in page
