@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import multiprocessing as mp
+import os
 import random
 import signal
 import sys
@@ -163,11 +164,15 @@ class Harness:
         procs = self.server.procs
         cpu0 = [p.cpu_seconds() for p in procs]
         client0 = self.client_cpu()
+        machine0 = machine_busy_seconds()
         t0 = time.monotonic()
         box = Box()
         yield box
         wall = time.monotonic() - t0
         client1 = self.client_cpu()
+        machine1 = machine_busy_seconds()
+        ours = sum(p.cpu_seconds() - c for p, c in zip(procs, cpu0, strict=True))
+        ours += client1 - client0
         box.result = {
             "seconds": round(wall, 2),
             "server_cpu_percent": [
@@ -177,6 +182,8 @@ class Harness:
             "server_rss_mb": [round(p.rss_bytes() / 2**20, 1) for p in procs],
             "client_cpu_percent": round(100 * (client1 - client0) / wall, 1),
             "client_workers": self.workers,
+            # Everything else on the machine (other users' work): the bench had the rest.
+            "other_cpu_percent": round(100 * max(0.0, machine1 - machine0 - ours) / wall, 1),
         }
 
     def vote(self, offsets: list[float], *, once: bool, settle_timeout: float = 60) -> dict:
@@ -344,6 +351,14 @@ class Harness:
                 (*r[:3], v, *r[4:]) for r, v in zip(votes, versions, strict=True) if id(r) in mine
             ]
         return out, ""
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all processes on the machine have used (from /proc/stat), in seconds."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 class Box:
@@ -643,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "wall_seconds": round(time.time() - started, 1),
         "machine": machine,
-        "load_average_at_end": [round(x, 2) for x in __import__("os").getloadavg()],
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     } | result
     text = json.dumps(document, indent=2)
     print(text)
