@@ -100,8 +100,10 @@ class Harness:
         for pipe in self.pipes:
             with suppress(OSError):
                 pipe.send({"cmd": "stop"})
+        # A worker in the middle of a command only reads "stop" after it: do not wait long.
+        deadline = time.monotonic() + 5
         for proc in self.procs:
-            proc.join(timeout=10)
+            proc.join(timeout=max(0.1, deadline - time.monotonic()))
             if proc.is_alive():
                 proc.kill()
 
