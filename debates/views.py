@@ -9,6 +9,7 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -178,30 +179,42 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
-    """The plain-form and htmx way to vote; the socket way is debates.consumers."""
-    event = get_object_or_404(Event, slug=slug)
-    attendee = selectors.attendee_for_session(event=event, session=request.session)
-    poll = Poll.objects.filter(pk=poll_id).first()
+    """The plain-form and htmx way to vote; the socket way is debates.consumers.
+
+    If the database goes away mid-request the voter is told so (503, VOTE_NOT_SAVED, as the
+    socket says it), never shown a crash page, and never told a vote was kept that was not.
+    """
     try:
-        if poll is None:
-            raise services.VoteRefused(services.VOTE_POLL_UNKNOWN, status=404)
-        if attendee is None:
-            raise services.VoteRefused(services.VOTE_ATTENDEE_UNKNOWN, status=403)
-        services.vote_cast(poll=poll, attendee=attendee, side=request.POST.get("side", ""))
-    except services.VoteRefused as refused:
-        if request.htmx:
-            return HttpResponse(refused.reason, status=refused.status, content_type="text/plain")
-        context = _event_context(request, event, vote_errors={poll_id: refused.reason})
-        return render(request, "debates/event.html", context, status=refused.status)
+        event = get_object_or_404(Event, slug=slug)
+        attendee = selectors.attendee_for_session(event=event, session=request.session)
+        poll = Poll.objects.filter(pk=poll_id).first()
+        try:
+            if poll is None:
+                raise services.VoteRefused(services.VOTE_POLL_UNKNOWN, status=404)
+            if attendee is None:
+                raise services.VoteRefused(services.VOTE_ATTENDEE_UNKNOWN, status=403)
+            services.vote_cast(poll=poll, attendee=attendee, side=request.POST.get("side", ""))
+        except services.VoteRefused as refused:
+            if request.htmx:
+                return HttpResponse(
+                    refused.reason, status=refused.status, content_type="text/plain"
+                )
+            context = _event_context(request, event, vote_errors={poll_id: refused.reason})
+            return render(request, "debates/event.html", context, status=refused.status)
+    except (OperationalError, InterfaceError):
+        return HttpResponse(services.VOTE_NOT_SAVED, status=503, content_type="text/plain")
     if request.htmx:
         # Only the poll's card: this path must stay cheap when a whole room votes at once.
-        context = {
-            "event": event,
-            "poll": selectors.poll_snapshot(poll_id=poll.pk),
-            "my_votes": selectors.votes_of(attendee_id=attendee.pk),
-            "vote_errors": {},
-        }
-        return render(request, "debates/event.html#poll", context)
+        try:
+            context = {
+                "event": event,
+                "poll": selectors.poll_snapshot(poll_id=poll.pk),
+                "my_votes": selectors.votes_of(attendee_id=attendee.pk),
+                "vote_errors": {},
+            }
+            return render(request, "debates/event.html#poll", context)
+        except (OperationalError, InterfaceError):
+            return HttpResponse(status=204)  # the vote is kept: the socket brings the tally
     return redirect(f"{event.get_absolute_url()}#poll-{poll.pk}")
 
 
