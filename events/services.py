@@ -271,3 +271,39 @@ def join_guess_failed(*, client: str) -> int:
     except Exception:
         _limits_log.warning("join throttle: the cache is unreachable; not counted")
         return 0
+
+
+# ---------------------------------------------------------------- retention (security)
+# What we keep about attendees: the votes, points and upvotes stay with the event (they make
+# its tally and its recap), but ATTENDEE_DATA_DAYS after an event the people behind them are
+# forgotten: display names are blanked and the secret tokens replaced, so no browser session
+# can be linked to its votes again. Sessions themselves expire after SESSION_COOKIE_AGE and go
+# with `manage.py clearsessions`. Run `manage.py anonymise_attendees` daily (deploy/).
+
+ATTENDEE_DATA_DAYS = 30
+ANONYMISED_TOKEN_PREFIX = "anon-"  # noqa: S105 - a marker, not a secret
+
+
+@transaction.atomic
+def attendees_anonymise(*, ended_before: datetime) -> int:
+    """Forgets who the attendees of events that ended before `ended_before` were.
+
+    An event without an end time counts as ended when it started. Attendees already forgotten
+    are left alone, so running it again changes nothing. Returns how many were forgotten.
+    """
+    from django.db.models import Q
+
+    ended = Q(event__ends_at__lt=ended_before) | Q(
+        event__ends_at__isnull=True, event__starts_at__lt=ended_before
+    )
+    attendees = list(
+        Attendee.objects.filter(ended).exclude(token__startswith=ANONYMISED_TOKEN_PREFIX).only("pk")
+    )
+    for attendee in attendees:
+        attendee.display_name = ""
+        attendee.token = ANONYMISED_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        attendee.last_seen_at = None
+    Attendee.objects.bulk_update(
+        attendees, ["display_name", "token", "last_seen_at"], batch_size=500
+    )
+    return len(attendees)
