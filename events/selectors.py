@@ -37,6 +37,9 @@ from events.models import Attendee, Event, Phase, Side, Speaker, SpeakerRole, Su
 SIDES = (Side.FOR, Side.AGAINST, Side.UNDECIDED)
 # Two-sided 95% normal quantile, for the Wilson interval behind the verdict.
 Z_95 = 1.959963984540054
+# A room's FOR shares and swing are shown only when at least this many of its members voted
+# both times: in a smaller room, room-mates could work out from them how each other voted.
+ROOM_SWING_MIN_VOTERS = 5
 
 
 def events_upcoming() -> QuerySet[Event]:
@@ -526,7 +529,8 @@ def _result(
     room_swings = []
     for room in rooms:
         voters = members[room.pk] & both
-        pre_share, final_share, swing = _for_swing(pre, final, voters)
+        shown = voters if len(voters) >= ROOM_SWING_MIN_VOTERS else set()
+        pre_share, final_share, swing = _for_swing(pre, final, shown)
         room_swings.append(
             RoomSwing(
                 round_number=room.round.number,
