@@ -49,10 +49,6 @@ class Harness:
         self.fixture = server.fixture(prejoin=prejoin)
         self.sessions = self.fixture.pop("sessions")
         self.poll_id = self.fixture["poll_id"]
-        # The poll's version before any vote, and each attendee's acknowledged votes in order:
-        # together with the vote log they give each vote the version it committed.
-        self.version_before_votes = server.recount(self.poll_id)[1]
-        self.acked_by_attendee: dict[int, list[tuple]] = {}
         self.joined = 0
         ctx = mp.get_context("spawn")
         self.pipes = []
@@ -265,15 +261,9 @@ class Harness:
     def screens(self, acked: list[tuple]) -> dict:
         """Vote-to-every-screen: from a vote's acknowledgement until every socket shows a tally
         whose version is at least the version the acknowledgement names."""
-        for r in sorted(acked):
-            self.acked_by_attendee.setdefault(r[5], []).append(r)
         with_version = [r for r in acked if r[3] >= 0]
-        source = "acknowledgement"
         if not with_version:
-            source = "vote log"
-            with_version, problem = self.versions_from_vote_log(acked)
-            if problem:
-                return {"error": problem}
+            return {"error": "acknowledgements name no poll version (vote.acknowledged)"}
         sample = random.sample(with_version, min(SCREEN_SAMPLE, len(with_version)))
         versions = sorted({r[3] for r in sample})
         replies = self.call(
@@ -302,7 +292,6 @@ class Harness:
                 route = f"{voter_backend} -> {backend}"
                 by_route.setdefault(route, []).append(max(0.0, row[i] - answered))
         result = {
-            "version_from": source,
             "votes_measured": len(sample),
             "votes_never_on_every_screen": never,
             "latency_ms": report.percentiles(overall),
@@ -311,48 +300,6 @@ class Harness:
             result["by_route"] = {k: report.percentiles(v) for k, v in sorted(by_route.items())}
         log(f"vote-to-every-screen: {result['latency_ms']} ({never} never everywhere)")
         return result
-
-    def versions_from_vote_log(self, acked: list[tuple]) -> tuple[list[tuple], str]:
-        """The version each acknowledged vote committed, when acknowledgements do not say.
-
-        services.votes_cast_batch commits a batch in one transaction, stamps its VoteLog rows
-        with one `at` read under the poll's row lock, and adds 1 to Poll.version. So the n-th
-        distinct `at` of the poll is version (version before votes + n), and an attendee's k-th
-        acknowledged vote (one in flight at a time, each a change) is their k-th log row. The
-        check below refuses to guess when the log and the version disagree.
-        """
-        names = self.server.query(
-            "SELECT id, display_name FROM events_attendee WHERE event_id = %s",
-            (self.fixture["event_id"],),
-        )
-        index_of = {
-            pk: int(name.rsplit(" ", 1)[-1]) for pk, name in names if name.startswith("Bench ")
-        }
-        rows = self.server.query(
-            "SELECT attendee_id, at FROM debates_votelog WHERE poll_id = %s ORDER BY id",
-            (self.poll_id,),
-        )
-        batches = sorted({at for _, at in rows})
-        _counts, version_now = self.server.recount(self.poll_id)
-        if self.version_before_votes + len(batches) != version_now:
-            return [], (
-                f"vote log has {len(batches)} batches but the poll went from version "
-                f"{self.version_before_votes} to {version_now}: cannot attribute versions"
-            )
-        version_of = {at: self.version_before_votes + n for n, at in enumerate(batches, 1)}
-        logged: dict[int, list[int]] = {}
-        for attendee_id, at in rows:
-            logged.setdefault(index_of.get(attendee_id, -1), []).append(version_of[at])
-        out = []
-        mine = {id(r) for r in acked}
-        for index, votes in self.acked_by_attendee.items():
-            versions = logged.get(index, [])
-            if len(versions) != len(votes):
-                continue  # a lost vote that committed all the same: leave this attendee out
-            out += [
-                (*r[:3], v, *r[4:]) for r, v in zip(votes, versions, strict=True) if id(r) in mine
-            ]
-        return out, ""
 
 
 def machine_busy_seconds() -> float:

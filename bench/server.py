@@ -262,18 +262,10 @@ class Server:
 
     def recount(self, poll_id: int) -> tuple[dict[str, int], int]:
         """Votes per side and the poll's version, read from the database itself."""
-        count_sql = "SELECT side, COUNT(*) FROM debates_vote WHERE poll_id = {} GROUP BY side"
-        version_sql = "SELECT version FROM debates_poll WHERE id = {}"
-        if self.sqlite_path:
-            with sqlite3.connect(self.sqlite_path, timeout=30) as conn:
-                rows = conn.execute(count_sql.format("?"), (poll_id,)).fetchall()
-                version = conn.execute(version_sql.format("?"), (poll_id,)).fetchone()[0]
-        else:
-            import psycopg
-
-            with psycopg.connect(self.database_url) as conn:
-                rows = conn.execute(count_sql.format("%s"), (poll_id,)).fetchall()
-                version = conn.execute(version_sql.format("%s"), (poll_id,)).fetchone()[0]
+        rows = self.query(
+            "SELECT side, COUNT(*) FROM debates_vote WHERE poll_id = %s GROUP BY side", (poll_id,)
+        )
+        [(version,)] = self.query("SELECT version FROM debates_poll WHERE id = %s", (poll_id,))
         counts = {"for": 0, "against": 0, "undecided": 0} | dict(rows)
         return counts, int(version)
 
