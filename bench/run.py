@@ -6,7 +6,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   storm     2,000 attendees join within 5 s; every one must end up connected
   burst     5,000 attendees each vote once within 10 s, then a rising sustained rate
   latency   vote-to-every-screen at 200 votes/s with 2,000 then 5,000 sockets
-  baseline  the same at 3,000 sockets, group_send per vote (PB_FANOUT=group_send) vs snapshots
+  baseline  3,000 sockets, 5 votes/s: group_send per vote (PB_FANOUT=group_send) vs snapshots
   cluster   2 daphne processes + PostgreSQL + Redis + nginx: burst correctness and latency
 
 The server is started by the harness: embedded (one daphne, SQLite, in-memory layer) unless
