@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -116,6 +117,32 @@ def subscriber_add(
             fields.append("source_event")
         subscriber.save(update_fields=fields)
     return subscriber, created
+
+
+# An unsubscribe link names the address, signed so nobody can take someone else off the list
+# by guessing; it never expires, as a link in an old email must keep working.
+UNSUBSCRIBE_SALT = "productbreaks.unsubscribe"
+UNSUBSCRIBE_LINK_INVALID = _("This unsubscribe link is broken. Copy the whole link from the email.")
+
+
+def unsubscribe_token(email: str) -> str:
+    return signing.dumps(email.strip().lower(), salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def subscriber_email_for(token: str) -> str:
+    """The address an unsubscribe link was made for. Raises ValidationError if it was altered."""
+    try:
+        return signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        raise ValidationError(UNSUBSCRIBE_LINK_INVALID, code="bad_link") from None
+
+
+@transaction.atomic
+def subscriber_remove(*, token: str) -> bool:
+    """Takes the address a link was made for off the list (the row is deleted: we keep no
+    email we may not use). False if it was not on the list; removing twice is harmless."""
+    deleted, _by_model = Subscriber.objects.filter(email=subscriber_email_for(token)).delete()
+    return deleted > 0
 
 
 def _email_valid(email: str) -> bool:

@@ -24,4 +24,5 @@ urlpatterns = [
     path("recaps/<slug:slug>/", views.recap, name="recap"),
     path("subscribe/", views.subscribe, name="subscribe"),
     path("subscribers.csv", views.subscribers_csv, name="subscribers_csv"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -181,10 +181,20 @@ def subscribers_csv(request: HttpRequest) -> HttpResponse:
             _iso(s.consented_at),
             s.source_event.title if s.source_event else "",
             _iso(s.created_at),
+            # Every email sent to the list carries the person's own link.
+            request.build_absolute_uri(
+                reverse("events:unsubscribe", args=[services.unsubscribe_token(s.email)])
+            ),
         )
         for s in subscribers
     )
-    header = ["email", "consented_at", "signed_up_at_event", "first_signed_up_at"]
+    header = [
+        "email",
+        "consented_at",
+        "signed_up_at_event",
+        "first_signed_up_at",
+        "unsubscribe_url",
+    ]
     stamp = timezone.localdate().isoformat()
     return _csv(f"productbreaks-subscribers-{stamp}.csv", header, rows)
 
@@ -249,6 +259,20 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             back = back.split("#", 1)[0]
             return redirect(f"{back}{'&' if '?' in back else '?'}subscribed=1#subscribe")
     return render(request, "events/subscribe.html", {"subscribe_form": form}, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks (mail scanners follow links; they must not unsubscribe anyone), POST removes."""
+    try:
+        email = services.subscriber_email_for(token)
+    except ValidationError as error:
+        return render(request, "events/unsubscribe.html", {"error": error.messages[0]}, status=400)
+    done = False
+    if request.method == "POST":
+        services.subscriber_remove(token=token)
+        done = True
+    return render(request, "events/unsubscribe.html", {"email": email, "done": done})
 
 
 # ---------------------------------------------------------------- organising (host console)

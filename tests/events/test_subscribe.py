@@ -10,11 +10,18 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.template import engines
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Subscriber
-from events.services import SUBSCRIBE_CONSENT_MISSING, SUBSCRIBE_EMAIL_INVALID, subscriber_add
+from events.services import (
+    SUBSCRIBE_CONSENT_MISSING,
+    SUBSCRIBE_EMAIL_INVALID,
+    UNSUBSCRIBE_LINK_INVALID,
+    subscriber_add,
+    unsubscribe_token,
+)
 from tests.conftest import make_event
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +134,13 @@ def test_staff_export_the_whole_list(client, list_of_three):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = _csv_rows(response)
-    assert list(rows[0]) == ["email", "consented_at", "signed_up_at_event", "first_signed_up_at"]
+    assert list(rows[0]) == [
+        "email",
+        "consented_at",
+        "signed_up_at_event",
+        "first_signed_up_at",
+        "unsubscribe_url",
+    ]
     assert [r["email"] for r in rows] == ["ada@example.org", "bo@example.org", "cy@example.org"]
     assert rows[0]["signed_up_at_event"] == "Test debate" and rows[0]["consented_at"]
 
@@ -157,3 +170,34 @@ def test_any_page_can_carry_the_subscribe_box(rf, event):
     assert 'name="csrfmiddlewaretoken"' in html
     assert f'name="event" value="{event.slug}"' in html
     assert 'name="next" value="/e/test-debate/"' in html
+
+
+def test_each_exported_row_carries_a_link_that_unsubscribes_that_person_only(client, list_of_three):
+    staff = get_user_model().objects.create_user("staff", password="pw-staff-1", is_staff=True)
+    client.force_login(staff)
+    rows = _csv_rows(client.get(reverse("events:subscribers_csv")))
+    link = next(r["unsubscribe_url"] for r in rows if r["email"] == "bo@example.org")
+    assert link.startswith("http://testserver/unsubscribe/")
+    path = link.removeprefix("http://testserver")
+
+    reader = Client()  # the person clicking the link in their email: not logged in
+    page = reader.get(path)
+    assert page.status_code == 200 and "bo@example.org" in page.content.decode()
+    assert Subscriber.objects.filter(email="bo@example.org").exists()  # a GET removes nothing
+
+    done = reader.post(path)
+    assert done.status_code == 200 and "is off the list" in done.content.decode()
+    assert sorted(Subscriber.objects.values_list("email", flat=True)) == [
+        "ada@example.org",
+        "cy@example.org",
+    ]
+    assert reader.post(path).status_code == 200  # twice is harmless
+
+
+def test_an_altered_unsubscribe_link_removes_nobody(client, list_of_three):
+    token = unsubscribe_token("ada@example.org")
+    forged = token.replace(token[-4:], "AAAA" if token[-4:] != "AAAA" else "BBBB")
+    response = client.post(reverse("events:unsubscribe", args=[forged]))
+    assert response.status_code == 400
+    assert str(UNSUBSCRIBE_LINK_INVALID) in response.content.decode()
+    assert Subscriber.objects.count() == 3

@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from debates import live
 from debates.models import PollKind, Vote
 from events.models import Side
+from events.services import unsubscribe_token
 from productbreaks.asgi import application
 from tests.security.conftest import World, db_state, session_key_for
 
@@ -50,6 +51,7 @@ def _url(name: str, converters: list[str], w: World) -> str:
         "key": w.event.host_key,
         "name": "phase.set",
         "panel": "polls",
+        "token": unsubscribe_token("someone@example.org"),
     }
     return reverse(name, kwargs={k: values[k] for k in converters})
 
