@@ -1,0 +1,111 @@
+"""`make run`, as a new user types it: migrates, seeds, prints the URLs, and each one works.
+
+It runs the real Makefile target (in CI the venv it needs already exists: `make test` made it),
+on a SQLite file of its own and a free port, twice, since running it again must work too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import httpx
+
+from events.management.commands.seed_demo import DEMO_PASSWORD
+from tests.servers import REPO, free_port
+
+_NOT_INHERITED = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "DATABASE_URL", "REDIS_URL"}
+
+
+def _make_run(sqlite_path: str, port: int) -> tuple[subprocess.Popen, list[str]]:
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    env["SQLITE_PATH"] = sqlite_path
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    return process, lines
+
+
+def _wait_until_served(process: subprocess.Popen, lines: list[str], base: str) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "make run stopped:\n" + "".join(lines)
+        try:
+            if httpx.get(base + "/", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("make run did not serve the demo in time:\n" + "".join(lines))
+
+
+def _stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _printed(lines: list[str], label: str, base: str) -> str:
+    for line in lines:
+        if line.strip().startswith(label):
+            match = re.search(re.escape(base) + r"\S*", line)
+            assert match, line
+            return match.group(0)
+    raise AssertionError(f"make run printed no {label!r}:\n" + "".join(lines))
+
+
+def _log_in(client: httpx.Client, base: str) -> None:
+    form = client.get(base + "/accounts/login/")
+    token = client.cookies["csrftoken"]
+    assert form.status_code == 200
+    answer = client.post(
+        base + "/accounts/login/",
+        data={"username": "organiser", "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": base + "/accounts/login/"},
+    )
+    assert answer.status_code == 200 and "Your events" in answer.text
+
+
+def test_make_run_serves_the_demo_and_every_url_it_prints_works_twice(tmp_path):
+    sqlite_path = str(tmp_path / "demo.sqlite3")
+    for _run in range(2):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        process, lines = _make_run(sqlite_path, port)
+        try:
+            _wait_until_served(process, lines, base)
+            output = "".join(lines)
+            assert "Logins (password for all: " + DEMO_PASSWORD in output
+            assert re.search(r"with code [0-9A-Z]{3}-[0-9A-Z]{3}", output)
+
+            attendee = httpx.Client(follow_redirects=True, timeout=20)
+            join_page = attendee.get(_printed(lines, "Direct join link", base))
+            assert join_page.status_code == 200 and "Design sprints, live" in join_page.text
+            assert attendee.get(_printed(lines, "Public recap", base)).status_code == 200
+            assert attendee.get(_printed(lines, "Projector view", base)).status_code == 200
+
+            # The secret host link opens the console without an account.
+            host = httpx.Client(follow_redirects=True, timeout=20)
+            console = host.get(_printed(lines, "Host secret link", base))
+            assert console.status_code == 200 and "Host console" in console.text
+
+            organiser = httpx.Client(follow_redirects=True, timeout=20)
+            _log_in(organiser, base)
+            for label in ("Host console", "Organiser summary", "Admin"):
+                assert organiser.get(_printed(lines, label, base)).status_code == 200, label
+        finally:
+            _stop(process)
