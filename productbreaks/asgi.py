@@ -36,6 +36,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from debates.live import daphne_protocol_middleware  # noqa: E402
 from debates.routing import websocket_urlpatterns  # noqa: E402
 
 django_asgi_app = OneDatabaseThreadASGIHandler() if settings.SQLITE else ASGIHandler()
@@ -47,8 +48,8 @@ http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": daphne_protocol_middleware(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )
