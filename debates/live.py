@@ -26,9 +26,10 @@ Coalescing (at most 1 / TALLY_INTERVAL snapshots per poll per process)
 
 Fan-out (no channel layer on the hot path)
     Each process keeps a registry of its own sockets per group (`event_group`, `hosts_group`,
-    `room_group`). A snapshot is encoded to JSON once and the same string is written to every
-    local socket with `consumer.base_send` (no per-socket encode, no per-socket channel-layer
-    message, no thread hop per message). Hosts get counts and turnout even while the results
+    `room_group`). A snapshot is encoded to JSON and framed once, and the same websocket frame
+    is handed to every local socket's kernel buffer (`_write_frame`; `consumer.base_send` where
+    that is not possible): no per-socket encode, no per-socket channel-layer message, no thread
+    hop per message, no per-socket trip through daphne and Twisted. Hosts get counts and turnout even while the results
     are hidden from the audience: a tally goes to `hosts_group` in full, and to the rest of
     `event_group` in its public form.
 
