@@ -41,7 +41,10 @@ seed: migrate
 
 run: seed
 	DEBUG=1 $(PY) manage.py demo_urls --base http://$(HOST):$(PORT)
-	DEBUG=1 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) productbreaks.asgi:application
+	@# A listen queue of 4,096 and a 30 s handshake timeout: a room joining at once is a storm
+	@# (deploy/README.md says why; Twisted's defaults are 50 and 5 s).
+	DEBUG=1 $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=4096 \
+		--websocket_connect_timeout 30 productbreaks.asgi:application
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .
