@@ -39,7 +39,7 @@ def _service_missing(name: str, url: str) -> None:
     message = f"{name} is not reachable at {url}"
     if REQUIRE_SERVICES:
         pytest.fail(message + " and REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(message)
+    pytest.skip(reason=message)
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_two_processes_on_postgres_and_redis_behind_nginx_lose_nothing(
         result = run.scenario_smoke(run.parse(["smoke", "--cluster", "--attendees", "200"]))
     except ServerError as exc:
         if "needs nginx" in str(exc) and not run_requires_services():
-            pytest.skip(str(exc))
+            pytest.skip(reason=str(exc))
         raise
 
     assert_nothing_lost(result, 200)

@@ -85,7 +85,7 @@ print(json.dumps({{
 def _unavailable(message: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} and REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(message)
+    pytest.skip(reason=message)
 
 
 # ---------------------------------------------------------------- server
