@@ -10,39 +10,11 @@ from django.urls import reverse
 from debates import commands, services
 from debates.models import BreakoutRound, Point, PointStatus, Poll, PollKind, RoomMember, Takeaway
 from debates.selectors import ATTENDEE_SESSION_KEY, HOST_SESSION_KEY
-from events.models import Phase, Side
-from tests.conftest import make_attendee
+from events.models import Phase
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def live_event(event):
-    """An event mid-way: a pre-vote, six attendees in a running round of two rooms, two points
-    on the board and a takeaway. Returns a dict of the objects commands act on."""
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
-    people = [make_attendee(event, f"P{i}") for i in range(6)]
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
-    first, second = round_.rooms.all()
-    author = first.members.first()
-    theme = event.themes.first()
-    point = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="A")
-    other = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="B")
-    takeaway = services.takeaway_add(event=event, title="First")
-    services.takeaway_add(event=event, title="Second")
-    return {
-        "event": event,
-        "poll": poll,
-        "people": people,
-        "round": round_,
-        "rooms": (first, second),
-        "point": point,
-        "other": other,
-        "takeaway": takeaway,
-        "mover": second.members.first(),
-    }
 
 
 def command_data(name: str, s: dict) -> dict:

@@ -9,7 +9,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 
 from debates import commands, services
-from debates.models import PollKind, RoomMember
+from debates.models import RoomMember
 from events.models import Event, Phase, Side
 from tests.conftest import make_attendee
 from tests.debates.sockets import (
@@ -33,32 +33,6 @@ def session_of_user(user) -> str:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
-
-
-@pytest.fixture
-def live_event(event):
-    """As in test_console: a pre-vote, six attendees in two rooms, two points, two takeaways."""
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
-    people = [make_attendee(event, f"P{i}") for i in range(6)]
-    round_ = services.round_start(event=event, rooms=2, minutes=10, names=["Oak", "Elm"])
-    first, second = round_.rooms.all()
-    author = first.members.first()
-    theme = event.themes.first()
-    point = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="A")
-    other = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="B")
-    takeaway = services.takeaway_add(event=event, title="First")
-    services.takeaway_add(event=event, title="Second")
-    return {
-        "event": event,
-        "poll": poll,
-        "people": people,
-        "round": round_,
-        "rooms": (first, second),
-        "point": point,
-        "other": other,
-        "takeaway": takeaway,
-        "mover": second.members.first(),
-    }
 
 
 def command(name: str, data: dict, ref: str = "c1") -> dict:
