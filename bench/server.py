@@ -233,32 +233,29 @@ class Server:
     def procs(self) -> list[ProcSample]:
         return [ProcSample(p.pid) for p in self.daphne]
 
-    def manage(self, *args: str) -> str:
+    def _python(self, args: list[str], *, what: str, timeout: float) -> str:
+        """Runs `python <args>` in the repo against this server's database; its stdout."""
         result = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [sys.executable, *args],
             cwd=REPO,
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=timeout,
         )
         if result.returncode:
-            raise ServerError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+            raise ServerError(f"{what} failed:\n{result.stderr[-3000:]}")
         return result.stdout
+
+    def manage(self, *args: str) -> str:
+        return self._python(["manage.py", *args], what=f"manage.py {' '.join(args)}", timeout=300)
 
     def fixture(self, **options: object) -> dict:
         """An event with an open poll, made through the project's own services."""
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.fixture", json.dumps(options)],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        out = self._python(
+            ["-m", "bench.fixture", json.dumps(options)], what="bench.fixture", timeout=120
         )
-        if result.returncode:
-            raise ServerError(f"bench.fixture failed:\n{result.stderr[-3000:]}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        return json.loads(out.strip().splitlines()[-1])
 
     def recount(self, poll_id: int) -> tuple[dict[str, int], int]:
         """Votes per side and the poll's version, read from the database itself."""
