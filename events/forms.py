@@ -6,7 +6,11 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from events.models import Event, EventFormat, Resource, Speaker, Theme
-from events.services import SUBSCRIBE_CONSENT_MISSING, SUBSCRIBE_EMAIL_INVALID
+from events.services import (
+    EVENT_EDITABLE_FIELDS,
+    SUBSCRIBE_CONSENT_MISSING,
+    SUBSCRIBE_EMAIL_INVALID,
+)
 
 
 class SubscribeForm(forms.Form):
@@ -54,17 +58,7 @@ _DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="
 class EventForm(forms.ModelForm):
     class Meta:
         model = Event
-        fields = [
-            "title",
-            "motion",
-            "intro",
-            "starts_at",
-            "ends_at",
-            "format",
-            "venue",
-            "video_url",
-            "room_video_pattern",
-        ]
+        fields = list(EVENT_EDITABLE_FIELDS)
         widgets = {
             "motion": forms.Textarea(attrs={"rows": 2}),
             "intro": forms.Textarea(attrs={"rows": 4}),

@@ -205,25 +205,24 @@ def attendee_join(*, event: Event, token: str | None = None, display_name: str =
 
 # ---------------------------------------------------------------- organising (host console)
 
-EVENT_EDITABLE_FIELDS = frozenset(
-    {
-        "title",
-        "motion",
-        "intro",
-        "starts_at",
-        "ends_at",
-        "format",
-        "venue",
-        "video_url",
-        "room_video_pattern",
-    }
+# What an organiser may change on an event, in the order the edit form shows it.
+EVENT_EDITABLE_FIELDS = (
+    "title",
+    "motion",
+    "intro",
+    "starts_at",
+    "ends_at",
+    "format",
+    "venue",
+    "video_url",
+    "room_video_pattern",
 )
 
 
 @transaction.atomic
 def event_update(*, event: Event, **fields: object) -> Event:
     """Changes an event's details; pages open on it pick up the change."""
-    unknown = set(fields) - EVENT_EDITABLE_FIELDS
+    unknown = set(fields).difference(EVENT_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {sorted(unknown)}")
     # Compared with the stored row: a bound ModelForm has already copied its data onto `event`.
