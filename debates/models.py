@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -92,6 +93,10 @@ class Vote(models.Model):
     side = models.CharField(_("side"), max_length=10, choices=Side)
     cast_at = models.DateTimeField(_("first cast at"), default=timezone.now)
     updated_at = models.DateTimeField(_("last changed at"), default=timezone.now)
+    # False while the voter is set aside by a host (SetAside): the vote is kept, but no tally,
+    # summary, recap or export counts it. Denormalised from Attendee.set_aside so a tally stays
+    # an index-only count.
+    counted = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("vote")
@@ -105,8 +110,8 @@ class Vote(models.Model):
             ),
         ]
         indexes = [
-            # The tally: count of votes per side in one poll.
-            models.Index(fields=["poll", "side"], name="debates_vote_tally_idx"),
+            # The tally: count of counted votes per side in one poll.
+            models.Index(fields=["poll", "counted", "side"], name="debates_vote_tally_idx"),
         ]
 
     def __str__(self) -> str:
@@ -142,6 +147,52 @@ class VoteLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attendee_id}: {self.previous_side or '-'} → {self.side}"
+
+
+class SetAside(models.Model):
+    """A group of attendees a host set aside (a burst of joins, instant voters): their votes
+    stop counting everywhere until it is undone. The log of who did it, when, and how many."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="set_asides")
+    # What the door panel called the group, e.g. "38 joins from one network at 19:02".
+    label = models.CharField(_("group"), max_length=200)
+    attendees = models.ManyToManyField(Attendee, through="SetAsideMember", related_name="+")
+    votes = models.PositiveIntegerField(_("votes set aside"), default=0)
+    created_at = models.DateTimeField(_("set aside at"), default=timezone.now)
+    # Who: an account, or "host link" for a browser that came in through the secret link.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by_label = models.CharField(_("set aside by"), max_length=150)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by_label = models.CharField(_("undone by"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("set-aside group")
+        verbose_name_plural = _("set-aside groups")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_active(self) -> bool:
+        return self.undone_at is None
+
+
+class SetAsideMember(models.Model):
+    set_aside = models.ForeignKey(SetAside, on_delete=models.CASCADE, related_name="members")
+    attendee = models.ForeignKey(Attendee, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["set_aside", "attendee"], name="debates_setasidemember_once_per_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee_id} in {self.set_aside_id}"
 
 
 class AssignmentMode(models.TextChoices):
@@ -191,6 +242,10 @@ class BreakoutRoom(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     video_url = models.URLField(_("video-call link"), blank=True)
     location = models.CharField(_("table or place"), max_length=100, blank=True)
+    # The room's balance when the round started: "mixed", "one_sided", or "" for a room too
+    # small to say without revealing votes. Frozen at the start, so moving one person never
+    # changes it (a live badge would tell the host that person's pre-vote).
+    mix_at_start = models.CharField(max_length=10, blank=True)
     members = models.ManyToManyField(Attendee, through="RoomMember", related_name="breakout_rooms")
 
     class Meta:

@@ -39,6 +39,16 @@ class EventFormat(models.TextChoices):
     HYBRID = "hybrid", _("In a venue and online")
 
 
+class Admission(models.TextChoices):
+    """How people get in (SECURITY.md, "One person, one vote")."""
+
+    # A code and QR token that rotate on the screen in the room (debates.admission): joining
+    # needs what only the room can see.
+    SCREEN = "screen", _("Code on the screen: only people who can see it join")
+    # The event's standing code and link admit anyone who has them; the console warns.
+    OPEN = "open", _("Open link: anyone with the link joins")
+
+
 class Event(models.Model):
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
@@ -58,6 +68,9 @@ class Event(models.Model):
     )
     format = models.CharField(
         _("format"), max_length=10, choices=EventFormat, default=EventFormat.VENUE
+    )
+    admission = models.CharField(
+        _("who can join"), max_length=10, choices=Admission, default=Admission.SCREEN
     )
     venue = models.CharField(_("venue"), max_length=200, blank=True)
     video_url = models.URLField(_("main video-call link"), blank=True)
@@ -84,6 +97,9 @@ class Event(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(format__in=EventFormat.values), name="events_event_format_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(admission__in=Admission.values), name="events_event_admission_valid"
             ),
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("starts_at")),
@@ -201,6 +217,12 @@ class Attendee(models.Model):
     display_name = models.CharField(_("display name"), max_length=40, blank=True)
     joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
     last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+    # A keyed hash of the address they joined from (never the address itself), so the host's
+    # door panel can tell many joins from one network apart; blanked by anonymise_attendees.
+    network = models.CharField(max_length=16, blank=True)
+    # Set aside by a host (debates.services.set_aside): their votes count in no tally.
+    # Denormalised from the debate's set-aside log so the vote writer reads it with the event.
+    set_aside = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("attendee")
@@ -209,6 +231,10 @@ class Attendee(models.Model):
         indexes = [
             # Attendance over time for the summary's chart.
             models.Index(fields=["event", "joined_at"], name="events_attendee_joined_idx"),
+            # The door panel: joins per network per minute.
+            models.Index(
+                fields=["event", "network", "joined_at"], name="events_attendee_network_idx"
+            ),
         ]
 
     def __str__(self) -> str:
