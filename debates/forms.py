@@ -3,11 +3,16 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from debates import selectors
 from debates.models import PollKind, ResultsVisibility
+from events import admission
+from events.models import Admission
 from events.services import DISPLAY_NAME_MAX_LENGTH
 
 JOIN_CODE_UNKNOWN = _("No event has that code. Check the code on the screen and try again.")
+JOIN_CODE_NOT_THE_SCREENS = _(
+    "That is the event's own code, not the one on the screen. Type the code the screen in the "
+    "room shows now (it changes every minute), or scan its QR code."
+)
 
 
 class DisplayNameForm(forms.Form):
@@ -39,8 +44,12 @@ class JoinForm(DisplayNameForm):
 
     def clean_code(self) -> str:
         raw = self.cleaned_data["code"]
-        self.event = selectors.event_for_join_code(raw)
+        self.event = admission.event_for_code(raw)
         if self.event is None:
+            # The printed code of an event that admits by the screen: public, so no guess.
+            standing = admission.event_for_standing_code(raw)
+            if standing is not None and standing.admission == Admission.SCREEN:
+                raise forms.ValidationError(JOIN_CODE_NOT_THE_SCREENS, code="standing")
             raise forms.ValidationError(JOIN_CODE_UNKNOWN, code="unknown")
         return self.event.join_code
 

@@ -35,7 +35,6 @@ from debates.models import (
     Vote,
 )
 from events.models import Attendee, Event, Side, SpeakerRole, Theme
-from events.services import join_code_normalise
 
 # The session remembers, per event id, the host key it was granted with: rotating an event's
 # host_key then locks out every browser that came in through the old link.
@@ -120,14 +119,6 @@ def event_for_organiser(request: HttpRequest, slug: str) -> Event:
 # The session maps event ids to the attendee's secret token: {"attendees": {"12": "..."}}.
 # Views and the socket consumer read the same session (AuthMiddlewareStack).
 ATTENDEE_SESSION_KEY = "attendees"
-
-
-def event_for_join_code(raw: str) -> Event | None:
-    """The event a typed code means, forgiving case, spaces, dashes and look-alikes."""
-    code = join_code_normalise(raw)
-    if not code:
-        return None
-    return Event.objects.filter(join_code=code).first()
 
 
 def attendee_token(session: Mapping[str, Any] | None, event_id: int) -> str | None:

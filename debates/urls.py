@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from django.urls import path
 
-from debates import views
+from debates import door_views, views
 
 app_name = "debates"
 
 urlpatterns = [
-    path("join/", views.join, name="join"),
-    path("j/<str:code>/", views.join_link, name="join_link"),
+    path("join/", door_views.join, name="join"),
+    path("j/<str:code>/", door_views.join_link, name="join_link"),
+    path("j/<str:code>/<str:token>/", door_views.join_qr, name="join_qr"),
     path("e/<slug:slug>/", views.event_page, name="event"),
     path("e/<slug:slug>/polls/<int:poll_id>/vote/", views.vote, name="vote"),
-    path("e/<slug:slug>/qr.svg", views.qr, name="qr"),
+    path("e/<slug:slug>/qr.svg", door_views.qr, name="qr"),
     path("e/<slug:slug>/projector/", views.projector, name="projector"),
+    path("e/<slug:slug>/projector/<str:key>/", door_views.projector_link, name="projector_link"),
+    path("e/<slug:slug>/screen/", door_views.screen, name="screen"),
     path("e/<slug:slug>/host/<str:key>/", views.host_link, name="host_link"),
     path("e/<slug:slug>/console/", views.console, name="console"),
     path("e/<slug:slug>/console/polls/open/", views.poll_open, name="poll_open"),

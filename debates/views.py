@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
-import segno
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError
@@ -15,20 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from debates import commands, live, selectors, services
-from debates.forms import DisplayNameForm, JoinForm, PollOpenForm
+from debates import commands, door_views, live, selectors, services
+from debates.forms import PollOpenForm
 from debates.models import AssignmentMode, BreakoutRoom, Point, Poll, PollKind, ResultsVisibility
-from events.models import Attendee, Event, Phase
-from events.services import (
-    JOIN_TOO_MANY_GUESSES,
-    attendee_join,
-    join_code_display,
-    join_guess_failed,
-    join_guesses_exceeded,
-)
+from events.models import Admission, Attendee, Event, Phase
 
 HOST_LINK_INVALID = _("This host link is not valid (any more). Ask the organiser for a new one.")
 
@@ -66,23 +56,6 @@ def _live_labels() -> dict[str, str]:
     }
 
 
-def _join(request: HttpRequest, event: Event, display_name: str) -> Attendee:
-    """Joins (or rejoins) the event and remembers the attendee in the session."""
-    token = selectors.attendee_token(request.session, event.pk)
-    attendee = attendee_join(event=event, token=token, display_name=display_name)
-    tokens = request.session.get(selectors.ATTENDEE_SESSION_KEY)
-    tokens = dict(tokens) if isinstance(tokens, dict) else {}
-    tokens[str(event.pk)] = attendee.token
-    request.session[selectors.ATTENDEE_SESSION_KEY] = tokens
-    return attendee
-
-
-def _join_url(request: HttpRequest, event: Event) -> str:
-    return request.build_absolute_uri(
-        reverse("debates:join_link", kwargs={"code": event.join_code})
-    )
-
-
 def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str, Any]:
     attendee = selectors.attendee_for_session(event=event, session=request.session)
     return {
@@ -91,78 +64,17 @@ def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
         "polls": selectors.poll_snapshots(event_id=event.pk),
         "my_votes": selectors.votes_of(attendee_id=attendee.pk) if attendee else {},
         "speakers": event.speakers.all(),
-        "join_code": join_code_display(event.join_code),
-        "join_url": _join_url(request, event),
+        # The standing link admits only when the door is open: only then is it worth sharing.
+        "invite_url": (
+            door_views.standing_join_url(request, event)
+            if event.admission == Admission.OPEN
+            else ""
+        ),
         "vote_errors": {},
         "live_labels": _live_labels(),
         "rooms_labels": _rooms_labels(),
         **extra,
     }
-
-
-# ---------------------------------------------------------------- joining
-
-
-def _client_address(request: HttpRequest) -> str:
-    # Behind the proxy in deploy/, daphne --proxy-headers puts the visitor's address here.
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
-def _too_many_guesses(request: HttpRequest, code: str = "") -> HttpResponse:
-    messages.error(request, JOIN_TOO_MANY_GUESSES)
-    form = JoinForm(initial={"code": code[:20]})
-    return render(request, "debates/join.html", {"form": form}, status=429)
-
-
-@require_http_methods(["GET", "POST"])
-def join(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        client = _client_address(request)
-        if join_guesses_exceeded(client=client):
-            return _too_many_guesses(request, request.POST.get("code", ""))
-        form = JoinForm(request.POST)
-        if form.is_valid():
-            _join(request, form.event, form.cleaned_data["display_name"])
-            return redirect(form.event)
-        if form.has_error("code", "unknown"):
-            join_guess_failed(client=client)
-        return render(request, "debates/join.html", {"form": form}, status=400)
-    form = JoinForm(initial={"code": request.GET.get("code", "")[:20]})
-    return render(request, "debates/join.html", {"form": form})
-
-
-@require_http_methods(["GET", "POST"])
-def join_link(request: HttpRequest, code: str) -> HttpResponse:
-    """The link in the QR code. GET only shows a Join button: link previews and prefetching
-    must not create attendees. Someone who has joined already goes straight to the event.
-    An unknown code counts as a guess (events.services limits), like a wrong code typed."""
-    client = _client_address(request)
-    if join_guesses_exceeded(client=client):
-        return _too_many_guesses(request)
-    event = selectors.event_for_join_code(code)
-    if event is None:
-        join_guess_failed(client=client)
-        raise Http404(_("No event has that code."))
-    if request.method == "POST":
-        form = DisplayNameForm(request.POST)
-        if form.is_valid():
-            _join(request, event, form.cleaned_data["display_name"])
-            return redirect(event)
-        return render(request, "debates/join_link.html", {"event": event, "form": form}, status=400)
-    if selectors.attendee_for_session(event=event, session=request.session):
-        return redirect(event)
-    return render(request, "debates/join_link.html", {"event": event, "form": DisplayNameForm()})
-
-
-@require_GET
-@cache_control(max_age=3600)
-def qr(request: HttpRequest, slug: str) -> HttpResponse:
-    event = get_object_or_404(Event, slug=slug)
-    buffer = io.BytesIO()
-    segno.make(_join_url(request, event), error="m").save(
-        buffer, kind="svg", scale=10, border=2, xmldecl=False, title=str(_("Join link"))
-    )
-    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
 
 
 # ---------------------------------------------------------------- the event and voting
@@ -220,8 +132,10 @@ def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
 
 @require_GET
 def projector(request: HttpRequest, slug: str) -> HttpResponse:
-    event = get_object_or_404(Event, slug=slug)
-    context = _event_context(request, event)
+    """The big screen: hosts, and browsers given the projector link (it shows the code that
+    lets people in, so it is not public)."""
+    event = door_views.event_for_projector(request, slug)
+    context = _event_context(request, event) | door_views.screen_context(request, event)
     context["attendee"] = None  # the big screen votes for no one
     context["my_votes"] = {}
     return render(request, "debates/projector.html", context)
@@ -258,8 +172,7 @@ def _console_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "rows": rows,
         "visibilities": ResultsVisibility.choices,
         "joined": selectors.attendees_joined(event_id=event.pk),
-        "join_code": join_code_display(event.join_code),
-        "join_url": _join_url(request, event),
+        "projector_url": door_views.projector_url(request, event),
         "full_tally": True,
         "live_labels": _live_labels(),
         **_console_host_context(event),
@@ -368,8 +281,6 @@ def _presence_context(request: HttpRequest, event: Event) -> dict[str, Any]:
             {"label": kind.label, "snapshot": snapshots.get(kind)}
             for kind in (PollKind.PRE_VOTE, PollKind.FINAL_VOTE)
         ],
-        "join_code": join_code_display(event.join_code),
-        "join_url": _join_url(request, event),
     }
 
 

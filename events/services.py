@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from datetime import datetime
@@ -183,12 +184,15 @@ def display_name_clean(raw: str) -> str:
 
 
 @transaction.atomic
-def attendee_join(*, event: Event, token: str | None = None, display_name: str = "") -> Attendee:
+def attendee_join(
+    *, event: Event, token: str | None = None, display_name: str = "", network: str = ""
+) -> Attendee:
     """The attendee this browser already is at the event, or a new one.
 
     `token` is the secret the browser's session kept from an earlier join: coming back (a
     reload, a second scan of the QR code) must not count the same person twice. A blank name
-    keeps the one given before.
+    keeps the one given before. `network` is the keyed hash of where a new attendee joined
+    from (events.admission.network_hash), for the host's door panel.
     """
     display_name = display_name_clean(display_name)
     if token:
@@ -199,7 +203,7 @@ def attendee_join(*, event: Event, token: str | None = None, display_name: str =
                 attendee.save(update_fields=["display_name"])
             return attendee
     return Attendee.objects.create(
-        event=event, token=secrets.token_urlsafe(32), display_name=display_name
+        event=event, token=secrets.token_urlsafe(32), display_name=display_name, network=network
     )
 
 
@@ -255,23 +259,41 @@ def _event_changed_on_commit(event_id: int) -> None:
 # Counters live in Django's cache (productbreaks.settings): Redis when REDIS_URL is set, so one
 # count holds across every process; the process's memory otherwise. Only FAILED join codes are
 # counted: a venue where 500 people share one address joins freely, while someone trying codes
-# until one works is stopped after JOIN_GUESS_LIMIT misses. Once stopped, every code from that
-# address is refused until the window ends (refusing only the wrong ones would still tell a
-# guesser which code is right). A cache that is down lets people through and logs it: an outage
-# of the counter must not lock a room out of its event.
+# is stopped after JOIN_GUESS_LIMIT misses: from then on every WRONG code from that network is
+# refused until the window ends. A code that is right (the screen's code now, an open event's
+# code, a QR link) still admits, or one prankster on the venue Wi-Fi would lock out the room.
+# That tells a guesser when a guess was right, which is fine: a screen code is one of 32^6,
+# lives for 90 s, and nginx's limit_req (deploy/) caps how fast anyone can try (SECURITY.md).
+# A cache that is down lets people through and logs it: an outage of the counter must not lock
+# a room out of its event.
 
 JOIN_GUESS_LIMIT = 100  # wrong codes per client address per window
 JOIN_GUESS_WINDOW = 10 * 60  # seconds, counted from the first wrong code
 JOIN_TOO_MANY_GUESSES = _(
-    "Too many wrong codes were tried from your network. Wait a few minutes, "
+    "Too many wrong codes were tried from your network. Type the code on the screen exactly, "
     "or scan the QR code on the screen."
 )
 
 _limits_log = logging.getLogger("productbreaks.limits")
 
 
+def network_of(address: str) -> str:
+    """The network a client address stands for: an IPv4 address, or an IPv6 /64 (one
+    household or phone gets a whole /64 and may pick any address in it). Limits count per
+    network, so an IPv6 guesser cannot take a fresh address for every try."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _guess_key(client: str) -> str:
-    return f"join-guesses:{client}"
+    return f"join-guesses:{network_of(client)}"
 
 
 def join_guesses_exceeded(*, client: str) -> bool:
@@ -329,7 +351,8 @@ def attendees_anonymise(*, ended_before: datetime) -> int:
         attendee.display_name = ""
         attendee.token = ANONYMISED_TOKEN_PREFIX + secrets.token_urlsafe(32)
         attendee.last_seen_at = None
+        attendee.network = ""
     Attendee.objects.bulk_update(
-        attendees, ["display_name", "token", "last_seen_at"], batch_size=500
+        attendees, ["display_name", "token", "last_seen_at", "network"], batch_size=500
     )
     return len(attendees)

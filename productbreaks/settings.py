@@ -153,6 +153,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The join budget per network (events.admission): a burst of this many joins goes straight in,
+# then this many a second. The bench raises them: its thousands of "phones" share 127.0.0.1.
+JOIN_BUDGET_BURST = int(os.environ.get("JOIN_BUDGET_BURST", "200"))
+JOIN_BUDGET_RATE = float(os.environ.get("JOIN_BUDGET_RATE", "10"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

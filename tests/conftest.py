@@ -153,3 +153,10 @@ def make_attendee(event: Event, name: str = "") -> Attendee:
 @pytest.fixture
 def attendee(event) -> Attendee:
     return make_attendee(event, "Ada")
+
+
+@pytest.fixture
+def host_client(client, host_user, event):
+    """A browser signed in as the event's host (the projector and console open for it)."""
+    client.force_login(host_user)
+    return client

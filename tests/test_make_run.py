@@ -90,13 +90,22 @@ def test_make_run_serves_the_demo_and_every_url_it_prints_works_twice(tmp_path):
             _wait_until_served(process, lines, base)
             output = "".join(lines)
             assert "Logins (password for all: " + DEMO_PASSWORD in output
-            assert re.search(r"with code [0-9A-Z]{3}-[0-9A-Z]{3}", output)
 
+            # The projector link shows the code that admits; a phone types it and is in.
+            projector = httpx.Client(follow_redirects=True, timeout=20)
+            screen = projector.get(_printed(lines, "Projector link", base))
+            assert screen.status_code == 200 and "Design sprints, live" in screen.text
+            code = re.search(r"data-screen-code>([0-9A-Z]{3}-[0-9A-Z]{3})<", screen.text)[1]
             attendee = httpx.Client(follow_redirects=True, timeout=20)
-            join_page = attendee.get(_printed(lines, "Direct join link", base))
-            assert join_page.status_code == 200 and "Design sprints, live" in join_page.text
+            form = attendee.get(_printed(lines, "Attendees join at", base))
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)[1]
+            joined = attendee.post(
+                _printed(lines, "Attendees join at", base),
+                data={"code": code, "display_name": "Demo", "csrfmiddlewaretoken": token},
+                headers={"Referer": _printed(lines, "Attendees join at", base)},
+            )
+            assert joined.status_code == 200 and "You are taking part as Demo" in joined.text
             assert attendee.get(_printed(lines, "Public recap", base)).status_code == 200
-            assert attendee.get(_printed(lines, "Projector view", base)).status_code == 200
 
             # The secret host link opens the console without an account.
             host = httpx.Client(follow_redirects=True, timeout=20)

@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 
 from events import charts
 from events.forms import SubscribeForm
-from events.models import Event
+from events.models import Admission, Event
 from events.selectors import Recap
 
 register = template.Library()
@@ -85,11 +85,15 @@ def md_cell(value: object) -> str:
 
 @register.simple_tag
 def join_url(event: Event) -> str:
-    # The join link belongs to the live-voting pages; fall back to its documented path.
+    """Where "Join" leads: an open event's standing link; for an event that admits by the
+    screen's code, the page to type it (its standing link admits nobody)."""
+    # The join pages belong to the live-voting app; fall back to their documented paths.
     try:
+        if event.admission != Admission.OPEN:
+            return reverse("debates:join")
         return reverse("debates:join_link", kwargs={"code": event.join_code})
     except NoReverseMatch:
-        return f"/j/{event.join_code}/"
+        return "/join/" if event.admission != Admission.OPEN else f"/j/{event.join_code}/"
 
 
 @register.inclusion_tag("events/subscribe.html#subscribe_form", takes_context=True)

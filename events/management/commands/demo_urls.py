@@ -1,4 +1,5 @@
-"""Prints what a person needs to try the demo: links, the join code, the demo logins."""
+"""Prints what a person needs to try the demo: links (the projector shows the join code), the
+demo logins."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.urls import NoReverseMatch, reverse
 
 from events.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, LIVE_SLUG
 from events.models import Event
-from events.services import join_code_display
+from events.admission import projector_key
 
 
 def _url(base: str, name: str, **kwargs: str) -> str | None:
@@ -18,7 +19,7 @@ def _url(base: str, name: str, **kwargs: str) -> str | None:
 
 
 class Command(BaseCommand):
-    help = "Prints the demo's URLs, join code and logins."
+    help = "Prints the demo's URLs and logins."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--base", default="http://127.0.0.1:8000")
@@ -34,11 +35,11 @@ class Command(BaseCommand):
             f"Home page            {base}/",
             "",
             f"Live event: {live.title}  (motion: {live.motion})",
-            f"  Attendees join at  {_url(base, 'debates:join')}  with code {join_code_display(live.join_code)}",
-            f"  Direct join link   {_url(base, 'debates:join_link', code=live.join_code)}",
+            f"  Projector link     {_url(base, 'debates:projector_link', slug=live.slug, key=projector_key(live))}",
+            "                     (shows the code and QR code that let people in; they change every minute)",
+            f"  Attendees join at  {_url(base, 'debates:join')}  with the code the projector shows",
             f"  Host console       {_url(base, 'debates:console', slug=live.slug)}",
             f"  Host secret link   {_url(base, 'debates:host_link', slug=live.slug, key=live.host_key)}",
-            f"  Projector view     {_url(base, 'debates:projector', slug=live.slug)}",
             "",
             f"Finished event: {done.title}",
             f"  Organiser summary  {_url(base, 'events:summary', slug=done.slug)}",
