@@ -106,8 +106,9 @@ def _entry_or_rejoin(request: HttpRequest, event: Event, display_name: str) -> A
 
 
 def _queued(request: HttpRequest, entry: _Entry) -> HttpResponse:
-    """Over the longest wait: 503 and Retry-After; the page resubmits itself (static/js/door.js).
-    The admission pass is in the session already, so the retry needs no code."""
+    """Over the longest wait: 429 and Retry-After, and the page resubmits itself after it
+    (static/js/door.js). The admission pass is in the session, so the retry needs no code.
+    429, not 503: Django saves no session (and sets no cookie) on a 5xx answer."""
     form = DisplayNameForm(initial={"display_name": entry.display_name})
     context = {
         "event": entry.event,
@@ -115,7 +116,7 @@ def _queued(request: HttpRequest, entry: _Entry) -> HttpResponse:
         "queued": JOIN_QUEUED,
         "retry_after": entry.turn.retry_after,
     }
-    response = render(request, "debates/join_link.html", context, status=503)
+    response = render(request, "debates/join_link.html", context, status=429)
     response["Retry-After"] = str(entry.turn.retry_after)
     return response
 

@@ -14,7 +14,9 @@ urlpatterns = [
     path("e/<slug:slug>/polls/<int:poll_id>/vote/", views.vote, name="vote"),
     path("e/<slug:slug>/qr.svg", door_views.qr, name="qr"),
     path("e/<slug:slug>/projector/", views.projector, name="projector"),
-    path("e/<slug:slug>/projector/<str:key>/", door_views.projector_link, name="projector_link"),
+    path(
+        "e/<slug:slug>/projector-link/<str:key>/", door_views.projector_link, name="projector_link"
+    ),
     path("e/<slug:slug>/screen/", door_views.screen, name="screen"),
     path("e/<slug:slug>/host/<str:key>/", views.host_link, name="host_link"),
     path("e/<slug:slug>/console/", views.console, name="console"),

@@ -22,7 +22,7 @@ The join budget (every mode)
     Successful joins from one network (an IPv4 address, an IPv6 /64) are a token bucket: a
     venue-sized burst goes straight in, after that joins are spaced JOIN_RATE a second. A join
     over the budget waits its turn (the view sleeps without holding a thread); one that would
-    wait more than JOIN_MAX_WAIT is answered 503 with Retry-After, and the page tries again by
+    wait more than JOIN_MAX_WAIT is answered 429 with Retry-After, and the page tries again by
     itself. Nobody is refused for being behind a busy address. The bucket is a GCRA kept in
     Redis (one Lua call, atomic across processes) when REDIS_URL is set, else in this process.
 
@@ -63,7 +63,7 @@ PROJECTOR_SESSION_KEY = "pb_projector_events"  # {event id: projector key}
 # no more than a venue would, and the host's door panel shows it.
 JOIN_BURST = settings.JOIN_BUDGET_BURST
 JOIN_RATE = settings.JOIN_BUDGET_RATE
-JOIN_MAX_WAIT = 25.0  # seconds a join may be held; past it: 503 with Retry-After
+JOIN_MAX_WAIT = 25.0  # seconds a join may be held; past it: 429 with Retry-After
 
 _QR_TOKEN_BYTES = 16  # 128 bits: a QR link cannot be guessed, so it needs no guess throttle
 
@@ -228,10 +228,10 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
 if tat < now then tat = now end
 local wait = tat - tolerance - now
 if wait < 0 then wait = 0 end
-if wait > max_wait then return tostring(wait) end
+if wait > max_wait then return string.format('%.6f', wait) end
 local expire = math.ceil((tat + interval - now) * 1000) + 1000
-redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', expire)
-return tostring(wait)
+redis.call('SET', KEYS[1], string.format('%.6f', tat + interval), 'PX', expire)
+return string.format('%.6f', wait)
 """
 
 _local_lock = threading.Lock()
@@ -290,6 +290,6 @@ def _join_turn_redis(key: str, now: float) -> float:
     interval = 1.0 / JOIN_RATE
     reply = _redis_client(
         keys=[f"pb:{key}"],
-        args=[repr(now), repr(interval), repr((JOIN_BURST - 1) * interval), repr(JOIN_MAX_WAIT)],
+        args=[f"{now:.6f}", f"{interval:.6f}", f"{(JOIN_BURST - 1) * interval:.6f}", JOIN_MAX_WAIT],
     )
     return float(reply)

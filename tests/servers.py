@@ -41,11 +41,14 @@ class ServerFailed(RuntimeError):
     pass
 
 
+SERVER_SECRET_KEY = "test-only-server-secret-0123456789abcdef0123456789"
+
+
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
     env |= {
         "DJANGO_SETTINGS_MODULE": "productbreaks.settings",
-        "SECRET_KEY": "test-only-server-secret-0123456789abcdef0123456789",
+        "SECRET_KEY": SERVER_SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "HTTPS": "0",
         "SERVE_STATIC": "1",
@@ -284,3 +287,15 @@ print(json.dumps({{"slug": event.slug, "code": event.join_code, "poll": poll.pk,
 def create_event(env: dict[str, str], n: int = 1) -> dict[str, Any]:
     """An event with an open pre-vote, in env's database."""
     return django_script(env, SETUP_EVENT.format(n=n))
+
+
+def screen_code(setup: dict[str, Any]) -> str:
+    """The code the event's screen shows now, as a person in the room reads it: computed with
+    the servers' SECRET_KEY, as their projector would show it."""
+    from django.test import override_settings
+
+    from events.admission import screen_code as code_of
+    from events.models import Event
+
+    with override_settings(SECRET_KEY=SERVER_SECRET_KEY):
+        return code_of(Event(pk=setup["event"], host_key=setup["host_key"]))

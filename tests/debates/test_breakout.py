@@ -224,7 +224,8 @@ def test_the_event_page_loads_the_panel_and_the_room_script(event, attendee):
     assert "js/rooms.js" in page
 
 
-def test_the_projector_shows_the_timer_then_the_highlights(event, rooms, client):
+def test_the_projector_shows_the_timer_then_the_highlights(event, rooms, host_client):
+    client = host_client
     round_, _ = rooms
     services.round_message(round_=round_, text="Wrap up")
     extras = reverse("debates:projector_extras", args=[event.slug])

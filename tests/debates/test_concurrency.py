@@ -22,6 +22,7 @@ from tests.servers import (
     manage,
     open_socket,
     postgres_env,
+    screen_code,
     sqlite_env,
     until,
 )
@@ -47,7 +48,7 @@ print(json.dumps({{"votes": votes, "rows": rows, "log": VoteLog.objects.filter(p
 
 async def attendee_session(server: Daphne, setup: dict, name: str, rng: random.Random) -> str:
     """One attendee: joins, then changes their vote CHANGES times; returns the last side sent."""
-    cookies = await join(server.url, setup["code"].lower(), name, fetch_form=False)
+    cookies = await join(server.url, screen_code(setup).lower(), name, fetch_form=False)
     sides = [rng.choice(SIDES) for _ in range(CHANGES)]
     if int(name.removeprefix("a")) % 10 == 0:
         # The htmx path: one POST at a time, each answered after commit.

@@ -226,7 +226,10 @@ def test_the_host_link_opens_the_console_with_the_join_qr_code(client, event):
     assert response["Location"] == console_url(event)
     page = client.get(console_url(event))
     assert page.status_code == 200
-    assert reverse("debates:qr", kwargs={"slug": event.slug}) in page.content.decode()
+    # The join box (code and QR) loads from the screen view, which the host may read.
+    screen = reverse("debates:screen", kwargs={"slug": event.slug})
+    assert f'hx-get="{screen}"' in page.content.decode()
+    assert b"data-screen-code" in client.get(screen).content
 
 
 def test_a_wrong_host_link_is_refused(client, event):

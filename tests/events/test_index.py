@@ -8,14 +8,19 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Phase
+from events.models import Admission, Phase
 from tests.conftest import make_event
 
 pytestmark = pytest.mark.django_db
 
 
 def test_upcoming_events_are_listed_with_their_join_links(client, organiser):
-    soon = make_event(organiser, title="Soon", starts_at=timezone.now() + timedelta(days=1))
+    soon = make_event(
+        organiser,
+        title="Soon",
+        starts_at=timezone.now() + timedelta(days=1),
+        admission=Admission.OPEN,
+    )
     later = make_event(organiser, title="Later", starts_at=timezone.now() + timedelta(days=9))
     live = make_event(
         organiser, title="Happening", starts_at=timezone.now() - timedelta(minutes=30)
@@ -23,8 +28,11 @@ def test_upcoming_events_are_listed_with_their_join_links(client, organiser):
     live.phase = Phase.BREAKOUTS
     live.save(update_fields=["phase"])
     html = client.get(reverse("events:index")).content.decode()
-    for event in (soon, later, live):
-        assert f'href="/j/{event.join_code}/"' in html
+    # An open door's link admits; an event in a room sends people to type the screen's code.
+    assert f'href="/j/{soon.join_code}/"' in html
+    for event in (later, live):
+        assert f"/j/{event.join_code}/" not in html
+    assert html.count(f'href="{reverse("debates:join")}"') >= 2
     # Soonest first; the running one shows it is live.
     assert html.index("Happening") < html.index("Soon") < html.index("Later")
     assert "Live now" in html

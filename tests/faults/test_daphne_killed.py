@@ -15,7 +15,7 @@ import signal
 import pytest
 
 from tests.faults.kit import Person, close_all, crashes, recount, until
-from tests.servers import Daphne, create_event, join, manage, postgres_env
+from tests.servers import Daphne, create_event, join, manage, postgres_env, screen_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -25,11 +25,13 @@ SIDES = ("for", "against", "undecided")
 
 
 async def scenario(a: Daphne, b: Daphne, env: dict, setup: dict) -> None:
-    slug, poll, code = setup["slug"], setup["poll"], setup["code"]
+    slug, poll = setup["slug"], setup["poll"]
     people: list[Person] = []
     for i in range(PEOPLE):
         server = (a, b)[i % 2]
-        person = Person(f"p{i}", await join(server.url, code, f"p{i}", fetch_form=False))
+        person = Person(
+            f"p{i}", await join(server.url, screen_code(setup), f"p{i}", fetch_form=False)
+        )
         await person.connect(server, slug)
         people.append(person)
     on_b = [p for p in people if p.server is b]

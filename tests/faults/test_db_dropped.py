@@ -16,7 +16,7 @@ import pytest
 
 from debates.services import VOTE_NOT_SAVED
 from tests.faults.kit import Person, close_all, crashes, recount, until
-from tests.servers import Daphne, create_event, join, manage, postgres_env
+from tests.servers import Daphne, create_event, join, manage, postgres_env, screen_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -35,10 +35,12 @@ def drop_connections(database_url: str) -> int:
 
 
 async def scenario(server: Daphne, env: dict, database_url: str, setup: dict) -> None:
-    slug, poll, code = setup["slug"], setup["poll"], setup["code"]
+    slug, poll = setup["slug"], setup["poll"]
     people = []
     for i in range(PEOPLE):
-        person = Person(f"p{i}", await join(server.url, code, f"p{i}", fetch_form=False))
+        person = Person(
+            f"p{i}", await join(server.url, screen_code(setup), f"p{i}", fetch_form=False)
+        )
         await person.connect(server, slug)
         people.append(person)
     # Per person, what they were told, in order: ("ok" | "not saved", side).
@@ -78,7 +80,9 @@ async def scenario(server: Daphne, env: dict, database_url: str, setup: dict) ->
         dropping = False
 
     rng = random.Random(11)
-    http_voter = Person("http", await join(server.url, code, "http", fetch_form=False))
+    http_voter = Person(
+        "http", await join(server.url, screen_code(setup), "http", fetch_form=False)
+    )
     await asyncio.gather(
         drop(),
         keep_voting_over_http(http_voter),

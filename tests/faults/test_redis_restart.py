@@ -20,7 +20,7 @@ from tests.faults.kit import (
     recount,
     until,
 )
-from tests.servers import Daphne, create_event, join, manage, postgres_env
+from tests.servers import Daphne, create_event, join, manage, postgres_env, screen_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -35,11 +35,11 @@ def shows(people: list[Person], poll: int, counts: dict[str, int]) -> bool:
 
 
 async def scenario(a: Daphne, b: Daphne, redis: PrivateRedis, env: dict, setup: dict) -> None:
-    slug, poll, code = setup["slug"], setup["poll"], setup["code"]
+    slug, poll = setup["slug"], setup["poll"]
     people = []
     for i in range(PEOPLE):
         server = (a, b)[i % 2]
-        cookies = await join(server.url, code, f"p{i}", fetch_form=False)
+        cookies = await join(server.url, screen_code(setup), f"p{i}", fetch_form=False)
         person = Person(f"p{i}", cookies)
         await person.connect(server, slug)
         people.append(person)
@@ -60,7 +60,7 @@ async def scenario(a: Daphne, b: Daphne, redis: PrivateRedis, env: dict, setup: 
     await asyncio.gather(*(vote(p, SIDES[i % 3]) for i, p in enumerate(people[8:16])))
     await asyncio.gather(*(vote(p, "against") for p in people[:4]))  # minds change meanwhile
     # Someone arrives while Redis is down: the join still works.
-    late_cookies = await join(a.url, code, "late", fetch_form=False)
+    late_cookies = await join(a.url, screen_code(setup), "late", fetch_form=False)
     late = Person("late", late_cookies)
     await late.connect(b, slug)
     people.append(late)

@@ -31,7 +31,7 @@ def _directives(header: str) -> dict[str, list[str]]:
 
 
 def _is_partial(label: str) -> bool:
-    return label.startswith("console panel") or label == "projector extras"
+    return label.startswith("console panel") or label in {"projector extras", "projector screen"}
 
 
 def _check_page(label: str, response) -> None:

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from debates import live
 from debates.models import PollKind, Vote
+from events.admission import screen_code
 from events.models import Side
 from events.services import unsubscribe_token
 from productbreaks.asgi import application
@@ -59,7 +60,7 @@ def _url(name: str, converters: list[str], w: World) -> str:
 def _payload(w: World) -> dict:
     """What the forms expect, so that only the missing token stands in the way."""
     return {
-        "code": w.event.join_code,
+        "code": screen_code(w.event),
         "display_name": "Mallory",
         "side": Side.AGAINST,
         "phase": "plenary",
@@ -129,7 +130,7 @@ def test_htmx_posts_carry_the_token_in_a_header(world):
 def test_a_post_from_a_foreign_origin_is_refused_even_with_a_token(world):
     client = Client(enforce_csrf_checks=True)
     token = client.get(reverse("debates:join")).cookies["csrftoken"].value
-    data = {"code": world.event.join_code, "csrfmiddlewaretoken": token}
+    data = {"code": screen_code(world.event), "csrfmiddlewaretoken": token}
     foreign = client.post(reverse("debates:join"), data, HTTP_ORIGIN="http://evil.example")
     assert foreign.status_code == 403
     same = client.post(reverse("debates:join"), data, HTTP_ORIGIN="http://testserver")
