@@ -105,7 +105,7 @@ def test_the_markdown_keeps_typed_text_literal(client, event, known, organiser):
     )
     client.force_login(organiser)
     md = _get(client, "export_markdown", event).content.decode()
-    assert r"\*\*Loud\*\* \[click\](https://evil.example) \<script\>x\</script\>" in md
+    assert r"\*\*Loud\*\* \[click\](https\://evil\.example) \<script\>x\</script\>" in md
 
 
 def test_exports_are_downloads_that_no_cache_keeps(client, event, known, organiser):
