@@ -34,6 +34,7 @@ from debates.models import (
     Takeaway,
     Vote,
 )
+from debates.room_mix import MIX_LABELS, TOO_SMALL
 from events.models import Attendee, Event, Side, SpeakerRole, Theme
 
 # The session remembers, per event id, the host key it was granted with: rotating an event's
@@ -342,15 +343,20 @@ def room_of(*, attendee_id: int, round_id: int) -> BreakoutRoom | None:
 class RoomView:
     room: BreakoutRoom
     members: list[Attendee]
-    sides: dict[str, int]
 
     @property
     def size(self) -> int:
         return len(self.members)
 
+    @property
+    def mix(self) -> str:
+        """The balance frozen when the round started, in words: never live counts of
+        pre-votes, which would tell a host the pre-vote of anyone they move."""
+        return str(MIX_LABELS.get(self.room.mix_at_start, MIX_LABELS[TOO_SMALL]))
+
 
 def rooms_with_members(*, round_id: int) -> list[RoomView]:
-    """Every room of a round with its members and their pre-vote sides. Three queries."""
+    """Every room of a round with its members (no votes: see RoomView.mix). Two queries."""
     rooms = list(
         BreakoutRoom.objects.filter(round_id=round_id)
         .select_related("round")
@@ -364,17 +370,7 @@ def rooms_with_members(*, round_id: int) -> list[RoomView]:
     by_room: dict[int, list[Attendee]] = {room.pk: [] for room in rooms}
     for membership in memberships:
         by_room[membership.room_id].append(membership.attendee)
-    event_id = rooms[0].round.event_id if rooms else 0
-    sides = pre_vote_sides(
-        event_id=event_id, attendee_ids=[a.pk for members in by_room.values() for a in members]
-    )
-    views = []
-    for room in rooms:
-        counts = dict.fromkeys(Side.values, 0)
-        for member in by_room[room.pk]:
-            counts[sides.get(member.pk, Side.UNDECIDED)] += 1
-        views.append(RoomView(room=room, members=by_room[room.pk], sides=counts))
-    return views
+    return [RoomView(room=room, members=by_room[room.pk]) for room in rooms]
 
 
 def room_points(*, room_id: int) -> QuerySet[Point]:

@@ -38,6 +38,7 @@ from debates.models import (
     Vote,
     VoteLog,
 )
+from debates.room_mix import room_mix
 from events.models import Attendee, Event, Phase, Side, Theme
 
 # ---------------------------------------------------------------- joining and voting
@@ -518,6 +519,12 @@ def round_start(
         started_at=now,
         ends_at=now + timedelta(minutes=minutes),
     )
+    if mode == AssignmentMode.BALANCED:
+        groups = rooms_deal_balanced(sides=sides, room_count=count, rng=rng)
+    elif mode == AssignmentMode.RANDOM:
+        groups = rooms_deal_random(attendee_ids=sorted(sides), room_count=count, rng=rng)
+    else:
+        groups = [[] for _ in room_names]
     created = BreakoutRoom.objects.bulk_create(
         BreakoutRoom(
             round=round_,
@@ -526,15 +533,11 @@ def round_start(
             video_url=(links[i] if i < len(links) and links[i] else "")
             or room_video_link(event=event, room_name=name),
             location=places[i] if i < len(places) else "",
+            # The only balance hosts see, frozen now: see debates/room_mix.py.
+            mix_at_start=room_mix(sides[a] for a in groups[i]),
         )
         for i, name in enumerate(room_names)
     )
-    if mode == AssignmentMode.BALANCED:
-        groups = rooms_deal_balanced(sides=sides, room_count=count, rng=rng)
-    elif mode == AssignmentMode.RANDOM:
-        groups = rooms_deal_random(attendee_ids=sorted(sides), room_count=count, rng=rng)
-    else:
-        groups = [[] for _ in created]
     RoomMember.objects.bulk_create(
         RoomMember(room=room, round=round_, attendee_id=attendee_id)
         for room, members in zip(created, groups, strict=True)

@@ -86,6 +86,9 @@ def _ceil_to_step(value: int) -> int:
 def tally_timeline(timeline: PollTimeline, *, chart_id: str, top_value: int) -> SafeString:
     """The running tally of one poll, a stepped line per side, replayed from the vote log.
 
+    One step per bucket of at least MIN_GROUP voters (events.selectors._timeline), never one
+    per vote: a step for one vote at a known time would be that person's vote.
+
     top_value fixes the y scale, so the pre-vote and final-vote charts compare at a glance.
     """
     height = 190
@@ -121,11 +124,12 @@ def tally_timeline(timeline: PollTimeline, *, chart_id: str, top_value: int) -> 
     )
     final = timeline.steps[-1].counts if timeline.steps else (0,) * len(SIDES)
     desc = _(
-        "From %(start)s to %(end)s, %(changes)s votes and changes. At the close: %(counts)s."
+        "From %(start)s to %(end)s, in %(steps)s steps of at least five voters each. "
+        "At the close: %(counts)s."
     ) % {
         "start": _clock(timeline.start),
         "end": _clock(timeline.end),
-        "changes": len(timeline.steps),
+        "steps": len(timeline.steps),
         "counts": ", ".join(f"{s.label} {n}" for s, n in zip(SIDES, final, strict=True)),
     }
     title = _("%(poll)s: the tally over time") % {"poll": timeline.label}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -31,15 +31,13 @@ from debates.models import (
     Vote,
     VoteLog,
 )
+from events import disclosure
 from events.models import Attendee, Event, Phase, Side, Speaker, SpeakerRole, Subscriber
 
 # The order sides appear in every table, chart and export.
 SIDES = (Side.FOR, Side.AGAINST, Side.UNDECIDED)
 # Two-sided 95% normal quantile, for the Wilson interval behind the verdict.
 Z_95 = 1.959963984540054
-# A room's FOR shares and swing are shown only when at least this many of its members voted
-# both times: in a smaller room, room-mates could work out from them how each other voted.
-ROOM_SWING_MIN_VOTERS = 5
 
 
 def events_upcoming() -> QuerySet[Event]:
@@ -232,23 +230,33 @@ class Transitions:
 @dataclass(frozen=True)
 class RoomSwing:
     round_number: int
-    room: str
+    room: str  # the room's label, or EVERYONE_ELSE for the pooled row
     members: int
-    voters: int  # members who voted in both polls
+    voters: int  # members who voted in both polls (at least MIN_GROUP on every row)
     pre_for_percent: Decimal | None
     final_for_percent: Decimal | None
     swing: Decimal | None
+    pooled: bool = False  # the row of everyone not in a room shown on its own
 
 
 @dataclass(frozen=True)
 class Result:
-    pre: PollTally | None
+    """The result figures, with every figure that would single out a small group left out.
+
+    A figure left out is None (or empty) and `why` holds the sentence that says so, under the
+    figure's key: "pre", "final", "swing", "verdict", "transitions", "rooms", and "mark" when
+    an em dash in the result table stands for a figure left out.
+    """
+
+    pre: PollTally | None  # None when the poll was not held or is left out
     final: PollTally | None
     rows: tuple[ResultRow, ...]
     swing: Decimal | None
-    verdict: Verdict
-    transitions: Transitions
-    rooms: tuple[RoomSwing, ...]
+    verdict: Verdict | None  # None when the final vote is left out
+    transitions: Transitions | None  # None when nobody voted both times, or left out
+    rooms: tuple[RoomSwing, ...]  # one round's rooms, the pooled row last
+    rooms_pooled: tuple[str, ...] = ()  # that round's rooms not shown on their own
+    why: dict[str, str] = field(default_factory=dict)
 
     @property
     def tallies(self) -> tuple[PollTally, ...]:
@@ -418,12 +426,18 @@ def event_recap(event: Event) -> Recap:
         ),
         resources=tuple(RecapResource(title=r.title, url=r.url) for r in event.resources.all()),
         result=result,
-        timelines=tuple(_timeline(poll) for poll in (pre_poll, final_poll) if poll is not None),
+        timelines=tuple(
+            timeline
+            for poll, votes in ((pre_poll, pre_votes), (final_poll, final_votes))
+            if poll is not None and disclosure.poll_shown(len(votes))
+            for timeline in [_timeline(poll)]
+            if timeline.steps
+        ),
         turnout=Turnout(
             attendees=Attendee.objects.filter(event=event).count(),
             pre_voters=len(pre_votes),
             final_voters=len(final_votes),
-            both_voters=result.transitions.total,
+            both_voters=len(set(pre_votes) & set(final_votes)),
         ),
         attendance=_attendance(event, [p for p in (pre_poll, final_poll) if p], rounds),
         room_points=room_points,
@@ -476,8 +490,19 @@ def _result(
     final: dict[int, str],
     rooms: list[BreakoutRoom],
 ) -> Result:
-    pre_tally = _tally(pre_poll, pre) if pre_poll else None
-    final_tally = _tally(final_poll, final) if final_poll else None
+    """The result figures; each rule of events.disclosure decides what is left out."""
+    why: dict[str, str] = {}
+    tallies: dict[str, PollTally] = {}
+    for kind, poll, votes in (("pre", pre_poll, pre), ("final", final_poll, final)):
+        if poll is not None and disclosure.poll_shown(len(votes)):
+            tallies[kind] = _tally(poll, votes)
+        elif poll is not None:
+            why[kind] = f"{poll.get_kind_display()}: {disclosure.WITHHELD_POLL}"
+    pre_tally, final_tally = tallies.get("pre"), tallies.get("final")
+    if pre_poll and final_poll and not (pre_tally and final_tally):
+        why["swing"] = str(disclosure.WITHHELD_SWING)
+    if (pre_poll and not pre_tally) or (final_poll and not final_tally):
+        why["mark"] = str(disclosure.WITHHELD_MARK)
     rows = []
     for i, side in enumerate(SIDES):
         before = pre_tally.sides[i] if pre_tally else None
@@ -494,10 +519,44 @@ def _result(
             ResultRow(side=side, label=str(side.label), pre=before, final=after, change=change)
         )
 
+    verdict = None
+    if final_poll is None or final_tally is not None:
+        final_counts = Counter(final.values())
+        verdict = verdict_for(
+            for_votes=final_counts[Side.FOR],
+            against_votes=final_counts[Side.AGAINST],
+            undecided_votes=final_counts[Side.UNDECIDED],
+        )
+    else:
+        why["verdict"] = str(disclosure.WITHHELD_VERDICT)
+
     both = set(pre) & set(final)
+    transitions = room_rows = None
+    pooled_names: tuple[str, ...] = ()
+    if both and disclosure.transitions_shown(pre=set(pre), final=set(final)):
+        transitions = _transitions(pre, final, both)
+        room_rows, pooled_names = _room_swings(pre, final, both, rooms)
+        if room_rows is None:
+            why["rooms"] = str(disclosure.WITHHELD_ROOMS)
+    elif both:
+        why["transitions"] = str(disclosure.WITHHELD_TRANSITIONS)
+    return Result(
+        pre=pre_tally,
+        final=final_tally,
+        rows=tuple(rows),
+        swing=rows[0].change,
+        verdict=verdict,
+        transitions=transitions,
+        rooms=room_rows or (),
+        rooms_pooled=pooled_names,
+        why=why,
+    )
+
+
+def _transitions(pre: dict[int, str], final: dict[int, str], both: set[int]) -> Transitions:
     pairs = Counter((pre[a], final[a]) for a in both)
     pre_share, final_share, paired_swing = _for_swing(pre, final, both)
-    transitions = Transitions(
+    return Transitions(
         rows=tuple(
             TransitionRow(
                 side=a,
@@ -521,41 +580,64 @@ def _result(
         swing=paired_swing,
     )
 
+
+def _room_swings(
+    pre: dict[int, str], final: dict[int, str], both: set[int], rooms: list[BreakoutRoom]
+) -> tuple[tuple[RoomSwing, ...] | None, tuple[str, ...]]:
+    """The swing per room of the last round that had rooms, small rooms pooled.
+
+    One round only: the rooms of two rounds overlap, and the difference of two overlapping
+    rooms can be a handful of people. None when no room can be shown on its own.
+    """
+    if not rooms:
+        return (), ()
+    last = max(room.round.number for room in rooms)
+    round_rooms = [room for room in rooms if room.round.number == last]
     members: dict[int, set[int]] = defaultdict(set)
-    for room_id, attendee_id in RoomMember.objects.filter(room__in=rooms).values_list(
+    for room_id, attendee_id in RoomMember.objects.filter(room__in=round_rooms).values_list(
         "room_id", "attendee_id"
     ):
         members[room_id].add(attendee_id)
-    room_swings = []
-    for room in rooms:
-        voters = members[room.pk] & both
-        shown = voters if len(voters) >= ROOM_SWING_MIN_VOTERS else set()
-        pre_share, final_share, swing = _for_swing(pre, final, shown)
-        room_swings.append(
-            RoomSwing(
-                round_number=room.round.number,
-                room=_room_label(room, rooms),
-                members=len(members[room.pk]),
-                voters=len(voters),
-                pre_for_percent=pre_share,
-                final_for_percent=final_share,
-                swing=swing,
+    voters = {room.pk: members[room.pk] & both for room in round_rooms}
+    shown, pooled = disclosure.rooms_shown(
+        voters, both=both, order=[room.pk for room in round_rooms]
+    )
+    pooled_names = tuple(_room_label(room, rooms) for room in round_rooms if room.pk not in shown)
+    if not shown:
+        return None, pooled_names
+    rows = []
+    for room in round_rooms:
+        if room.pk in shown:
+            rows.append(
+                _room_swing(
+                    pre, final, voters[room.pk], last, _room_label(room, rooms), members[room.pk]
+                )
             )
-        )
+    if pooled:
+        label = str(disclosure.EVERYONE_ELSE)
+        rows.append(_room_swing(pre, final, pooled, last, label, pooled, pooled=True))
+    return tuple(rows), pooled_names
 
-    final_counts = Counter(final.values())
-    return Result(
-        pre=pre_tally,
-        final=final_tally,
-        rows=tuple(rows),
-        swing=rows[0].change,
-        verdict=verdict_for(
-            for_votes=final_counts[Side.FOR],
-            against_votes=final_counts[Side.AGAINST],
-            undecided_votes=final_counts[Side.UNDECIDED],
-        ),
-        transitions=transitions,
-        rooms=tuple(room_swings),
+
+def _room_swing(
+    pre: dict[int, str],
+    final: dict[int, str],
+    voters: set[int],
+    round_number: int,
+    label: str,
+    members: set[int],
+    pooled: bool = False,
+) -> RoomSwing:
+    pre_share, final_share, swing = _for_swing(pre, final, voters)
+    return RoomSwing(
+        round_number=round_number,
+        room=label,
+        members=len(members),
+        voters=len(voters),
+        pre_for_percent=pre_share,
+        final_for_percent=final_share,
+        swing=swing,
+        pooled=pooled,
     )
 
 
@@ -587,16 +669,26 @@ def _themes(event: Event) -> tuple[ThemeDiscussion, ...]:
 
 
 def _timeline(poll: Poll) -> PollTimeline:
-    """Replays the poll's vote log: the running tally after every cast or change."""
+    """Replays the poll's vote log as the running tally, in steps of at least MIN_GROUP voters.
+
+    Each step ends where MIN_GROUP distinct people have cast or changed a vote since the step
+    before (events.disclosure.timeline_cuts), so no step stands for one person's vote at a
+    known time. No steps when fewer than MIN_GROUP people are in the log.
+    """
+    log = list(
+        VoteLog.objects.filter(poll=poll)
+        .order_by("at", "pk")
+        .values_list("attendee_id", "side", "previous_side", "at")
+    )
     counts = dict.fromkeys(SIDES, 0)
     steps = []
-    for side, previous, at in VoteLog.objects.filter(poll=poll).values_list(
-        "side", "previous_side", "at"
-    ):
+    cuts = set(disclosure.timeline_cuts(attendee for attendee, *_rest in log))
+    for i, (_attendee, side, previous, at) in enumerate(log):
         if previous:
             counts[previous] -= 1
         counts[side] += 1
-        steps.append(TallyStep(at=at, counts=tuple(counts[s] for s in SIDES)))
+        if i in cuts:
+            steps.append(TallyStep(at=at, counts=tuple(counts[s] for s in SIDES)))
     start = poll.opened_at or (steps[0].at if steps else poll.created_at)
     end = poll.closed_at or (steps[-1].at if steps else start)
     return PollTimeline(
@@ -666,25 +758,45 @@ def _room_points(event: Event, rooms: list[BreakoutRoom]) -> tuple[tuple[RoomPoi
 # ---------------------------------------------------------------- exports and access
 
 
-def votes_for_export(event: Event) -> list[tuple[int, str, str, datetime]]:
-    """Every vote in the event's polls as (voter, poll kind, side, voted at).
+def votes_for_export(event: Event) -> list[tuple[int, str, str]]:
+    """The votes of the event's polls as (voter, poll kind, side), sorted by voter.
 
-    Voters are numbered 1..N in a fresh random order on every call: the number links one
-    person's votes across polls within one export, and says nothing about who they are,
-    when they joined or their id.
+    Only what the recap's figures already say, one row per vote: no times (a vote with its
+    time is one person's vote at a known moment), no poll with fewer than MIN_GROUP voters, and
+    a voter number links a person's pre-vote to their final vote only where the recap shows the
+    transition table (events.disclosure.transitions_shown); otherwise each vote has a number of
+    its own. Numbers run 1..N in a fresh random order on every call and say nothing about who
+    anyone is, when they joined or their id.
     """
-    votes = list(
+    polls: dict[int, str] = {}
+    votes: dict[int, dict[int, str]] = defaultdict(dict)  # poll id -> attendee id -> side
+    for poll_id, kind, attendee_id, side in (
         Vote.objects.filter(poll__event=event)
         .order_by("poll__created_at", "poll_id")
-        .values_list("attendee_id", "poll__kind", "side", "updated_at")
-    )
-    attendee_ids = sorted({v[0] for v in votes})
-    random.SystemRandom().shuffle(attendee_ids)
-    number = {attendee_id: i for i, attendee_id in enumerate(attendee_ids, start=1)}
-    return sorted(
-        ((number[a], kind, side, at) for a, kind, side, at in votes),
-        key=lambda row: (row[0], row[3]),
-    )
+        .values_list("poll_id", "poll__kind", "attendee_id", "side")
+    ):
+        polls[poll_id] = kind
+        votes[poll_id][attendee_id] = side
+    shown = [poll_id for poll_id in polls if disclosure.poll_shown(len(votes[poll_id]))]
+    pre = [p for p in shown if polls[p] == PollKind.PRE_VOTE]
+    final = [p for p in shown if polls[p] == PollKind.FINAL_VOTE]
+    linked = set()
+    if len(pre) == len(final) == 1 and disclosure.transitions_shown(
+        pre=set(votes[pre[0]]), final=set(votes[final[0]])
+    ):
+        linked = {pre[0], final[0]}
+    rows = [
+        ((None if poll_id in linked else poll_id, attendee_id), polls[poll_id], side, order)
+        for order, poll_id in enumerate(shown)
+        for attendee_id, side in votes[poll_id].items()
+    ]
+    people = list({person for person, *_rest in rows})
+    random.SystemRandom().shuffle(people)
+    number = {person: i for i, person in enumerate(people, start=1)}
+    return [
+        (number[person], kind, side)
+        for person, kind, side, _order in sorted(rows, key=lambda r: (number[r[0]], r[3]))
+    ]
 
 
 def points_for_export(event: Event) -> QuerySet[Point]:

@@ -28,6 +28,14 @@ MINUS = "\u2212"
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
 _MD_BLOCK_MARK = re.compile(r"^(\s*)([#>+=-])", re.MULTILINE)
 _MD_ORDERED = re.compile(r"^(\s*)(\d+)([.)])", re.MULTILINE)
+# Autolinks: GitHub's cmark-gfm, markdown-it's linkify and mistune's url plugin turn bare
+# "https://…", "www.…", "mailto:…", "evil.com" and e-mail addresses in plain text into links.
+# A backslash before a ":" or "." inside a word stops every URL and domain match and renders
+# as nothing. cmark-gfm finds e-mail addresses after escapes are resolved, so an "@" followed
+# by a word gets a WORD JOINER (U+2060): invisible, and no address can start after it.
+_MD_LINKISH = re.compile(r"([:.])(?=[\w/])")
+_MD_AT = re.compile(r"@(?=\w)")
+WORD_JOINER = "\u2060"
 
 
 @register.filter
@@ -50,9 +58,13 @@ def signed(value: Decimal | None) -> str:
 
 @register.filter
 def md(value: object) -> str:
-    """Text as literal Markdown: what people typed cannot turn into links, HTML or headings."""
+    """Text as literal Markdown: what people typed cannot turn into links, images, HTML or
+    headings in any common renderer (tests/security/test_markdown_renderers.py), and reads the
+    same."""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
     text = _MD_INLINE.sub(r"\\\1", text)
+    text = _MD_LINKISH.sub(r"\\\1", text)
+    text = _MD_AT.sub("@" + WORD_JOINER, text)
     text = _MD_BLOCK_MARK.sub(r"\1\\\2", text)
     return _MD_ORDERED.sub(r"\1\2\\\3", text)
 

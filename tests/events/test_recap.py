@@ -66,29 +66,36 @@ def test_the_hero_states_the_same_verdict(client, published):
 def test_the_selector_holds_the_exact_figures(published):
     result = event_recap(published).result
     assert [(r.side, r.pre.count, r.final.count) for r in result.rows] == [
-        ("for", 8, 9),
-        ("against", 5, 7),
+        ("for", 7, 9),
+        ("against", 5, 10),
         ("undecided", 4, 2),
     ]
-    assert result.swing == Decimal("2.9")
+    assert result.swing == Decimal("-0.9")
     assert [[c.count for c in row.cells] for row in result.transitions.rows] == [
         [5, 1, 1],
         [2, 3, 0],
         [2, 1, 1],
     ]
+    # Summit (nobody in it) has no row of its own, and nobody else is left to pool.
     assert [(r.room, r.voters, r.swing) for r in result.rooms] == [
         ("Harbour", 5, Decimal("20.0")),
         ("Meadow", 11, Decimal("9.1")),
-        ("Summit", 0, None),
     ]
+    assert result.rooms_pooled == ("Summit",)
+    assert result.why == {}
 
 
-def test_the_tally_chart_replays_the_log_to_the_final_counts(published):
+def test_the_tally_chart_replays_the_log_in_steps_of_five_voters(published):
     recap = event_recap(published)
     pre, final = recap.timelines
-    # The log holds one change (AGAINST, then FOR): one more step than votes, same end state.
-    assert len(pre.steps) == 17 + 1 and pre.steps[-1].counts == (8, 5, 4)
-    assert len(final.steps) == 18 + 1 and final.steps[-1].counts == (9, 7, 2)
+    # The pre-vote log: the first person's AGAINST then FOR, then 15 more people, one each.
+    # Steps close at the 5th, 10th and 15th voter; the 16th alone joins the last step.
+    # People 1-5 all end on FOR; 6-10 add FOR FOR AGAINST x3; 11-16 add AGAINST x2 and
+    # UNDECIDED x4.
+    assert [step.counts for step in pre.steps] == [(5, 0, 0), (7, 3, 0), (7, 5, 4)]
+    # The final vote: 21 voters, steps after the 5th, 10th, 15th and (with the 21st) the rest.
+    assert [sum(step.counts) for step in final.steps] == [5, 10, 15, 21]
+    assert final.steps[-1].counts == (9, 10, 2)
 
 
 def _wilson_by_hand(k: int, n: int) -> tuple[float, float]:

@@ -70,11 +70,11 @@ def test_the_summary_shows_the_result_worked_out_by_hand(client, event, known, o
 def test_the_summary_counts_turnout_rooms_and_hidden_points(client, event, known, organiser):
     client.force_login(organiser)
     figures, loose = read_figures(client.get(_url(event)).content.decode(), "glance")
-    # 20 people joined; 17 voted before, 18 after; 3 rooms; 1 point hidden; nobody subscribed.
+    # 22 people joined; 16 voted before, 21 after; 3 rooms; 1 point hidden; nobody subscribed.
     assert figures == {
-        "attendees": ["20"],
-        "pre-voters": ["17"],
-        "final-voters": ["18"],
+        "attendees": ["22"],
+        "pre-voters": ["16"],
+        "final-voters": ["21"],
         "rooms": ["3"],
         "hidden-points": ["1"],
         "subscribers": ["0"],
@@ -97,8 +97,14 @@ def test_the_charts_are_inline_svg_with_text_alternatives_and_no_inline_style(
     for chart in ("tally-chart-0", "tally-chart-1", "turnout-chart", "attendance-chart"):
         assert f'aria-labelledby="{chart}-title {chart}-desc"' in html
     assert "room-points-chart-title" in html and "Harbour: 2 / 1" in html
-    assert "At the close: For 8, Against 5, Undecided 4." in html
-    assert "At the close: For 9, Against 7, Undecided 2." in html
+    assert (
+        "in 3 steps of at least five voters each. At the close: For 7, Against 5, Undecided 4."
+        in html
+    )
+    assert (
+        "in 4 steps of at least five voters each. At the close: For 9, Against 10, Undecided 2."
+        in html
+    )
     assert " style=" not in html
     assert "<script" not in html.split("</head>", 1)[1]
 

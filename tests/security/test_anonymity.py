@@ -15,8 +15,9 @@ from django.urls import reverse
 
 from debates import services
 from debates.models import PollKind
+from events.disclosure import MIN_GROUP, WITHHELD_ROOMS
 from events.models import Event, Phase, Side
-from events.selectors import ROOM_SWING_MIN_VOTERS, event_recap
+from events.selectors import event_recap
 from tests.conftest import make_attendee
 from tests.debates.sockets import in_thread, initial, open_socket, receive_until, session_for
 
@@ -80,6 +81,7 @@ def test_summaries_and_exports_name_no_voter(held, client, organiser):
         assert [s for s in _secrets(people) if s in text] == [], label
 
     rows = list(csv.DictReader(io.StringIO(pages["votes.csv"].content.decode())))
+    assert list(rows[0]) == ["voter", "poll", "side"]  # no vote times
     assert len(rows) == 16
     assert {row["voter"] for row in rows} == {str(n) for n in range(1, 9)}  # 1..N, not ids
     # Each voter number keeps one person's two votes together, and nothing else about them.
@@ -89,14 +91,13 @@ def test_summaries_and_exports_name_no_voter(held, client, organiser):
 @pytest.mark.django_db
 def test_room_figures_are_left_out_where_room_mates_could_tell_each_others_votes(held):
     event, _ = held
-    rooms = {room.room: room for room in event_recap(event).result.rooms}
-    big, small = rooms["Big"], rooms["Small"]
-    assert big.voters == 6 >= ROOM_SWING_MIN_VOTERS
-    assert (big.pre_for_percent, big.final_for_percent) is not None
-    assert big.swing is not None
-    # Two people: "50% FOR before" would tell each of them how the other voted.
-    assert small.voters == 2 < ROOM_SWING_MIN_VOTERS
-    assert (small.pre_for_percent, small.final_for_percent, small.swing) == (None, None, None)
+    result = event_recap(event).result
+    # Eight voted both times: the transition table is shown. Small (two people) cannot be
+    # shown, and Big (six) cannot either: the table minus Big would be Small.
+    assert result.transitions.total == 8 >= MIN_GROUP
+    assert result.rooms == ()
+    assert result.rooms_pooled == ("Big", "Small")
+    assert result.why["rooms"] == str(WITHHELD_ROOMS)
 
 
 @pytest.mark.django_db(transaction=True)
