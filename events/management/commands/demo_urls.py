@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.urls import NoReverseMatch, reverse
 
+from events.admission import projector_key
 from events.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, LIVE_SLUG
 from events.models import Event
-from events.admission import projector_key
 
 
 def _url(base: str, name: str, **kwargs: str) -> str | None:
