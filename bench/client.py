@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 SIDES = ("for", "against", "undecided")
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+SCREEN_CODE = re.compile(rb"data-screen-code>([0-9A-Z-]+)<")
 # Close codes the server uses for a client's own fault: reconnecting would not help.
 FINAL_CLOSE_CODES = {4400, 4403}
 ACK_TIMEOUT = 60.0
@@ -58,7 +59,10 @@ class Worker:
         self.base = config["url"]
         self.ws_url = config["ws_url"]
         self.origin = config["url"]
-        self.join_code = config["join_code"]
+        self.projector_path = config["projector_path"]
+        self.screen_path = config["screen_path"]
+        self.screen_cookies: dict[str, str] | None = None
+        self.screen_read: tuple[float, str] | None = None  # (when, the code on the screen)
         self.poll_id = config["poll_id"]
         self.event_path = config["event_path"]
         self.worker_id = config["worker_id"]
@@ -71,6 +75,25 @@ class Worker:
         self.reconnects = 0
 
     # ------------------------------------------------------------------ joining
+
+    async def screen_code(self) -> str:
+        """The code the projector shows now (events.admission rotates it), re-read every 15 s:
+        what people in the room type. One projector session per worker."""
+        if self.screen_read and time.monotonic() - self.screen_read[0] < 15:
+            return self.screen_read[1]
+        if self.screen_cookies is None:
+            status, cookies, _ = await http(self.base, "GET", self.projector_path)
+            if status != 302:
+                raise JoinError(f"GET projector link {status}")
+            self.screen_cookies = cookies
+        status, _, body = await http(
+            self.base, "GET", self.screen_path, cookies=self.screen_cookies
+        )
+        code = SCREEN_CODE.search(body)
+        if status != 200 or not code:
+            raise JoinError(f"GET {self.screen_path} {status}")
+        self.screen_read = (time.monotonic(), code.group(1).decode())
+        return self.screen_read[1]
 
     async def http_join(self, att: Attendee) -> str:
         """GET /join/, POST the code with the CSRF token; returns the session's Cookie header.
@@ -87,7 +110,7 @@ class Worker:
         form = urlencode(
             {
                 "csrfmiddlewaretoken": token.group(1).decode(),
-                "code": self.join_code,
+                "code": await self.screen_code(),
                 "display_name": f"Bench {att.index}",
             }
         )

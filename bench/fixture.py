@@ -19,6 +19,7 @@ def main(options: dict) -> dict:
 
     from debates.models import PollKind, ResultsVisibility
     from debates.services import poll_open
+    from events.admission import projector_key
     from events.models import Phase
     from events.services import event_create
 
@@ -52,7 +53,9 @@ def main(options: dict) -> dict:
         "sessions": sessions,
         "event_id": event.pk,
         "slug": event.slug,
-        "join_code": event.join_code,
+        # The projector link: the workers read the screen's rotating code as a phone would.
+        "projector_path": f"/e/{event.slug}/projector-link/{projector_key(event)}/",
+        "screen_path": f"/e/{event.slug}/screen/",
         "poll_id": poll.pk,
     }
 

@@ -58,7 +58,8 @@ class Harness:
             config = {
                 "url": server.url,
                 "ws_url": f"{server.ws_base}/ws/e/{self.fixture['slug']}/",
-                "join_code": self.fixture["join_code"],
+                "projector_path": self.fixture["projector_path"],
+                "screen_path": self.fixture["screen_path"],
                 "poll_id": self.poll_id,
                 "event_path": f"/e/{self.fixture['slug']}/",
                 "worker_id": worker_id,

@@ -175,13 +175,23 @@ def _sub(text: str, pattern: str, repl: str, *, flags: int = re.MULTILINE) -> st
     return new
 
 
-def nginx_config(*, sockets: list[Path], port: int, workdir: Path) -> str:
+def nginx_config(
+    *, sockets: list[Path], port: int, workdir: Path, limits_per_address: bool = False
+) -> str:
     """deploy/nginx/productbreaks.conf on 127.0.0.1:port without TLS, inside a main config.
 
     The only addition: nginx names the daphne process that took each websocket (X-Upstream), so
-    the bench can show a vote through either process reaching the sockets on both.
+    the bench can show a vote through either process reaching the sockets on both. Unless
+    `limits_per_address`, the per-address limits count per connection instead: every bench
+    "phone" comes from 127.0.0.1, where thousands of real ones would come from many networks.
     """
     site = NGINX_SITE.read_text()
+    if not limits_per_address:
+        site = _sub(
+            site,
+            r"(limit_(?:req|conn)_zone )\$binary_remote_addr",
+            r"\1$binary_remote_addr$remote_port",
+        )
     site = _sub(site, r"^# -- plain HTTP.*?\(bench: skip-end\)\n", "", flags=re.S | re.M)
     servers = "".join(f"    server unix:{path} max_fails=3 fail_timeout=5s;\n" for path in sockets)
     site = _sub(site, r"(^\s*server unix:/run/productbreaks/[^\n]*\n)+", servers)
@@ -325,6 +335,9 @@ def _base_env(**extra: str) -> dict[str, str]:
         "HTTPS": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        # Every bench "phone" comes from 127.0.0.1, where thousands of real ones would come from
+        # many networks: the per-network join budget (events.admission) would queue them all.
+        "JOIN_BUDGET_BURST": "1000000",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     return env | extra
@@ -406,8 +419,10 @@ def start_cluster(
     database_url: str = "",
     redis_url: str = "",
     port: int = 0,
+    limits_per_address: bool = False,
 ) -> Server:
     """N daphne processes (the systemd unit's command) on PostgreSQL and Redis, behind nginx.
+    `limits_per_address`: nginx's limits as deployed (see nginx_config).
 
     A fresh PostgreSQL database is created next to `database_url` (or used as is when
     database_url names one already made for the caller) and dropped afterwards.
@@ -468,7 +483,11 @@ def start_cluster(
             sockets.append(sock)
             _wait_socket_file(sock, proc)
         conf = workdir / "nginx.conf"
-        conf.write_text(nginx_config(sockets=sockets, port=port, workdir=workdir))
+        conf.write_text(
+            nginx_config(
+                sockets=sockets, port=port, workdir=workdir, limits_per_address=limits_per_address
+            )
+        )
         check = subprocess.run(
             [nginx, "-t", "-p", str(workdir), "-e", "stderr", "-c", str(conf)],
             capture_output=True,

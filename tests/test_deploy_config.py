@@ -14,3 +14,39 @@ def test_every_proxied_location_sends_the_address_nginx_saw_not_the_clients_clai
     forwarded = re.findall(r"^\s*proxy_set_header\s+X-Forwarded-For\s+(\S+);", conf, re.MULTILINE)
     assert passes >= 2
     assert forwarded == ["$remote_addr"] * passes
+
+
+def _zone(conf: str, name: str) -> float:
+    [rate] = re.findall(rf"limit_req_zone \$binary_remote_addr zone={name}:\S+ rate=(\d+)r/s;", conf)
+    return float(rate)
+
+
+def _locations(conf: str) -> dict[str, str]:
+    """Each proxied location's block, by its path."""
+    return dict(re.findall(r"location (?:~ )?(\S+) \{\n(.*?)\n    \}", conf, re.S))
+
+
+def test_every_proxied_location_is_limited_per_address():
+    conf = NGINX.read_text()
+    for path, block in _locations(conf).items():
+        if "proxy_pass" in block:
+            assert re.search(r"limit_req zone=pb_\w+ burst=\d+", block), path
+            assert re.search(r"limit_conn pb_conn \d+;", block), path
+
+
+def test_the_limits_let_500_people_behind_one_address_join_within_a_minute():
+    """deploy/README.md's arithmetic: 500 phones, each GET and POST of the join form, all at
+    once, from one address. nginx refuses nothing inside its burst; past `delay` it spaces
+    requests at the zone's rate."""
+    conf = NGINX.read_text()
+    people, requests_each = 500, 2
+    join = _locations(conf)["^/(join/|j/)"]
+    burst, delay = map(int, re.search(r"burst=(\d+) delay=(\d+)", join).groups())
+    requests = people * requests_each
+    assert requests <= burst + 1  # none refused
+    last_waits = (requests - delay) / _zone(conf, "pb_join")
+    assert last_waits <= 60
+    # One socket per phone and a request in flight each fit under the connection limit.
+    for block in _locations(conf).values():
+        if "limit_conn" in block:
+            assert int(re.search(r"limit_conn pb_conn (\d+);", block)[1]) >= 2 * people

@@ -43,7 +43,8 @@ def test_every_attendee_sees_the_recounted_tally_and_no_vote_is_lost():
 def test_two_processes_on_postgres_and_redis_behind_nginx_lose_nothing(
     postgres_url, redis_url, monkeypatch
 ):
-    # The cluster launcher takes the fixtures' fresh database and Redis database.
+    # The cluster launcher takes the fixtures' fresh database and Redis database, and keeps
+    # nginx's limits per address as deployed: 200 people behind one address all get in.
     monkeypatch.setattr(run, "start_cluster", _cluster_on(postgres_url, redis_url))
     try:
         result = run.scenario_smoke(run.parse(["smoke", "--cluster", "--attendees", "200"]))
@@ -61,7 +62,9 @@ def _cluster_on(database_url: str, redis_url: str):
     from bench.server import start_cluster
 
     def start(**options):
-        return start_cluster(database_url=database_url, redis_url=redis_url, **options)
+        return start_cluster(
+            database_url=database_url, redis_url=redis_url, limits_per_address=True, **options
+        )
 
     return start
 

@@ -73,8 +73,10 @@ Speaker.objects.create(
 )
 for i, name in enumerate(["Speed", "Quality"]):
     Theme.objects.create(event=event, name=name, position=i)
+from events.admission import projector_key
 print(json.dumps({{
     "slug": event.slug, "code": event.join_code, "title": event.title, "motion": event.motion,
+    "projector": f"/e/{{event.slug}}/projector-link/{{projector_key(event)}}/",
     "host_key": event.host_key,
     "host": {{"username": host.username, "password": {host_password!r}}},
     "organiser": {{"username": organiser.username, "password": {organiser_password!r}}},

@@ -81,3 +81,10 @@ def audit(page: Any, name: str, axe_source: str) -> list[dict[str, Any]]:
             known["targets"] += [n for n in violation["targets"] if n["target"] not in seen]
     page.set_viewport_size(before)
     return list(found.values())
+
+
+def read_screen(projector) -> tuple[str, str]:
+    """What a person in the room reads off the projector: the code and the QR code's link."""
+    box = projector.locator("#screen-join")
+    code = box.locator("[data-screen-code]").inner_text()
+    return code, box.locator("[data-screen-url]").get_attribute("data-screen-url")

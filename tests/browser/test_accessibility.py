@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.kit import audit, axe_report
+from tests.browser.kit import audit, axe_report, read_screen
 from tests.servers import manage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -30,8 +30,14 @@ def host_console(people, event):
     return page
 
 
-def join_by_link(people, event, name):
-    page = people.open(name, path=f"/j/{event['code']}/")
+def open_projector(people, event):
+    return people.open("projector", phone=False, path=event["projector"])
+
+
+def join_by_link(people, event, name, projector):
+    """A phone scans the QR code on the projector."""
+    _code, link = read_screen(projector)
+    page = people.open(name, path=link)
     page.get_by_label("Your name (optional)").fill(name)
     page.get_by_role("button", name="Join and vote").click()
     expect(page.get_by_text(f"You are taking part as {name}.")).to_be_visible()
@@ -50,8 +56,15 @@ def test_the_join_pages_have_no_serious_axe_violations(people, site, axe_source)
     expect(page.get_by_role("alert")).to_contain_text("No event has that code")
     assert_accessible(page, "join-error", axe_source)
 
+    # The event's printed link explains that the code is on the screen in the room.
     page.goto(f"/j/{event['code']}/")
     expect(page.get_by_role("heading", name=event["title"])).to_be_visible()
+    assert_accessible(page, "join-link-closed", axe_source)
+
+    # The QR code on the screen: the name form.
+    _code, link = read_screen(open_projector(people, event))
+    page.goto(link)
+    expect(page.get_by_role("button", name="Join and vote")).to_be_visible()
     assert_accessible(page, "join-link", axe_source)
     assert people.problems() == {}
 
@@ -62,8 +75,8 @@ def test_the_live_pages_have_no_serious_axe_violations(people, site, axe_source)
     host = host_console(people, event)
     assert_accessible(host, "console-lobby", axe_source)
 
-    ada = join_by_link(people, event, "Ada")
-    projector = people.open("projector", phone=False, path=f"/e/{event['slug']}/projector/")
+    projector = open_projector(people, event)
+    ada = join_by_link(people, event, "Ada", projector)
     host.get_by_role("button", name="Open the Pre-vote").click()
     expect(host.get_by_role("button", name="Close the Pre-vote")).to_be_visible()
     vote_for = ada.get_by_role("button", name="Vote FOR")
@@ -82,9 +95,9 @@ def test_the_breakout_and_plenary_pages_have_no_serious_axe_violations(people, s
     """A room with a point on its board; the plenary with it highlighted; a takeaway."""
     event = site.event()
     host = host_console(people, event)
-    ada = join_by_link(people, event, "Ada")
-    ben = join_by_link(people, event, "Ben")
-    projector = people.open("projector", phone=False, path=f"/e/{event['slug']}/projector/")
+    projector = open_projector(people, event)
+    ada = join_by_link(people, event, "Ada", projector)
+    ben = join_by_link(people, event, "Ben", projector)
 
     rounds = host.get_by_role("region", name="Breakout rooms")
     rounds.get_by_label("Number").fill("1")
@@ -142,7 +155,7 @@ def test_voting_works_with_the_keyboard_alone(people, site):
     host = host_console(people, event)
     host.get_by_role("button", name="Open the Pre-vote").click()
     expect(host.get_by_role("button", name="Close the Pre-vote")).to_be_visible()
-    page = join_by_link(people, event, "Kim")
+    page = join_by_link(people, event, "Kim", open_projector(people, event))
     vote_for = page.get_by_role("button", name="Vote FOR")
     vote_against = page.get_by_role("button", name="Vote AGAINST")
     expect(vote_for).to_be_visible()

@@ -41,8 +41,11 @@ def tally(poll: int, version: int, counts: dict[str, int]) -> str:
 def test_an_attendee_sees_the_poll_open_votes_over_the_socket_and_sees_the_tally(people, site):
     from playwright.sync_api import expect
 
+    from tests.browser.kit import read_screen
+
     event = site.event()
-    page = people.open("Ada", path=f"/j/{event['code']}/")
+    _code, link = read_screen(people.open("projector", phone=False, path=event["projector"]))
+    page = people.open("Ada", path=link)
     page.get_by_role("button", name="Join and vote").click()
     expect(page.get_by_text("You are taking part as Anonymous")).to_be_visible()
     page.evaluate("() => { window.noReload = true; }")
