@@ -65,6 +65,14 @@ class EventForm(forms.ModelForm):
             "starts_at": _DATETIME_INPUT,
             "ends_at": _DATETIME_INPUT,
             "format": forms.RadioSelect,
+            "admission": forms.RadioSelect,
+        }
+        help_texts = {
+            "admission": _(
+                "With the code on the screen, only people who can see the projector (or your "
+                "shared screen) can join, and a script cannot stuff the vote. An open link "
+                "lets anyone with it join: use it only when you cannot show a screen."
+            ),
         }
 
     def clean_room_video_pattern(self) -> str:

@@ -218,6 +218,7 @@ EVENT_EDITABLE_FIELDS = (
     "ends_at",
     "format",
     "venue",
+    "admission",
     "video_url",
     "room_video_pattern",
 )

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from debates.models import Point
 from events import forms
-from events.models import Event, EventFormat, Resource, Side, Speaker, SpeakerRole, Theme
+from events.models import Admission, Event, EventFormat, Resource, Side, Speaker, SpeakerRole, Theme
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,7 @@ def event_data(**overrides: str) -> dict[str, str]:
         "ends_at": "2031-03-04T20:30",
         "format": EventFormat.HYBRID,
         "venue": "The Old Library",
+        "admission": Admission.SCREEN,
         "video_url": "https://meet.example.org/platforms",
         "room_video_pattern": "https://meet.jit.si/pb-{event}-{room}",
     }
@@ -112,7 +113,9 @@ def test_the_organiser_edits_details_and_parts(client, organiser, event):
 
     speakers = list(event.speakers.all())
     themes = list(event.themes.all())
-    data = event_data(title="Renamed", format=EventFormat.VENUE, video_url="")
+    data = event_data(
+        title="Renamed", format=EventFormat.VENUE, video_url="", admission=Admission.OPEN
+    )
     data |= formset(
         "speakers",
         [
@@ -141,6 +144,7 @@ def test_the_organiser_edits_details_and_parts(client, organiser, event):
     assert response.status_code == 302
     event.refresh_from_db()
     assert (event.title, event.format) == ("Renamed", EventFormat.VENUE)
+    assert event.admission == Admission.OPEN  # the organiser opened the door
     assert [t.name for t in event.themes.order_by("position")] == [
         "Your career",
         "Domain depth",
