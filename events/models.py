@@ -235,6 +235,11 @@ class Attendee(models.Model):
             models.Index(
                 fields=["event", "network", "joined_at"], name="events_attendee_network_idx"
             ),
+            # Turnout leaves set-aside attendees out: the live snapshot subtracts this count
+            # (an index holding only the set-aside, so it costs nothing until a host uses it).
+            models.Index(
+                fields=["event"], condition=Q(set_aside=True), name="events_attendee_aside_idx"
+            ),
         ]
 
     def __str__(self) -> str:
