@@ -370,6 +370,7 @@ class Recap:
     room_points: tuple[RoomPoints, ...]
     room_count: int
     hidden_points: int  # left out by moderators; shown to organisers only
+    set_aside_votes: int = 0  # votes a host set aside (debates.set_aside): in no figure here
 
 
 def event_recap(event: Event) -> Recap:
@@ -385,9 +386,9 @@ def event_recap(event: Event) -> Recap:
     }
     pre_poll, final_poll = polls.get(PollKind.PRE_VOTE), polls.get(PollKind.FINAL_VOTE)
     choices: dict[int, dict[int, str]] = defaultdict(dict)  # poll id -> attendee id -> side
-    for poll_id, attendee_id, side in Vote.objects.filter(poll__in=polls.values()).values_list(
-        "poll_id", "attendee_id", "side"
-    ):
+    for poll_id, attendee_id, side in Vote.objects.filter(
+        poll__in=polls.values(), counted=True
+    ).values_list("poll_id", "attendee_id", "side"):
         choices[poll_id][attendee_id] = side
     pre_votes = choices[pre_poll.pk] if pre_poll else {}
     final_votes = choices[final_poll.pk] if final_poll else {}
@@ -420,7 +421,7 @@ def event_recap(event: Event) -> Recap:
         result=result,
         timelines=tuple(_timeline(poll) for poll in (pre_poll, final_poll) if poll is not None),
         turnout=Turnout(
-            attendees=Attendee.objects.filter(event=event).count(),
+            attendees=Attendee.objects.filter(event=event, set_aside=False).count(),
             pre_voters=len(pre_votes),
             final_voters=len(final_votes),
             both_voters=result.transitions.total,
@@ -429,6 +430,7 @@ def event_recap(event: Event) -> Recap:
         room_points=room_points,
         room_count=len(rooms),
         hidden_points=hidden,
+        set_aside_votes=Vote.objects.filter(poll__in=polls.values(), counted=False).count(),
     )
 
 
@@ -590,9 +592,9 @@ def _timeline(poll: Poll) -> PollTimeline:
     """Replays the poll's vote log: the running tally after every cast or change."""
     counts = dict.fromkeys(SIDES, 0)
     steps = []
-    for side, previous, at in VoteLog.objects.filter(poll=poll).values_list(
-        "side", "previous_side", "at"
-    ):
+    for side, previous, at in VoteLog.objects.filter(
+        poll=poll, attendee__set_aside=False
+    ).values_list("side", "previous_side", "at"):
         if previous:
             counts[previous] -= 1
         counts[side] += 1
@@ -606,7 +608,7 @@ def _timeline(poll: Poll) -> PollTimeline:
 
 def _attendance(event: Event, polls: list[Poll], rounds: list[BreakoutRound]) -> Attendance:
     joins = tuple(
-        Attendee.objects.filter(event=event)
+        Attendee.objects.filter(event=event, set_aside=False)
         .order_by("joined_at")
         .values_list("joined_at", flat=True)
     )
@@ -674,7 +676,7 @@ def votes_for_export(event: Event) -> list[tuple[int, str, str, datetime]]:
     when they joined or their id.
     """
     votes = list(
-        Vote.objects.filter(poll__event=event)
+        Vote.objects.filter(poll__event=event, counted=True)
         .order_by("poll__created_at", "poll_id")
         .values_list("attendee_id", "poll__kind", "side", "updated_at")
     )
