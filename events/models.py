@@ -220,7 +220,7 @@ class Attendee(models.Model):
     # A keyed hash of the address they joined from (never the address itself), so the host's
     # door panel can tell many joins from one network apart; blanked by anonymise_attendees.
     network = models.CharField(max_length=16, blank=True)
-    # Set aside by a host (debates.services.set_aside): their votes count in no tally.
+    # Set aside by a host (debates.set_aside): their votes count in no tally.
     # Denormalised from the debate's set-aside log so the vote writer reads it with the event.
     set_aside = models.BooleanField(default=False)
 
