@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from debates import services
+from debates import services, set_aside
 from debates.forms import PollOpenForm
 from debates.models import (
     AssignmentMode,
@@ -28,6 +28,7 @@ from debates.models import (
     Point,
     Poll,
     ResultsVisibility,
+    SetAside,
     Takeaway,
 )
 from events.models import Attendee, Event, Phase
@@ -53,6 +54,7 @@ def _scoped(event: Event) -> dict[type, QuerySet]:
         Takeaway: Takeaway.objects.filter(event=event),
         Attendee: Attendee.objects.filter(event=event),
         Poll: Poll.objects.filter(event=event),
+        SetAside: SetAside.objects.filter(event=event),
     }
 
 
@@ -194,6 +196,15 @@ class TakeawayReorderForm(EventScopedForm):
         self.fields["order"].error_messages["invalid_choice"] = NOT_IN_EVENT
 
 
+class SetAsideForm(EventScopedForm):
+    # A door-panel key (debates.door); the server finds the group from it.
+    group = forms.CharField(max_length=64)
+
+
+class SetAsideUndoForm(EventScopedForm):
+    set_aside = _id_field(SetAside)
+
+
 def _round_start(event: Event, data: dict) -> object:
     size_or_rooms = {"rooms" if data["split"] == "rooms" else "size": data["count"]}
     return services.round_start(
@@ -208,6 +219,8 @@ def _round_start(event: Event, data: dict) -> object:
 @dataclass(frozen=True)
 class Command:
     form: type[forms.Form]
+    # Called with the event and the form's cleaned data, plus "actor" (set_aside.Actor): who
+    # runs it, for the commands that keep a log.
     run: Callable[[Event, dict], object]
     # The console panel that shows the result (re-rendered for an htmx POST).
     panel: str
@@ -309,6 +322,16 @@ COMMANDS: dict[str, Command] = {
         lambda e, d: services.takeaway_reorder(event=e, order=d["order"]),
         "takeaways",
     ),
+    "votes.set_aside": Command(
+        SetAsideForm,
+        lambda e, d: set_aside.set_aside(event=e, key=d["group"], actor=d["actor"]),
+        "door",
+    ),
+    "votes.set_aside_undo": Command(
+        SetAsideUndoForm,
+        lambda e, d: set_aside.set_aside_undo(set_aside=d["set_aside"], actor=d["actor"]),
+        "door",
+    ),
 }
 
 
@@ -316,9 +339,12 @@ def _form_reason(form: forms.Form) -> str:
     return " ".join(str(message) for errors in form.errors.values() for message in errors)
 
 
-def command_run(*, event: Event, name: str, data: Mapping[str, Any]) -> Command:
-    """Validates and runs one host command. Sync (ORM); call it through
-    database_sync_to_async from the consumer. Raises CommandRefused with the reason."""
+def command_run(
+    *, event: Event, name: str, data: Mapping[str, Any], actor: set_aside.Actor
+) -> Command:
+    """Validates and runs one host command for `actor` (set_aside.actor_for: who is acting,
+    after can_host let them in). Sync (ORM); call it through database_sync_to_async from the
+    consumer. Raises CommandRefused with the reason."""
     command = COMMANDS.get(name)
     if command is None:
         raise CommandRefused(str(COMMAND_UNKNOWN))
@@ -326,7 +352,7 @@ def command_run(*, event: Event, name: str, data: Mapping[str, Any]) -> Command:
     if not form.is_valid():
         raise CommandRefused(_form_reason(form))
     try:
-        command.run(event, form.cleaned_data)
+        command.run(event, {**form.cleaned_data, "actor": actor})
     except ValidationError as error:
         raise CommandRefused(" ".join(error.messages)) from None
     return command

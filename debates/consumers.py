@@ -13,7 +13,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import commands, live, selectors
+from debates import commands, live, selectors, set_aside
 from debates.services import Ballot, room_place_late_joiner
 from events.models import Attendee, Event
 
@@ -202,7 +202,9 @@ def _host_command_run(
     if event is None or not selectors.can_host(event=event, user=user, session=session):
         return _FORBIDDEN
     try:
-        commands.command_run(event=event, name=name, data=data)
+        commands.command_run(
+            event=event, name=name, data=data, actor=set_aside.actor_for(user=user)
+        )
     except commands.CommandRefused as refused:
         return refused.reason
     return None

@@ -135,9 +135,15 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
         poll.pk: poll
         for poll in Poll.objects.select_for_update().filter(pk__in=poll_ids).order_by("pk")
     }
-    attendee_events = dict(
-        Attendee.objects.filter(pk__in=attendee_ids).values_list("pk", "event_id")
-    )
+    # Read after the poll locks: a set-aside (debates.set_aside) takes them too, so the flag
+    # read here is the one its transaction left, and no vote slips between the two.
+    attendee_events, aside = {}, set()
+    for pk, event_id, set_aside in Attendee.objects.filter(pk__in=attendee_ids).values_list(
+        "pk", "event_id", "set_aside"
+    ):
+        attendee_events[pk] = event_id
+        if set_aside:
+            aside.add(pk)
     existing = {
         (vote.poll_id, vote.attendee_id): vote
         for vote in Vote.objects.filter(poll_id__in=list(polls), attendee_id__in=attendee_ids)
@@ -170,6 +176,8 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
                 side=ballot.side,
                 cast_at=now,
                 updated_at=now,
+                # Stored and acknowledged like any vote (it is committed), counted in no tally.
+                counted=ballot.attendee_id not in aside,
             )
             created[key] = vote
             previous = ""

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from debates import commands, door_views, live, selectors, services
+from debates import commands, door, door_views, live, selectors, services, set_aside
 from debates.forms import PollOpenForm
 from debates.models import AssignmentMode, BreakoutRoom, Point, Poll, PollKind, ResultsVisibility
 from events.models import Admission, Attendee, Event, Phase
@@ -237,7 +237,9 @@ def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpRespon
 # ---------------------------------------------------------------- host console
 # (host console: phases, presence, rounds, plenary, takeaways; polls are above)
 
-CONSOLE_PANELS = frozenset({"polls", "phase", "presence", "round", "rooms", "plenary", "takeaways"})
+CONSOLE_PANELS = frozenset(
+    {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"}
+)
 # A command's result shows in its panel; a round command (start, end) changes the rooms too,
 # and the htmx response carries them as an out-of-band swap.
 _ALSO_REFRESH = {"round": ("rooms",)}
@@ -268,6 +270,7 @@ def _console_host_context(event: Event) -> dict[str, Any]:
         "takeaway_form": commands.TakeawayAddForm(None, event=event),
         "point_max": services.POINT_MAX_LENGTH,
         "rooms_labels": _rooms_labels(),
+        "door": door.door_view(event_id=event.pk),
     }
 
 
@@ -297,6 +300,10 @@ def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...])
     if panels == ("presence",):
         # Every console re-reads this every few seconds: only what it shows (two queries).
         return render(request, "debates/console.html#presence", _presence_context(request, event))
+    if panels == ("door",):
+        # Re-read every few seconds too: the door panel's own five queries, nothing else.
+        context = {"event": event, "door": door.door_view(event_id=event.pk)}
+        return render(request, "debates/console.html#door", context)
     context = _console_context(request, event) | {"oob": False}
     body = [render_to_string(f"debates/console.html#{panels[0]}", context, request=request)]
     for panel in panels[1:]:
@@ -315,7 +322,12 @@ def console_command(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     if name not in commands.COMMANDS:
         raise Http404(commands.COMMAND_UNKNOWN)
     try:
-        command = commands.command_run(event=event, name=name, data=request.POST)
+        command = commands.command_run(
+            event=event,
+            name=name,
+            data=request.POST,
+            actor=set_aside.actor_for(user=request.user),
+        )
     except commands.CommandRefused as refused:
         if request.htmx:
             return HttpResponse(refused.reason, status=400, content_type="text/plain")

@@ -220,7 +220,7 @@ class Attendee(models.Model):
     # A keyed hash of the address they joined from (never the address itself), so the host's
     # door panel can tell many joins from one network apart; blanked by anonymise_attendees.
     network = models.CharField(max_length=16, blank=True)
-    # Set aside by a host (debates.services.set_aside): their votes count in no tally.
+    # Set aside by a host (debates.set_aside): their votes count in no tally.
     # Denormalised from the debate's set-aside log so the vote writer reads it with the event.
     set_aside = models.BooleanField(default=False)
 
@@ -234,6 +234,11 @@ class Attendee(models.Model):
             # The door panel: joins per network per minute.
             models.Index(
                 fields=["event", "network", "joined_at"], name="events_attendee_network_idx"
+            ),
+            # Turnout leaves set-aside attendees out: the live snapshot subtracts this count
+            # (an index holding only the set-aside, so it costs nothing until a host uses it).
+            models.Index(
+                fields=["event"], condition=Q(set_aside=True), name="events_attendee_aside_idx"
             ),
         ]
 

@@ -378,6 +378,7 @@ class Recap:
     room_points: tuple[RoomPoints, ...]
     room_count: int
     hidden_points: int  # left out by moderators; shown to organisers only
+    set_aside_votes: int = 0  # votes a host set aside (debates.set_aside): in no figure here
 
 
 def event_recap(event: Event) -> Recap:
@@ -393,9 +394,9 @@ def event_recap(event: Event) -> Recap:
     }
     pre_poll, final_poll = polls.get(PollKind.PRE_VOTE), polls.get(PollKind.FINAL_VOTE)
     choices: dict[int, dict[int, str]] = defaultdict(dict)  # poll id -> attendee id -> side
-    for poll_id, attendee_id, side in Vote.objects.filter(poll__in=polls.values()).values_list(
-        "poll_id", "attendee_id", "side"
-    ):
+    for poll_id, attendee_id, side in Vote.objects.filter(
+        poll__in=polls.values(), counted=True
+    ).values_list("poll_id", "attendee_id", "side"):
         choices[poll_id][attendee_id] = side
     pre_votes = choices[pre_poll.pk] if pre_poll else {}
     final_votes = choices[final_poll.pk] if final_poll else {}
@@ -434,7 +435,7 @@ def event_recap(event: Event) -> Recap:
             if timeline.steps
         ),
         turnout=Turnout(
-            attendees=Attendee.objects.filter(event=event).count(),
+            attendees=Attendee.objects.filter(event=event, set_aside=False).count(),
             pre_voters=len(pre_votes),
             final_voters=len(final_votes),
             both_voters=len(set(pre_votes) & set(final_votes)),
@@ -443,6 +444,7 @@ def event_recap(event: Event) -> Recap:
         room_points=room_points,
         room_count=len(rooms),
         hidden_points=hidden,
+        set_aside_votes=Vote.objects.filter(poll__in=polls.values(), counted=False).count(),
     )
 
 
@@ -676,7 +678,8 @@ def _timeline(poll: Poll) -> PollTimeline:
     known time. No steps when fewer than MIN_GROUP people are in the log.
     """
     log = list(
-        VoteLog.objects.filter(poll=poll)
+        # Set-aside voters' changes are left out, as their votes are (debates.set_aside).
+        VoteLog.objects.filter(poll=poll, attendee__set_aside=False)
         .order_by("at", "pk")
         .values_list("attendee_id", "side", "previous_side", "at")
     )
@@ -698,7 +701,7 @@ def _timeline(poll: Poll) -> PollTimeline:
 
 def _attendance(event: Event, polls: list[Poll], rounds: list[BreakoutRound]) -> Attendance:
     joins = tuple(
-        Attendee.objects.filter(event=event)
+        Attendee.objects.filter(event=event, set_aside=False)
         .order_by("joined_at")
         .values_list("joined_at", flat=True)
     )
@@ -771,7 +774,7 @@ def votes_for_export(event: Event) -> list[tuple[int, str, str]]:
     polls: dict[int, str] = {}
     votes: dict[int, dict[int, str]] = defaultdict(dict)  # poll id -> attendee id -> side
     for poll_id, kind, attendee_id, side in (
-        Vote.objects.filter(poll__event=event)
+        Vote.objects.filter(poll__event=event, counted=True)
         .order_by("poll__created_at", "poll_id")
         .values_list("poll_id", "poll__kind", "attendee_id", "side")
     ):

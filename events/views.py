@@ -107,6 +107,8 @@ def _summary_context(request: HttpRequest, event: Event) -> dict:
         "can_publish": can_edit(event=event, user=request.user),
         "can_export_subscribers": selectors.subscribers_for(request.user) is not None,
         "subscriber_count": event.subscribers.count(),
+        # The set-aside log (debates.SetAside), read through the reverse relation.
+        "set_asides": event.set_asides.order_by("-created_at", "-pk"),
     }
 
 

@@ -160,3 +160,25 @@ def host_client(client, host_user, event):
     """A browser signed in as the event's host (the projector and console open for it)."""
     client.force_login(host_user)
     return client
+
+
+def make_instant_voters(
+    poll, n: int, *, network: str = "script0000000000", side: str = Side.FOR
+) -> list[Attendee]:
+    """n attendees of the poll's event, all from one network, who each voted within a second
+    of joining: what a ballot-stuffing script looks like to the door panel. Their join time is
+    set from the vote, so the test does not depend on how fast this machine is."""
+    from debates.models import Vote
+    from debates.services import vote_cast
+
+    people = []
+    for _ in range(n):
+        attendee = Attendee.objects.create(
+            event_id=poll.event_id, token=secrets.token_urlsafe(32), network=network
+        )
+        vote_cast(poll=poll, attendee=attendee, side=side)
+        cast_at = Vote.objects.get(poll=poll, attendee=attendee).cast_at
+        attendee.joined_at = cast_at - timedelta(milliseconds=300)
+        attendee.save(update_fields=["joined_at"])
+        people.append(attendee)
+    return people

@@ -17,7 +17,9 @@ def test_every_proxied_location_sends_the_address_nginx_saw_not_the_clients_clai
 
 
 def _zone(conf: str, name: str) -> float:
-    [rate] = re.findall(rf"limit_req_zone \$binary_remote_addr zone={name}:\S+ rate=(\d+)r/s;", conf)
+    [rate] = re.findall(
+        rf"limit_req_zone \$binary_remote_addr zone={name}:\S+ rate=(\d+)r/s;", conf
+    )
     return float(rate)
 
 

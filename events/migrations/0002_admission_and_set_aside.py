@@ -31,6 +31,10 @@ class Migration(migrations.Migration):
             model_name='attendee',
             index=models.Index(fields=['event', 'network', 'joined_at'], name='events_attendee_network_idx'),
         ),
+        migrations.AddIndex(
+            model_name='attendee',
+            index=models.Index(condition=models.Q(('set_aside', True)), fields=['event'], name='events_attendee_aside_idx'),
+        ),
         migrations.AddConstraint(
             model_name='event',
             constraint=models.CheckConstraint(condition=models.Q(('admission__in', ['screen', 'open'])), name='events_event_admission_valid'),

@@ -6,11 +6,22 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from debates import commands, services
-from debates.models import BreakoutRound, Point, PointStatus, Poll, PollKind, RoomMember, Takeaway
+from debates import commands, door, services, set_aside
+from debates.models import (
+    BreakoutRound,
+    Point,
+    PointStatus,
+    Poll,
+    PollKind,
+    RoomMember,
+    SetAside,
+    Takeaway,
+)
 from debates.selectors import ATTENDEE_SESSION_KEY, HOST_SESSION_KEY
-from events.models import Phase
+from events.models import Attendee, Phase
+from tests.conftest import make_instant_voters
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +54,12 @@ def command_data(name: str, s: dict) -> dict:
         "takeaway.edit": {"takeaway": s["takeaway"].pk, "title": "Renamed", "text": "x"},
         "takeaway.delete": {"takeaway": s["takeaway"].pk},
         "takeaway.move": {"takeaway": s["takeaway"].pk, "offset": 1},
+        "votes.set_aside": {"group": door.group_key(door.INSTANT, "*", timezone.now())},
+        "votes.set_aside_undo": {
+            "set_aside": SetAside.objects.filter(event=s["event"])
+            .values_list("pk", flat=True)
+            .first()
+        },
         "takeaway.reorder": {
             "order": list(
                 Takeaway.objects.filter(event=s["event"])
@@ -63,6 +80,14 @@ def prepare(name: str, s: dict) -> None:
         services.point_merge(point=s["other"], into=s["point"])
     elif name == "round.start":
         services.round_end(round_=s["round"])
+    elif name.startswith("votes."):
+        make_instant_voters(s["poll"], door.INSTANT_FLAG)
+        if name == "votes.set_aside_undo":
+            set_aside.set_aside(
+                event=s["event"],
+                key=door.group_key(door.INSTANT, "*", timezone.now()),
+                actor=set_aside.Actor(user_id=None, label="host link"),
+            )
 
 
 def snapshot(s: dict) -> tuple:
@@ -83,6 +108,8 @@ def snapshot(s: dict) -> tuple:
         ),
         list(Takeaway.objects.filter(event=event).values_list("title", "text", "position")),
         list(s["rooms"][0].round.rooms.values_list("name", "location")),
+        list(Attendee.objects.filter(event=event).values_list("pk", "set_aside")),
+        list(SetAside.objects.filter(event=event).values_list("pk", "undone_at")),
     )
 
 
@@ -164,6 +191,7 @@ def test_the_console_shows_every_panel(client, host_user, live_event):
     for marker in (
         'id="phase"',
         'id="presence"',
+        'id="door"',
         'id="round"',
         'id="rooms"',
         'id="plenary"',
@@ -244,7 +272,8 @@ def test_unknown_commands_and_gets_are_refused(client, host_user, live_event):
 
 
 @pytest.mark.parametrize(
-    "panel", sorted(["phase", "presence", "round", "rooms", "plenary", "takeaways", "polls"])
+    "panel",
+    sorted(["phase", "presence", "door", "round", "rooms", "plenary", "takeaways", "polls"]),
 )
 def test_panels_are_for_hosts_only(client, host_user, stranger_user, live_event, panel):
     event = live_event["event"]

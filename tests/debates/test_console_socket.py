@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 
-from debates import commands, services
+from debates import commands, door, services
 from debates.models import RoomMember
 from events.models import Event, Phase, Side
-from tests.conftest import make_attendee
+from tests.conftest import make_attendee, make_instant_voters
 from tests.debates.sockets import (
     in_thread,
     initial,
@@ -249,6 +249,8 @@ async def test_a_late_joiner_who_connects_is_placed_and_hears_their_room(live_ev
 
 # A whole evening, in an order where each command has something to act on.
 EVENING = [
+    "votes.set_aside",
+    "votes.set_aside_undo",
     "phase.set",
     "poll.visibility",
     "poll.close",
@@ -277,6 +279,8 @@ EVENING = [
 
 async def test_a_host_runs_every_command_over_the_socket(live_event):
     assert sorted(EVENING) == sorted(commands.COMMANDS)
+    # A script got in before the evening started: something for the door panel to set aside.
+    await in_thread(make_instant_voters)(live_event["poll"], door.INSTANT_FLAG)
     host = await host_socket(live_event["event"])
     for n, name in enumerate(EVENING):
         before = await in_thread(snapshot)(live_event)

@@ -160,7 +160,16 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
     ]
     pages += [
         (f"console panel {panel}", "host", reverse("debates:console_panel", args=[slug, panel]))
-        for panel in ("polls", "phase", "presence", "round", "rooms", "plenary", "takeaways")
+        for panel in (
+            "polls",
+            "phase",
+            "presence",
+            "door",
+            "round",
+            "rooms",
+            "plenary",
+            "takeaways",
+        )
     ]
     return pages
 

@@ -132,6 +132,7 @@ async def test_over_the_socket_a_person_learns_only_their_own_vote(event):
         "counts",
         "percent",
         "attendees",  # how many joined: a count like the rest
+        "set_aside",  # how many votes a host set aside: a count, never by side
     }
     assert "Ada" not in json.dumps(tally) and ada.token not in json.dumps(tally)
     await watcher.disconnect()

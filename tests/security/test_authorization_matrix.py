@@ -17,19 +17,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
+from unittest import mock
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
+from django.utils import timezone
 
-from debates import live
-from debates.models import Point, PointStatus, Poll, PollKind, PollState, ResultsVisibility, Vote
+from debates import door, live, set_aside
+from debates.models import (
+    Point,
+    PointStatus,
+    Poll,
+    PollKind,
+    PollState,
+    ResultsVisibility,
+    SetAside,
+    Vote,
+)
 from debates.selectors import HOST_SESSION_KEY
-from events.models import Event, Phase, Side
+from events.models import Attendee, Event, Phase, Side
 from productbreaks.asgi import application
+from tests.conftest import make_instant_voters
 from tests.security.conftest import HOSTS, ROLES, World, client_for, db_state, session_key_for
 
 # ---------------------------------------------------------------- the matrix
@@ -43,6 +56,8 @@ ACTIONS = (
     "add_point",
     "moderate_point",
     "manage_rooms",
+    "set_aside_votes",
+    "undo_set_aside",
     "read_summary",
     "export",
     "read_unpublished_recap",
@@ -58,6 +73,8 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     "add_point": frozenset({"attendee"}),
     "moderate_point": HOSTS,
     "manage_rooms": HOSTS,
+    "set_aside_votes": HOSTS,
+    "undo_set_aside": HOSTS,
     "read_summary": HOSTS,
     "export": HOSTS,
     "read_unpublished_recap": HOSTS,
@@ -77,6 +94,8 @@ SOCKET_FRAMES: dict[str, Callable[[World], dict[str, Any]] | None] = {
     "vote": lambda w: {"type": "vote.cast", "poll": w.poll.pk, "side": "against", "ref": "v1"},
     "moderate_point": lambda w: _command("point.hide", point=w.point.pk),
     "manage_rooms": lambda w: _command("room.update", room=w.room.pk, name="Elm"),
+    "set_aside_votes": lambda w: _command("votes.set_aside", group=w.prepared["group"]),
+    "undo_set_aside": lambda w: _command("votes.set_aside_undo", set_aside=w.prepared["set_aside"]),
 }
 ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "see_console": HOSTS,
@@ -86,6 +105,8 @@ ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "vote": frozenset({"attendee"}),
     "moderate_point": HOSTS,
     "manage_rooms": HOSTS,
+    "set_aside_votes": HOSTS,
+    "undo_set_aside": HOSTS,
 }
 # What asking for an HTTP-only action over the socket looks like.
 HTTP_ONLY_FRAMES = {
@@ -109,6 +130,24 @@ HTTP_ONLY_FRAMES = {
 
 def _command(command: str, **data: Any) -> dict[str, Any]:
     return {"type": "host.command", "command": command, "ref": f"c-{command}", "data": data}
+
+
+def _prepare(action: str, w: World) -> None:
+    """State an action needs to act on, made before the "nothing changed" snapshot: a script
+    of instant voters to set aside, or one set aside already to undo."""
+    w.prepared = {}
+    if action not in {"set_aside_votes", "undo_set_aside"}:
+        return
+    # Silently: the sockets under test must hear only what the action itself sends.
+    with ExitStack() as quiet:
+        for name in ("send", "tally_changed", "event_changed"):
+            quiet.enter_context(mock.patch.object(live, name, lambda *args: None))
+        make_instant_voters(w.poll, door.INSTANT_FLAG, side=Side.AGAINST)
+        w.prepared["group"] = door.group_key(door.INSTANT, door.EVERY_NETWORK, timezone.now())
+        if action == "undo_set_aside":
+            actor = set_aside.Actor(user_id=None, label="host link")
+            record = set_aside.set_aside(event=w.event, key=w.prepared["group"], actor=actor)
+            w.prepared["set_aside"] = record.pk
 
 
 def _cells(allowed: dict[str, frozenset[str]], actions) -> list:
@@ -157,6 +196,11 @@ def _http(action: str, client, w: World) -> list:
             client.post(_console(w, "round.message"), {"round": w.round.pk, "text": "Two min"}),
             client.post(_console(w, "round.end"), {"round": w.round.pk}),
         ]
+    if action == "set_aside_votes":
+        return [client.post(_console(w, "votes.set_aside"), {"group": w.prepared["group"]})]
+    if action == "undo_set_aside":
+        data = {"set_aside": w.prepared["set_aside"]}
+        return [client.post(_console(w, "votes.set_aside_undo"), data)]
     if action == "read_summary":
         return [client.get(reverse("events:summary", args=[slug]))]
     if action == "export":
@@ -200,6 +244,12 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
     elif action == "moderate_point":
         point = Point.objects.get(pk=w.point.pk)
         assert (point.text, point.status) == ("Reworded", PointStatus.HIDDEN)
+    elif action == "set_aside_votes":
+        assert Attendee.objects.filter(event=event, set_aside=True).count() >= door.INSTANT_FLAG
+        assert SetAside.objects.get(event=event).created_by_label != ""
+    elif action == "undo_set_aside":
+        assert SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
+        assert not Attendee.objects.filter(event=event, set_aside=True).exists()
     elif action == "manage_rooms":
         w.room.refresh_from_db()
         w.round.refresh_from_db()
@@ -210,6 +260,7 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
 @pytest.mark.parametrize(("role", "action", "allowed"), _cells(ALLOWED_HTTP, ACTIONS))
 def test_http(role, action, allowed, world, live_calls, django_capture_on_commit_callbacks):
     client = client_for(role, world)
+    _prepare(action, world)
     before = db_state()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         responses = _http(action, client, world)
@@ -276,6 +327,10 @@ def _socket_effect(action: str, w: World) -> bool:
         "vote": lambda: Vote.objects.get(poll=w.poll, attendee=w.attendee).side == Side.AGAINST,
         "moderate_point": lambda: Point.objects.get(pk=w.point.pk).status == PointStatus.HIDDEN,
         "manage_rooms": lambda: type(w.room).objects.get(pk=w.room.pk).name == "Elm",
+        "set_aside_votes": lambda: Attendee.objects.filter(event=event, set_aside=True).exists(),
+        "undo_set_aside": lambda: (
+            SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
+        ),
     }[action]()
 
 
@@ -292,6 +347,7 @@ async def test_socket(role, action, allowed, world, live_calls):
     await _initial(host)
     actor = await _connect(await database_sync_to_async(session_key_for)(role, world), slug)
     await _initial(actor)
+    await database_sync_to_async(_prepare)(action, world)
     before = await state()
 
     build = SOCKET_FRAMES.get(action)

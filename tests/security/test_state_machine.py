@@ -1,5 +1,6 @@
 """The poll state machine against a plain model: whatever order people join, vote, change their
-minds, replay a vote, reconnect, and hosts close and reopen polls, the tally equals the model.
+minds, replay a vote, reconnect, and hosts close and reopen polls, set a script's votes aside
+and undo it, and publish the recap, the tally equals the model.
 
 Hypothesis drives debates.services (the code both transports call: vote_cast for HTTP, one
 votes_cast_batch per socket writer batch) and debates.live.connection_read (what a socket reads
@@ -8,10 +9,12 @@ on every connect). The vote rate limit is lowered so that the limit is part of t
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -27,16 +30,18 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from debates import live, services
-from debates.models import Poll, PollKind, PollState, Vote
+from debates import door, live, services, set_aside
+from debates.models import Poll, PollKind, PollState, SetAside, Vote
 from debates.selectors import ATTENDEE_SESSION_KEY, poll_snapshot
-from events.models import Attendee, Event
-from events.services import attendee_join, event_create
+from events.models import Attendee, Event, Phase
+from events.services import attendee_join, event_create, recap_publish
 from tests.conftest import make_attendee
 
 SIDES = ("for", "against", "undecided")
 KINDS = (PollKind.PRE_VOTE, PollKind.FINAL_VOTE)
 RATE_LIMIT = 4  # instead of 30: reachable in a few dozen steps
+BURST_JOINS = 3  # instead of 20: a script of three joins in one minute is a burst
+HOST = set_aside.Actor(user_id=None, label="host link")
 
 
 class PollMachine(RuleBasedStateMachine):
@@ -66,6 +71,11 @@ class PollMachine(RuleBasedStateMachine):
         self.logged: Counter[int] = Counter()  # votes cast or changed, per attendee
         self.versions: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.last: tuple[str, Attendee, str] | None = None  # the last counted ballot
+        self.scripts: list[tuple[str, set[int]]] = []  # (network, attendee ids)
+        self.groups: list[tuple[int, set[int]]] = []  # set-asides: (id, attendee ids)
+        self.undone: set[int] = set()
+        self.aside: set[int] = set()  # attendees whose votes do not count
+        self.published = False
         # Most events open the pre-vote first thing.
         self.polls[PollKind.PRE_VOTE] = services.poll_open(event=self.event, kind=PollKind.PRE_VOTE)
         self.state[PollKind.PRE_VOTE] = PollState.OPEN
@@ -215,7 +225,100 @@ class PollMachine(RuleBasedStateMachine):
         assert you["votes"] == mine
         for tally in (m for m in messages if m["type"] == "tally.updated"):
             kind = next(k for k, p in self.polls.items() if p.pk == tally["poll"])
-            assert tally["total"] == sum(1 for (k, _), _s in self.votes.items() if k == kind)
+            assert tally["total"] == sum(
+                1 for (k, who) in self.votes if k == kind and who not in self.aside
+            )
+
+    @rule(
+        target=attendees,
+        n=st.integers(min_value=BURST_JOINS, max_value=BURST_JOINS + 2),
+        side=st.sampled_from(SIDES),
+    )
+    def a_script_arrives(self, n: int, side: str):
+        """A burst from one network, in one minute of yesterday, every member voting at once."""
+        network = f"script{len(self.scripts)}"
+        minute = (timezone.now() - timedelta(days=1)).replace(second=0, microsecond=0)
+        members = [
+            Attendee.objects.create(
+                event=self.event, token=secrets.token_urlsafe(16), network=network, joined_at=minute
+            )
+            for i in range(n)
+        ]
+        self.scripts.append((network, {m.pk for m in members}))
+        kind = PollKind.PRE_VOTE
+        sent = [self.ballot(kind, member, side) for member in members]
+        expected = [self.expected(kind, member, side) for member in members]
+        assert services.votes_cast_batch(ballots=sent).reasons == expected
+        return multiple(*members)
+
+    @rule(name=st.text(max_size=10))
+    def someone_joins_from_home(self, name: str) -> None:
+        """One person on their own network: never a burst, so never a group to set aside."""
+        home = Attendee.objects.create(
+            event=self.event,
+            token=secrets.token_urlsafe(16),
+            network="home",
+            display_name=name,
+        )
+        Attendee.objects.filter(pk=home.pk).update(network=f"home{home.pk}")
+        with pytest.raises(ValidationError) as refused:
+            set_aside.set_aside(event=self.event, key=self.key(f"home{home.pk}"), actor=HOST)
+        expected = (
+            set_aside.SET_ASIDE_PUBLISHED if self.published else set_aside.SET_ASIDE_NOT_FLAGGED
+        )
+        assert refused.value.messages == [str(expected)]
+
+    def key(self, network: str) -> str:
+        return door.group_key(door.NETWORK, network, timezone.now())
+
+    @precondition(lambda self: self.scripts)
+    @rule(pick=st.integers(min_value=0, max_value=9))
+    def set_a_script_aside(self, pick: int) -> None:
+        network, members = self.scripts[pick % len(self.scripts)]
+        pending = members - self.aside
+        if self.published:
+            reason = set_aside.SET_ASIDE_PUBLISHED
+        elif not pending:
+            reason = set_aside.SET_ASIDE_NOBODY
+        else:
+            reason = None
+        try:
+            record = set_aside.set_aside(event=self.event, key=self.key(network), actor=HOST)
+        except ValidationError as refused:
+            assert refused.messages == [str(reason)]
+            return
+        assert reason is None
+        event("a script set aside")
+        assert record.votes == sum(1 for (_k, who) in self.votes if who in pending)
+        self.aside |= pending
+        self.groups.append((record.pk, pending))
+
+    @precondition(lambda self: self.groups)
+    @rule(pick=st.integers(min_value=0, max_value=9))
+    def undo_a_set_aside(self, pick: int) -> None:
+        pk, members = self.groups[pick % len(self.groups)]
+        if self.published:
+            reason = set_aside.SET_ASIDE_PUBLISHED
+        elif pk in self.undone:
+            reason = set_aside.SET_ASIDE_UNDONE_ALREADY
+        else:
+            reason = None
+        try:
+            set_aside.set_aside_undo(set_aside=SetAside.objects.get(pk=pk), actor=HOST)
+        except ValidationError as refused:
+            assert refused.messages == [str(reason)]
+            return
+        assert reason is None
+        event("a set-aside undone")
+        self.undone.add(pk)
+        self.aside -= members
+
+    @rule(publish=st.booleans())
+    def publish_or_take_down_the_recap(self, publish: bool) -> None:
+        if publish:
+            services.phase_set(event=self.event, phase=Phase.ENDED)
+        recap_publish(event=self.event, publish=publish)
+        self.published = publish
 
     @rule(attendee=consumes(attendees))
     def leave(self, attendee: Attendee) -> None:
@@ -233,19 +336,39 @@ class PollMachine(RuleBasedStateMachine):
             return
         for kind, poll in self.polls.items():
             snapshot = poll_snapshot(poll_id=poll.pk)
-            model = Counter(side for (k, _), side in self.votes.items() if k == kind)
+            model = Counter(
+                side for (k, who), side in self.votes.items() if k == kind and who not in self.aside
+            )
             assert snapshot.counts == {side: model[side] for side in SIDES}
+            assert snapshot.set_aside == sum(
+                1 for (k, who) in self.votes if k == kind and who in self.aside
+            )
             assert snapshot.state == self.state[kind]
             # Versions only go up, so a client keeping the highest one never goes back.
             assert snapshot.version >= self.versions[kind]
             self.versions[kind] = snapshot.version
         assert Vote.objects.filter(poll__event=self.event).count() == len(self.votes)
+        # A set-aside keeps the votes: only the flags move, and they agree with the model.
+        assert (
+            set(
+                Attendee.objects.filter(event=self.event, set_aside=True).values_list(
+                    "pk", flat=True
+                )
+            )
+            == self.aside
+        )
+        assert set(
+            Vote.objects.filter(poll__event=self.event, counted=False).values_list(
+                "attendee_id", flat=True
+            )
+        ) == {who for (_k, who) in self.votes if who in self.aside}
         assert not Vote.objects.filter(attendee=self.stranger).exists()
 
 
 @pytest.mark.django_db
 def test_the_tally_always_equals_a_plain_model(organiser, monkeypatch):
     monkeypatch.setattr(services, "VOTE_RATE_LIMIT", RATE_LIMIT)
+    monkeypatch.setattr(door, "BURST_JOINS", BURST_JOINS)
     PollMachine.organiser = organiser
     run_state_machine_as_test(
         PollMachine,
