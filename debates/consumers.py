@@ -13,8 +13,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import commands, live, selectors
-from debates.frame_budget import FrameBudget
+from debates import commands, frame_budget, live, selectors
 from debates.services import Ballot, room_place_late_joiner
 from events.models import Attendee, Event
 
@@ -64,6 +63,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     connection: live.Connection | None = None
     room_group: str | None = None  # the breakout room this attendee's socket follows
     closing = False  # the server closed it: what the client still sends is dropped unread
+    frames_guarded = False  # daphne counts this socket's frames (frame_budget.guard)
 
     @property
     def channel_layer_alias(self) -> str:  # type: ignore[override]
@@ -80,7 +80,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        self.budget = FrameBudget()
+        self.budget = frame_budget.FrameBudget()
+        self.frames_guarded = frame_budget.guard(
+            self.scope.get(live.DAPHNE_PROTOCOL),
+            self.budget,
+            close_code=live.CLOSE_TOO_MANY_FRAMES,
+        )
         slug = self.scope["url_route"]["kwargs"]["slug"]
         self.connection = await live.connect(self, slug=slug)
         if self.connection is not None and self.connection.attendee_id is not None:
@@ -97,7 +102,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # daphne still hands over frames until the client's close reply (or its 1 s timeout).
         if self.closing:
             return
-        if not self.budget.spend():
+        if not self.frames_guarded and not self.budget.spend():
             await self.close(code=live.CLOSE_TOO_MANY_FRAMES)
             return
         message = _parse(text_data, bytes_data)
