@@ -299,3 +299,43 @@ async def test_a_flood_is_closed_each_time_and_an_innocent_voter_is_acknowledged
     assert tally["shown"] == tally["recount"] == {"for": 1, "against": 0, "undecided": 1}
     await innocent_socket.disconnect()
     await viewer.disconnect()
+
+
+# ---------------------------------------------------------------- under daphne: counted on arrival
+
+
+class FakeDaphneProtocol:
+    """What frame_budget.guard uses of daphne's protocol: onMessage, serverClose, transport."""
+
+    def __init__(self) -> None:
+        self.queued: list[bytes] = []  # what daphne would have queued for the consumer
+        self.closed_with: list[int] = []
+        self.transport = self
+        self.reading = True
+
+    def onMessage(self, payload: bytes, is_binary: bool) -> None:
+        self.queued.append(payload)
+
+    def serverClose(self, code: int) -> None:
+        self.closed_with.append(code)
+
+    def pauseProducing(self) -> None:
+        self.reading = False
+
+
+async def test_under_daphne_a_flood_is_closed_where_it_arrives_and_never_queued(monkeypatch):
+    monkeypatch.setattr(frame_budget, "FRAME_RATE", 0.0)  # no refill: the count is exact
+    protocol = FakeDaphneProtocol()
+    budget = frame_budget.FrameBudget()
+    assert frame_budget.guard(protocol, budget, close_code=live.CLOSE_TOO_MANY_FRAMES)
+    for _ in range(FLOOD):
+        protocol.onMessage(b'{"type": "ping"}', False)
+    # The bucket's worth reaches the consumer; the rest is dropped on arrival, the close is sent
+    # once, and daphne stops reading the socket.
+    assert len(protocol.queued) == frame_budget.FRAME_BURST
+    assert protocol.closed_with == [live.CLOSE_TOO_MANY_FRAMES]
+    assert protocol.reading is False
+
+
+async def test_outside_daphne_the_consumer_counts_the_frames():
+    assert not frame_budget.guard(None, frame_budget.FrameBudget(), close_code=4429)
