@@ -61,11 +61,14 @@ Votes over the socket: one writer per process
     VOTE_QUEUE_FULL, never dropped. `votes_queued()` reads its size.
 
 Flooding (debates.frame_budget)
-    Every client frame costs a socket one token of its bucket (FRAME_BURST, refilled at
-    FRAME_RATE a second). A socket that sends faster is closed with CLOSE_TOO_MANY_FRAMES
-    (4429), and frames that still arrive after the close is decided are dropped unread. The
-    page (static/js/live.js) reconnects after a 4429 only after a long jittered delay, and
-    says why.
+    Every client frame (any type, even a malformed one) costs its socket one token of a bucket
+    of FRAME_BURST (60), refilled at FRAME_RATE (20) a second. A socket that sends faster is
+    closed with CLOSE_TOO_MANY_FRAMES (4429). Under daphne frames are counted as they arrive,
+    before daphne queues them for the consumer; on the close daphne stops reading the socket,
+    and frames that still arrive cost nothing (not queued, parsed or answered). Those queued
+    before the close are handled as usual: a vote among them may be committed with its answer
+    lost on the closed socket, and the next connect's `you.synced` shows it. The page
+    (static/js/live.js) reconnects after a 4429 only after 60-120 s, and says why.
 
 Connect and reconnect
     `connect()` reads who the socket is (attendee of the event from the session, host, or a
