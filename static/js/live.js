@@ -104,6 +104,8 @@
     });
     throttled = true;
     setConnection("throttled");
+    var region = root.querySelector("[data-announcer]");  // the indicator is aria-hidden
+    if (region) region.textContent = L.too_fast;
     if (stopped || reconnectTimer) return;
     var delay = FLOOD_BACKOFF_MIN + Math.random() * FLOOD_BACKOFF_MIN;
     reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
