@@ -25,6 +25,8 @@ from urllib.parse import urlencode, urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bench import flood
+
 SIDES = ("for", "against", "undecided")
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 SCREEN_CODE = re.compile(rb"data-screen-code>([0-9A-Z-]+)<")
@@ -403,6 +405,8 @@ class Worker:
                     reply = await self.cmd_settle(**command)
                 elif name == "screens":
                     reply = self.cmd_screens(**command)
+                elif name == "flood":
+                    reply = await flood.flood(self, **command)
                 elif name == "stop":
                     self.conn.send(self.cmd_stop())
                     return

@@ -30,6 +30,8 @@ def main(options: dict) -> dict:
         motion="Load tests belong in the definition of done.",
         starts_at=timezone.now() - timedelta(minutes=5),
         phase=Phase.PRE_VOTE,
+        # e.g. "open" (bench.flood): the standing join code admits, whatever the default is.
+        **({"admission": options["admission"]} if options.get("admission") else {}),
     )
     poll = poll_open(event=event, kind=PollKind.PRE_VOTE, results_visibility=ResultsVisibility.LIVE)
     sessions = []

@@ -8,6 +8,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   latency   vote-to-every-screen at 200 votes/s with 2,000 then 5,000 sockets
   baseline  3,000 sockets, 5 votes/s: group_send per vote (PB_FANOUT=group_send) vs snapshots
   cluster   2 daphne processes + PostgreSQL + Redis + nginx: burst correctness and latency
+  flood     one socket floods vote.cast for 20 s beside 50 innocent voters (bench.flood)
 
 The server is started by the harness: embedded (one daphne, SQLite, in-memory layer) unless
 --cluster. Progress goes to stderr, the report to stdout (and --out).
@@ -44,9 +45,11 @@ def log(message: str) -> None:
 class Harness:
     """Worker processes full of attendees, all in one event with one open poll."""
 
-    def __init__(self, server: Server, workers: int, *, prejoin: int = 0) -> None:
+    def __init__(
+        self, server: Server, workers: int, *, prejoin: int = 0, fixture: dict | None = None
+    ) -> None:
         self.server = server
-        self.fixture = server.fixture(prejoin=prejoin)
+        self.fixture = server.fixture(prejoin=prejoin, **(fixture or {}))
         self.sessions = self.fixture.pop("sessions")
         self.poll_id = self.fixture["poll_id"]
         self.joined = 0
@@ -333,14 +336,16 @@ def workers_for(args: argparse.Namespace, attendees: int) -> int:
 
 
 @contextmanager
-def harness(args: argparse.Namespace, attendees: int, *, fanout: str = ""):
+def harness(
+    args: argparse.Namespace, attendees: int, *, fanout: str = "", fixture: dict | None = None
+):
     server = server_for(args, fanout=fanout)
     h = None
     try:
         prejoin = attendees if getattr(args, "prejoined", False) else 0
         if prejoin:
             log(f"making {prejoin} attendees and their sessions beforehand (--prejoined)")
-        h = Harness(server, workers_for(args, attendees), prejoin=prejoin)
+        h = Harness(server, workers_for(args, attendees), prejoin=prejoin, fixture=fixture)
         yield h
     finally:
         if h is not None:
@@ -548,6 +553,12 @@ def scenario_cluster(args: argparse.Namespace) -> dict:
     }
 
 
+def scenario_flood(args: argparse.Namespace) -> dict:
+    from bench import flood
+
+    return flood.scenario(args)
+
+
 SCENARIOS = {
     "smoke": scenario_smoke,
     "sockets": scenario_sockets,
@@ -556,6 +567,7 @@ SCENARIOS = {
     "latency": scenario_latency,
     "baseline": scenario_baseline,
     "cluster": scenario_cluster,
+    "flood": scenario_flood,
 }
 
 

@@ -13,7 +13,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import commands, live, selectors, set_aside
+from debates import commands, frame_budget, live, selectors, set_aside
 from debates.services import Ballot, room_place_late_joiner
 from events.models import Attendee, Event
 
@@ -62,6 +62,8 @@ def _is_id(value: object) -> bool:
 class LiveConsumer(AsyncWebsocketConsumer):
     connection: live.Connection | None = None
     room_group: str | None = None  # the breakout room this attendee's socket follows
+    closing = False  # the server closed it: what the client still sends is dropped unread
+    frames_guarded = False  # daphne counts this socket's frames (frame_budget.guard)
 
     @property
     def channel_layer_alias(self) -> str:  # type: ignore[override]
@@ -78,6 +80,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
+        self.budget = frame_budget.FrameBudget()
+        self.frames_guarded = frame_budget.guard(
+            self.scope.get(live.DAPHNE_PROTOCOL),
+            self.budget,
+            close_code=live.CLOSE_TOO_MANY_FRAMES,
+        )
         slug = self.scope["url_route"]["kwargs"]["slug"]
         self.connection = await live.connect(self, slug=slug)
         if self.connection is not None and self.connection.attendee_id is not None:
@@ -86,7 +94,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await live.disconnect(self)
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # daphne still hands over frames until the client's close reply (or its 1 s timeout).
+        if self.closing:
+            return
+        if not self.frames_guarded and not self.budget.spend():
+            await self.close(code=live.CLOSE_TOO_MANY_FRAMES)
+            return
         message = _parse(text_data, bytes_data)
         kind = message.get("type") if message else None
         if kind == "ping":
@@ -118,7 +136,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             event_id=connection.event_id,
             side=side,
         )
-        live.vote_submit(self, ballot=ballot, ref=ref)
+        await live.vote_submit(self, ballot=ballot, ref=ref)
 
     async def live_forward(self, message: dict[str, Any]) -> None:
         """Bench baseline only (PB_FANOUT=group_send): a tally relayed by the channel layer."""

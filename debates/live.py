@@ -52,6 +52,23 @@ Votes over the socket: one writer per process
     reason). If the batch fails, its votes are retried
     one by one, so one bad row never costs the others; a vote that still fails is refused
     with VOTE_NOT_SAVED. The HTTP paths call `services.vote_cast`, the same rules.
+    The queue holds at most one vote per attendee and poll (only the last vote counts): a
+    newer one takes the queued one's place and turn, and the one it replaced, never written,
+    is answered at once with `vote.replaced` ({"ref", "poll"}): not acknowledged (it was not
+    committed) and not refused (the attendee's newer vote is on its way and gets its own
+    answer). A vote being written is not replaced: a newer one queues behind it. The queue
+    never holds more than WRITER_QUEUE_MAX votes; a vote beyond that is refused with
+    VOTE_QUEUE_FULL, never dropped. `votes_queued()` reads its size.
+
+Flooding (debates.frame_budget)
+    Every client frame (any type, even a malformed one) costs its socket one token of a bucket
+    of FRAME_BURST (60), refilled at FRAME_RATE (20) a second. A socket that sends faster is
+    closed with CLOSE_TOO_MANY_FRAMES (4429). Under daphne frames are counted as they arrive,
+    before daphne queues them for the consumer; on the close daphne stops reading the socket,
+    and frames that still arrive cost nothing (not queued, parsed or answered). Those queued
+    before the close are handled as usual: a vote among them may be committed with its answer
+    lost on the closed socket, and the next connect's `you.synced` shows it. The page
+    (static/js/live.js) reconnects after a 4429 only after 60-120 s, and says why.
 
 Connect and reconnect
     `connect()` reads who the socket is (attendee of the event from the session, host, or a
@@ -80,13 +97,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import json
 import logging
 import math
 import os
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,12 +113,16 @@ from channels.db import database_sync_to_async
 from channels.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy
 
 log = logging.getLogger(__name__)
 
 TALLY_INTERVAL = 0.25  # seconds between two snapshots of one poll (per process)
 EVENT_INTERVAL = 0.25  # seconds between two event-state snapshots of one event
 WRITER_BATCH_MAX = 2000  # votes committed in one transaction at most
+# Votes waiting for the writer, at most: one per attendee and poll is the most an honest crowd
+# queues, and one process holds 10,000 sockets (BENCHMARKS.md). About 4 MB when full.
+WRITER_QUEUE_MAX = 10_000
 MAX_FRAME = 4096  # characters; a larger client frame is refused with CLOSE_BAD_MESSAGE
 REF_MAX = 64  # a client's vote reference, echoed back
 REDIS_CHANNEL = "productbreaks.live"
@@ -112,6 +133,9 @@ STAGE_CACHE_SECONDS = 2.0  # a connect storm renders the event page's stage once
 CLOSE_BAD_MESSAGE = 4400  # malformed JSON, unknown type, oversized or binary frame
 CLOSE_FORBIDDEN = 4403  # e.g. a vote from a socket that is not an attendee of the event
 CLOSE_NOT_FOUND = 4404  # no such event
+CLOSE_TOO_MANY_FRAMES = 4429  # more frames than debates.frame_budget allows a socket
+
+VOTE_QUEUE_FULL = gettext_lazy("Too many votes are waiting to be saved. Please vote again.")
 
 _NO_LAYER = "productbreaks-no-layer"  # an alias that is not configured: consumers get no layer
 
@@ -380,9 +404,23 @@ async def shutdown() -> None:
         await hub.bridge.publisher.aclose()
 
 
-def vote_submit(consumer: Any, *, ballot: Any, ref: str) -> None:
-    """Queues a socket vote for the process's writer; answered after commit."""
-    _hub().writer.submit(consumer, ballot, ref)
+async def vote_submit(consumer: Any, *, ballot: Any, ref: str) -> None:
+    """Queues a socket vote for the process's writer; answered after commit (or at once,
+    if it replaces a queued vote or the queue is full: see the module notes)."""
+    await _hub().writer.submit(consumer, ballot, ref)
+
+
+def votes_queued(*, attendee_id: int | None = None, poll_id: int | None = None) -> int:
+    """Socket votes waiting for this process's writer (not those being written), optionally
+    of one attendee and/or poll: at most WRITER_QUEUE_MAX, at most 1 per attendee and poll."""
+    hub = _HUB
+    if hub is None:
+        return 0
+    return sum(
+        1
+        for attendee, poll in hub.writer.queue
+        if attendee_id in (None, attendee) and poll_id in (None, poll)
+    )
 
 
 # ---------------------------------------------------------------- frames straight to the socket
@@ -612,24 +650,37 @@ class _Hub:
 
 
 class _VoteWriter:
-    """One per process: commits pending socket votes in one transaction, then answers them."""
+    """One per process: commits pending socket votes in one transaction, then answers them.
+
+    The queue is keyed by (attendee, poll), oldest first: at most one vote each, at most
+    WRITER_QUEUE_MAX in all (see the module notes).
+    """
 
     def __init__(self, hub: _Hub) -> None:
         self.hub = hub
-        self.queue: deque[tuple[Any, Any, str]] = deque()
+        self.queue: dict[tuple[int, int], tuple[Any, Any, str]] = {}
         self.task: asyncio.Task | None = None
 
-    def submit(self, consumer: Any, ballot: Any, ref: str) -> None:
-        self.queue.append((consumer, ballot, ref))
+    async def submit(self, consumer: Any, ballot: Any, ref: str) -> None:
+        key = (ballot.attendee_id, ballot.poll_id)
+        older = self.queue.get(key)
+        if older is None and len(self.queue) >= WRITER_QUEUE_MAX:
+            answer = {"type": "vote.refused", "ref": ref, "poll": ballot.poll_id}
+            await _send_text(consumer, encode(answer | {"reason": str(VOTE_QUEUE_FULL)}))
+            return
+        self.queue[key] = (consumer, ballot, ref)  # a replacement keeps the older one's turn
         if self.task is None:
             self.task = self.hub.spawn(self.run())
+        if older is not None:
+            replaced = {"type": "vote.replaced", "ref": older[2], "poll": ballot.poll_id}
+            await _send_text(older[0], encode(replaced))
 
     async def run(self) -> None:
         try:
             while self.queue:
                 # Baseline: one vote per transaction, the way a plain consumer would write.
                 size = 1 if fanout_mode() == "group_send" else WRITER_BATCH_MAX
-                batch = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
+                batch = [self.queue.pop(key) for key in list(itertools.islice(self.queue, size))]
                 reasons, versions = await self.write([ballot for _, ballot, _ in batch])
                 for (consumer, ballot, ref), reason in zip(batch, reasons, strict=True):
                     if reason is None:

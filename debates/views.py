@@ -39,6 +39,13 @@ def _live_labels() -> dict[str, str]:
         "no_vote": str(_("You have not voted yet.")),
         "sending": str(_("Sending your vote…")),
         "saved": str(_("Vote saved.")),
+        "replaced": str(_("A newer vote from you replaced this one.")),
+        "too_fast": str(
+            _(
+                "This page sent too much too fast, so live updates stopped. They come back in "
+                "a minute or two; you can still vote."
+            )
+        ),
         "live": str(_("Live")),
         "connecting": str(_("Connecting…")),
         "offline": str(_("Connection lost. Reconnecting…")),

@@ -17,8 +17,12 @@
   var L = labelsNode ? JSON.parse(labelsNode.textContent) : {};
   var SIDES = ["for", "against", "undecided"];
   var BACKOFF_MIN = 500, BACKOFF_MAX = 5000, ACK_TIMEOUT = 4000, ANNOUNCE_EVERY = 15000;
+  // Closed for sending too many frames (debates/live.py, CLOSE_TOO_MANY_FRAMES): wait 60-120 s,
+  // jittered, so a page stuck in a loop cannot hammer the server, nor a crowd of them at once.
+  var CLOSE_TOO_MANY = 4429, FLOOD_BACKOFF_MIN = 60000;
 
   var socket = null, attempts = 0, reconnectTimer = null, pingTimer = null, stopped = false;
+  var throttled = false; // closed with CLOSE_TOO_MANY: no early reconnect on wake-up or online
   var tallies = {};      // poll id -> last tally.updated applied
   var eventSeq = 0;      // highest phase.changed seq applied
   var myVotes = {};      // poll id -> side (committed, from the server)
@@ -46,7 +50,8 @@
   function setConnection(state) {
     all("[data-connection]").forEach(function (el) {
       el.setAttribute("data-state", state);
-      el.textContent = state === "online" ? L.live : state === "offline" ? L.offline : L.connecting;
+      el.textContent = state === "online" ? L.live : state === "offline" ? L.offline
+        : state === "throttled" ? L.too_fast : L.connecting;
     });
   }
 
@@ -56,6 +61,7 @@
     socket = new WebSocket(scheme + location.host + root.getAttribute("data-live"));
     socket.onopen = function () {
       attempts = 0;
+      throttled = false;
       setConnection("online");
       clearInterval(pingTimer);
       pingTimer = setInterval(function () { send({ type: "ping" }); }, 25000);
@@ -71,6 +77,7 @@
     socket.onclose = function (event) {
       clearInterval(pingTimer);
       socket = null;
+      if (event.code === CLOSE_TOO_MANY) { backOff(); return; }
       failPending();
       if (event.code === 4404) { stopped = true; setConnection("offline"); return; }
       scheduleReconnect();
@@ -87,6 +94,23 @@
     reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
   }
 
+  function backOff() {
+    // Votes waiting for an answer are not sent again over HTTP (that would be more of the same);
+    // the person is told, and a vote tapped now goes through htmx, as with no socket at all.
+    Object.keys(pending).forEach(function (ref) {
+      var p = settle(ref);
+      if (p && p.form) p.form.removeAttribute("aria-busy");
+      if (p) status(p.poll, L.too_fast, true);
+    });
+    throttled = true;
+    setConnection("throttled");
+    var region = root.querySelector("[data-announcer]");  // the indicator is aria-hidden
+    if (region) region.textContent = L.too_fast;
+    if (stopped || reconnectTimer) return;
+    var delay = FLOOD_BACKOFF_MIN + Math.random() * FLOOD_BACKOFF_MIN;
+    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
+  }
+
   function send(message) {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
     socket.send(JSON.stringify(message));
@@ -95,14 +119,14 @@
 
   // A phone that wakes up should not wait out a backoff.
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible" && !socket && reconnectTimer) {
+    if (document.visibilityState === "visible" && !socket && reconnectTimer && !throttled) {
       clearTimeout(reconnectTimer);
       reconnectTimer = null;
       connect();
     }
   });
   window.addEventListener("online", function () {
-    if (!socket && reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; connect(); }
+    if (!socket && reconnectTimer && !throttled) { clearTimeout(reconnectTimer); reconnectTimer = null; connect(); }
   });
 
   // ------------------------------------------------------------------ messages
@@ -136,6 +160,14 @@
       renderMyVotes();
       status(message.poll, L.saved);
       if (p && p.form) p.form.removeAttribute("aria-busy");
+    },
+    "vote.replaced": function (message) {
+      // A newer vote of ours took this one's place before it was written: that one is answered.
+      var p = settle(message.ref);
+      if (p && p.form) {
+        var newer = Object.keys(pending).some(function (ref) { return pending[ref].poll === p.poll; });
+        if (!newer) { p.form.removeAttribute("aria-busy"); status(message.poll, L.replaced); }
+      }
     },
     "vote.refused": function (message) {
       var p = settle(message.ref);

@@ -105,3 +105,67 @@ def test_stale_snapshots_are_ignored_and_the_page_reconnects_and_resyncs(people,
     assert len(sockets) == 2, "the page did not reconnect by itself"
     expect(figures.locator('[data-figure="against"]')).to_have_text("25% · 1")
     expect(page.locator("[data-connection]")).to_have_attribute("data-state", "online")
+
+
+ATTENDEE_WITH_OPEN_POLL = """
+from django.contrib.sessions.backends.db import SessionStore
+from debates import services
+from debates.models import PollKind
+from debates.selectors import ATTENDEE_SESSION_KEY
+from events.models import Event
+from events.services import attendee_join
+event = Event.objects.get(slug={slug!r})
+poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+# A session as joining leaves it: independent of how the join page admits people.
+attendee = attendee_join(event=event, display_name="Flo")
+session = SessionStore()
+session[ATTENDEE_SESSION_KEY] = {{str(event.pk): attendee.token}}
+session.create()
+print(json.dumps({{"poll": poll.pk, "session": session.session_key}}))
+"""
+
+
+def test_a_replaced_vote_stops_sending_and_a_4429_close_backs_off_and_says_why(people, site):
+    from playwright.sync_api import expect
+
+    event = site.event()
+    made = site.script(ATTENDEE_WITH_OPEN_POLL.format(slug=event["slug"]))
+    poll = made["poll"]
+    sockets = []
+    votes = []
+
+    def fake_server(ws) -> None:
+        sockets.append(ws)
+
+        def on_message(text: str) -> None:
+            message = json.loads(text)
+            if message["type"] != "vote.cast":
+                return
+            votes.append(message)
+            if len(votes) == 1:  # a newer vote (say, from another tab) took its place
+                ws.send(json.dumps({"type": "vote.replaced", "ref": message["ref"], "poll": poll}))
+            else:
+                ws.close(code=4429)  # the server decided this page sends too much
+
+        ws.on_message(on_message)
+
+    page = people.open("Flo")
+    page.context.add_cookies([{"name": "sessionid", "value": made["session"], "url": site.url}])
+    page.route_web_socket(re.compile(r".*/ws/e/.*"), fake_server)
+    page.goto(f"/e/{event['slug']}/")
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "online")
+    status = page.locator(f'[data-vote-status="{poll}"]')
+    form = page.locator(f'[data-vote-form="{poll}"]')
+
+    page.get_by_role("button", name="Vote FOR").click()
+    expect(status).to_have_text("A newer vote from you replaced this one.")
+    expect(form).not_to_have_attribute("aria-busy", "true")
+
+    page.get_by_role("button", name="Vote AGAINST").click()
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "throttled")
+    expect(status).to_contain_text("sent too much too fast")
+    expect(form).not_to_have_attribute("aria-busy", "true")
+    # After any other close the page is back within 0.5-1 s; after 4429 it waits 60-120 s.
+    page.wait_for_timeout(3000)
+    assert len(sockets) == 1
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "throttled")

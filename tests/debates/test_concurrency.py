@@ -72,14 +72,18 @@ async def attendee_session(server: Daphne, setup: dict, name: str, rng: random.R
                     {"type": "vote.cast", "poll": setup["poll"], "side": side, "ref": str(i)}
                 )
             )
+        # Every vote is answered: acknowledged, or replaced by a newer one before it was written
+        # (the writer queues one per attendee and poll); the last one is never replaced.
         answers = {}
         while len(answers) < CHANGES:
             message = json.loads(await asyncio.wait_for(ws.recv(), 60))
-            if message["type"] in {"vote.acknowledged", "vote.refused"}:
+            if message["type"] in {"vote.acknowledged", "vote.refused", "vote.replaced"}:
                 answers[message["ref"]] = message
         refused = [m for m in answers.values() if m["type"] == "vote.refused"]
         assert not refused, refused
-        assert [answers[str(i)]["side"] for i in range(CHANGES)] == sides
+        assert answers[str(CHANGES - 1)]["type"] == "vote.acknowledged"
+        acknowledged = [i for i in range(CHANGES) if answers[str(i)]["type"] == "vote.acknowledged"]
+        assert [answers[str(i)]["side"] for i in acknowledged] == [sides[i] for i in acknowledged]
     finally:
         await ws.close()
     return sides[-1]
