@@ -11,7 +11,8 @@ Rules, each in one function below:
   quietly drop one person's vote;
 - an attendee is in at most one active set-aside (a new group takes only those not aside yet),
   so undoing one group gives back exactly the votes it took;
-- while the recap is published, nothing is set aside or undone: the public figures hold still;
+- once the recap has been published, nothing is set aside or undone, even if it is taken down:
+  two publications that differ by one group's votes would tell how that group voted;
 - every set-aside is logged (SetAside): who, when, how many votes; undoing stamps the entry.
 
 Locks: the event's polls (in id order, as votes_cast_batch takes them), then the event (as
@@ -41,8 +42,8 @@ SET_ASIDE_NOT_FLAGGED = _(
 )
 SET_ASIDE_NOBODY = _("Everyone in that group is set aside already.")
 SET_ASIDE_PUBLISHED = _(
-    "The recap is published: its figures can no longer change. "
-    "Unpublish it on the summary page first."
+    "The recap has been published: its figures can no longer change, "
+    "so votes can no longer be set aside or restored."
 )
 SET_ASIDE_UNDONE_ALREADY = _("That set-aside was undone already.")
 HOST_LINK_ACTOR = _("host link")
@@ -65,7 +66,7 @@ def actor_for(*, user: object) -> Actor:
 
 
 def _lock(event: Event) -> tuple[Event, list[int]]:
-    """Locks the event's polls, then the event; refuses while its recap is published."""
+    """Locks the event's polls, then the event; refuses once its recap has been published."""
     poll_ids = list(
         Poll.objects.select_for_update()
         .filter(event_id=event.pk)
@@ -73,7 +74,7 @@ def _lock(event: Event) -> tuple[Event, list[int]]:
         .values_list("pk", flat=True)
     )
     event = Event.objects.select_for_update().get(pk=event.pk)
-    if event.recap_published:
+    if event.recap_published or event.recap_first_published_at is not None:
         raise ValidationError(SET_ASIDE_PUBLISHED, code="published")
     return event, poll_ids
 

@@ -84,6 +84,12 @@ class Event(models.Model):
     host_key = models.CharField(_("host link key"), max_length=64, unique=True)
     recap_published = models.BooleanField(_("recap published"), default=False)
     recap_published_at = models.DateTimeField(_("recap published at"), null=True, blank=True)
+    # Never cleared, even when the recap is taken down: once figures went public, nothing that
+    # moves them (setting votes aside, undoing it) may happen, or two publications would differ
+    # by how one small group voted (debates.set_aside).
+    recap_first_published_at = models.DateTimeField(
+        _("recap first published at"), null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

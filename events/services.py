@@ -161,7 +161,8 @@ def recap_publish(*, event: Event, publish: bool) -> Event:
     """Publishes the event's recap (public at events:recap) or takes it down.
 
     Only an ended event's recap can be published: until then its figures can still move.
-    recap_published_at is the time of the latest publication (None while unpublished).
+    recap_published_at is the time of the latest publication (None while unpublished);
+    recap_first_published_at, of the first, is never cleared.
     """
     event = Event.objects.select_for_update().get(pk=event.pk)
     if publish and event.phase != Phase.ENDED:
@@ -169,7 +170,11 @@ def recap_publish(*, event: Event, publish: bool) -> Event:
     if event.recap_published != publish:
         event.recap_published = publish
         event.recap_published_at = timezone.now() if publish else None
-        event.save(update_fields=["recap_published", "recap_published_at", "updated_at"])
+        fields = ["recap_published", "recap_published_at", "updated_at"]
+        if publish and event.recap_first_published_at is None:
+            event.recap_first_published_at = event.recap_published_at
+            fields.append("recap_first_published_at")
+        event.save(update_fields=fields)
     return event
 
 

@@ -318,7 +318,8 @@ class PollMachine(RuleBasedStateMachine):
         if publish:
             services.phase_set(event=self.event, phase=Phase.ENDED)
         recap_publish(event=self.event, publish=publish)
-        self.published = publish
+        # Once published, always: taking the recap down does not unfreeze the set-asides.
+        self.published = self.published or publish
 
     @rule(attendee=consumes(attendees))
     def leave(self, attendee: Attendee) -> None:
