@@ -22,6 +22,8 @@ from tests.events.known_votes import EXPECTED, PEOPLE, build_known_event, read_f
 pytestmark = pytest.mark.django_db
 
 SCRIPT = "script0000000000"
+PRE, FINAL = int(EXPECTED["pre-total"]), int(EXPECTED["final-total"])
+BOTH = int(EXPECTED["transition-total"])
 BOTS = 6
 ACTOR = set_aside.Actor(user_id=None, label="host link")
 
@@ -64,14 +66,14 @@ def test_the_selector_leaves_the_set_aside_votes_out_of_every_figure(event, stuf
     recap = event_recap(event)
     assert stuffed.votes == 2 * BOTS
     assert recap.set_aside_votes == 2 * BOTS
-    assert (recap.result.pre.total, recap.result.final.total) == (17, 18)
-    assert recap.result.transitions.total == 16
+    assert (recap.result.pre.total, recap.result.final.total) == (PRE, FINAL)
+    assert recap.result.transitions.total == BOTH
     # Turnout and the attendance curve count the people who joined, not the script.
     assert recap.turnout.attendees == len(PEOPLE)
     assert len(recap.attendance.joins) == len(PEOPLE)
-    # The timelines replay the log without the script's votes: 17 votes and one change.
+    # The timelines replay the log without the script's votes.
     pre_timeline = recap.timelines[0]
-    assert len(pre_timeline.steps) == 18 and sum(pre_timeline.steps[-1].counts) == 17
+    assert sum(pre_timeline.steps[-1].counts) == PRE
 
 
 def test_the_public_recap_shows_the_hand_worked_figures_and_how_many_were_set_aside(
@@ -102,14 +104,14 @@ def test_the_markdown_says_how_many_were_set_aside(client, event, stuffed, organ
     client.force_login(organiser)
     md = client.get(reverse("events:export_markdown", args=[event.slug])).content.decode()
     assert "12 votes set aside by the host are not counted in these figures." in md
-    assert "| Votes | 17 | 18 | |" in md
+    assert f"| Votes | {PRE} | {FINAL} | |" in md
 
 
 def test_the_votes_csv_leaves_the_set_aside_votes_out(client, event, stuffed, organiser):
     client.force_login(organiser)
     response = client.get(reverse("events:export_votes", args=[event.slug]))
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert len(rows) == 17 + 18
+    assert len(rows) == PRE + FINAL
     assert len({row["voter"] for row in rows}) == len(PEOPLE) - 1  # one never voted
 
 
@@ -117,7 +119,7 @@ def test_undo_puts_the_votes_back_in_every_figure(client, event, stuffed, organi
     set_aside.set_aside_undo(set_aside=stuffed, actor=ACTOR)
     recap = event_recap(event)
     assert recap.set_aside_votes == 0
-    assert (recap.result.pre.total, recap.result.final.total) == (17 + BOTS, 18 + BOTS)
+    assert (recap.result.pre.total, recap.result.final.total) == (PRE + BOTS, FINAL + BOTS)
     assert recap.turnout.attendees == len(PEOPLE) + BOTS
 
     client.force_login(organiser)
@@ -125,4 +127,4 @@ def test_undo_puts_the_votes_back_in_every_figure(client, event, stuffed, organi
     assert "set aside by the host are not counted" not in html
     assert "Undone by host link on" in html
     csv_rows = client.get(reverse("events:export_votes", args=[event.slug])).content
-    assert len(csv_rows.decode().strip().splitlines()) == 1 + 17 + 18 + 2 * BOTS
+    assert len(csv_rows.decode().strip().splitlines()) == 1 + PRE + FINAL + 2 * BOTS
