@@ -58,7 +58,9 @@ Connect and reconnect
     viewer such as the projector), registers it, and sends at once: the event state
     (`phase.changed`), a `tally.updated` for every poll that is not a draft, and `you.synced`
     (this attendee's votes re-read from the database). If a broadcast went out while the
-    state was being read, it is read again, so a connecting socket never misses a change.
+    state was being read, it is read again, so a connecting socket never misses a change; a
+    host re-check counts as one, and the socket is registered again as what the second read
+    found (host rights that ended meanwhile are not kept).
 
 Rooms and presence (host console)
     An attendee's socket also joins `room_group` of their breakout room: on connect, and again
@@ -358,13 +360,23 @@ async def connect(consumer: Any, *, slug: str) -> Connection | None:
     if connection is None:
         await consumer.close(code=CLOSE_NOT_FOUND)
         return None
+    consumer.connection = connection  # from now on a host re-check can demote it (live_hosts)
     await hub.register(consumer, connection)
     if hub.deliveries != mark:
         # A broadcast went out between the read and the registration: it may have missed us.
-        connection = await read(slug=slug, session=scope.get("session"), user=scope.get("user"))
-        if connection is None:
+        # Host re-checks count as broadcasts: host rights read before one may have ended.
+        was_host = connection.host
+        fresh = await read(slug=slug, session=scope.get("session"), user=scope.get("user"))
+        if fresh is not None and fresh.host and was_host and not connection.host:
+            # Demoted while reading (that read may predate the change): read after it.
+            fresh = await read(slug=slug, session=scope.get("session"), user=scope.get("user"))
+        if fresh is None:
             await consumer.close(code=CLOSE_NOT_FOUND)
             return None
+        if fresh.host != connection.host:
+            await hub.unregister(consumer)
+            await hub.register(consumer, fresh)
+        consumer.connection = connection = fresh
     for text in connection.messages:
         await consumer.send(text_data=text)
     return connection

@@ -343,3 +343,26 @@ async def test_the_control_message_crosses_processes_as_one_json_envelope(
         {"o": "me", "c": [live_hosts.CONTROL, {"event": hidden["event"].pk, "user": None}]}
     ]
     await socket.disconnect()
+
+
+async def test_a_socket_connecting_while_the_link_rotates_is_not_left_a_host(hidden, monkeypatch):
+    """Its rights are read just before the rotation commits: the re-check that follows finds
+    it not yet registered, so connect reads it again and registers what it is now."""
+    event = hidden["event"]
+    original = live.connection_read
+    reads = []
+
+    def read_then_rotate(**kwargs):
+        connection = original(**kwargs)
+        if not reads:
+            host_key_rotate(event=Event.objects.get(pk=event.pk))
+        reads.append(connection.host)
+        return connection
+
+    monkeypatch.setattr(live, "connection_read", read_then_rotate)
+    socket, synced = await host_link_socket(event)
+    assert reads == [True, False]
+    assert synced["host"] is False
+    assert hosts_here(event) == set()
+    assert "counts" not in await vote_and_read_tally(hidden, socket)
+    await socket.disconnect()

@@ -141,7 +141,8 @@ async def rotation(organisers: Daphne, hosts: Daphne, setup: dict, env: dict) ->
     assert seen["attendees"] == 1
     assert (await until(fresh, lambda m: m["type"] == "you.synced"))["host"] is True
     await vote(organisers, setup, ada, "against")
-    assert "counts" not in await until(old, tally_of(1))  # the changed vote: still no counts
+    changed = await until(old, tally_of(1))
+    assert "counts" not in changed, changed  # the changed vote: still no counts
     for socket in (old, fresh):
         await socket.close()
 
