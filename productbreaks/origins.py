@@ -19,7 +19,9 @@ too), an empty one, `null`, more than one, or a malformed one. A denied handshak
 before it is accepted, as Channels does it, which daphne answers with HTTP 403.
 
 USE_X_FORWARDED_HOST is not consulted: behind the proxy in deploy/ the Host header is the
-site's host (nginx sets it), so the origin a browser sends there matches.
+site's host (nginx sets it), so the origin a browser sends there matches. nginx's `$host` has no
+port: a site served on a port other than 443 lists its origin in CSRF_TRUSTED_ORIGINS (Django's
+CSRF check for POSTs needs the same).
 """
 
 from __future__ import annotations
