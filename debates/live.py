@@ -75,7 +75,9 @@ Connect and reconnect
     viewer such as the projector), registers it, and sends at once: the event state
     (`phase.changed`), a `tally.updated` for every poll that is not a draft, and `you.synced`
     (this attendee's votes re-read from the database). If a broadcast went out while the
-    state was being read, it is read again, so a connecting socket never misses a change.
+    state was being read, it is read again, so a connecting socket never misses a change; a
+    host re-check counts as one, and the socket is registered again as what the second read
+    found (host rights that ended meanwhile are not kept).
 
 Rooms and presence (host console)
     An attendee's socket also joins `room_group` of their breakout room: on connect, and again
@@ -85,6 +87,18 @@ Rooms and presence (host console)
     Host console messages (`round.*`, `timer.changed`, `message.broadcast`, `room.*`,
     `point.*`, `highlights.changed`, `takeaways.changed`) are built in debates.services and
     sent with `send`; debates.commands lists the `host.command` names a console may send.
+
+Host rights ending (control messages)
+    A host socket's rights are read once, at connect. When they may have ended (the host link
+    rotated, an organiser or a linked host/moderator speaker changed, a user deactivated), the
+    change is announced on commit with `control("hosts.changed", ...)`: ONE message per change,
+    sent to every process through the same Redis channel as deliveries (`{"o", "c"}` instead of
+    `{"o", "d"}`). Each process acts on it for its own sockets (debates.live_hosts): it re-checks
+    its host sockets of the event (or of the user) in one database call per event, and a socket
+    that is no longer a host leaves `hosts_group` at once, its `Connection.host` turns False, and
+    it is sent `{"type": "host.revoked", "event": N}`. The socket stays open as an audience
+    socket (public tallies only); a host command from it is closed with 4403 as before.
+    live.js on the console shows that the host link changed and stops reconnecting.
 
 Baseline for the benchmark only
     PB_FANOUT=group_send switches tallies to the plain Channels way: every committed vote is
@@ -196,6 +210,21 @@ def send(group: str, message: Mapping[str, Any]) -> None:
     """
     deliveries: list[Delivery] = [(group, encode(message), None)]
     _dispatch(lambda hub: hub.spawn(hub.publish(deliveries)), lambda: deliveries)
+
+
+def control(name: str, payload: Mapping[str, Any]) -> None:
+    """A control message to every process (call after commit): each runs the handler
+    registered for `name` (control_register) for its own sockets. JSON-safe payload."""
+    body = [name, dict(payload)]
+    _dispatch(lambda hub: hub.control(*body, publish=True), lambda: body, key="c")
+
+
+_CONTROLS: dict[str, Callable[[Any, dict[str, Any]], None]] = {}
+
+
+def control_register(name: str, handler: Callable[[Any, dict[str, Any]], None]) -> None:
+    """`handler(hub, payload)` runs on the event loop of every process a message reaches."""
+    _CONTROLS[name] = handler
 
 
 def connected(event_id: int) -> int:
@@ -355,13 +384,23 @@ async def connect(consumer: Any, *, slug: str) -> Connection | None:
     if connection is None:
         await consumer.close(code=CLOSE_NOT_FOUND)
         return None
+    consumer.connection = connection  # from now on a host re-check can demote it (live_hosts)
     await hub.register(consumer, connection)
     if hub.deliveries != mark:
         # A broadcast went out between the read and the registration: it may have missed us.
-        connection = await read(slug=slug, session=scope.get("session"), user=scope.get("user"))
-        if connection is None:
+        # Host re-checks count as broadcasts: host rights read before one may have ended.
+        was_host = connection.host
+        fresh = await read(slug=slug, session=scope.get("session"), user=scope.get("user"))
+        if fresh is not None and fresh.host and was_host and not connection.host:
+            # Demoted while reading (that read may predate the change): read after it.
+            fresh = await read(slug=slug, session=scope.get("session"), user=scope.get("user"))
+        if fresh is None:
             await consumer.close(code=CLOSE_NOT_FOUND)
             return None
+        if fresh.host != connection.host:
+            await hub.unregister(consumer)
+            await hub.register(consumer, fresh)
+        consumer.connection = connection = fresh
     for text in connection.messages:
         await consumer.send(text_data=text)
     return connection
@@ -609,6 +648,18 @@ class _Hub:
                 self.changed("event", event_id)
                 self.changed("polls", event_id)
 
+    def control(self, name: str, payload: dict[str, Any], *, publish: bool = False) -> None:
+        if publish and self.bridge is not None:
+            self.spawn(self.bridge.publish([name, payload], key="c"))
+        handler = _CONTROLS.get(name)
+        if handler is None:
+            log.warning("live: no handler for control message %r", name)
+            return
+        try:
+            handler(self, payload)
+        except Exception:  # the Redis listener must outlive a bad control message
+            log.exception("live: control message %r failed", name)
+
     # fan-out
 
     async def publish(self, deliveries: list[Delivery]) -> None:
@@ -630,7 +681,8 @@ class _Hub:
             message = {"type": "websocket.send", "text": text}
             frame = _text_frame(text)
             for n, consumer in enumerate(list(members), 1):
-                if consumer in skip:
+                # Also one that left the group mid fan-out (a host demoted: no more counts).
+                if consumer in skip or consumer not in members:
                     continue
                 try:
                     if not _write_frame(consumer.scope.get(DAPHNE_PROTOCOL), frame):
@@ -745,9 +797,10 @@ class _RedisBridge:
         except TimeoutError:
             log.warning("live: Redis subscription not ready; other processes' broadcasts wait")
 
-    async def publish(self, deliveries: list[Delivery]) -> None:
+    async def publish(self, body: list[Any], key: str = "d") -> None:
+        """Deliveries ("d") or a control message ("c") to the other processes."""
         try:
-            await self.publisher.publish(REDIS_CHANNEL, encode({"o": self.origin, "d": deliveries}))
+            await self.publisher.publish(REDIS_CHANNEL, encode({"o": self.origin, key: body}))
         except Exception:
             log.warning("live: Redis publish failed", exc_info=True)
 
@@ -795,7 +848,11 @@ class _RedisBridge:
                     if item.get("type") != "message":
                         continue
                     envelope = json.loads(item["data"])
-                    if envelope.get("o") != self.origin:
+                    if envelope.get("o") == self.origin:
+                        continue
+                    if "c" in envelope:
+                        self.hub.control(*envelope["c"])
+                    else:
                         await self.hub.deliver(envelope["d"])
             except asyncio.CancelledError:
                 raise
@@ -871,11 +928,14 @@ def _main_loop() -> asyncio.AbstractEventLoop | None:
     return None
 
 
-def _dispatch(on_loop: Callable[[_Hub], Any], read: Callable[[], list[Delivery]]) -> None:
+def _dispatch(
+    on_loop: Callable[[_Hub], Any], read: Callable[[], list[Any]], *, key: str = "d"
+) -> None:
     """Runs `on_loop(hub)` on the process's event loop, from whatever thread we are in.
 
     With no event loop in this process (a management command, the sync test client) no local
-    socket can be listening; the deliveries are read now and published to Redis if there is one.
+    socket can be listening; the deliveries (or the control message, key "c") are read now and
+    published to Redis if there is one.
     """
     try:
         running = asyncio.get_running_loop()
@@ -895,6 +955,6 @@ def _dispatch(on_loop: Callable[[_Hub], Any], read: Callable[[], list[Delivery]]
         if deliveries:
             client = redis.Redis.from_url(settings.REDIS_URL)
             try:
-                client.publish(REDIS_CHANNEL, encode({"o": "sync", "d": deliveries}))
+                client.publish(REDIS_CHANNEL, encode({"o": "sync", key: deliveries}))
             finally:
                 client.close()

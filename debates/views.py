@@ -20,6 +20,10 @@ from debates.forms import PollOpenForm
 from debates.models import AssignmentMode, BreakoutRoom, Point, Poll, PollKind, ResultsVisibility
 from events.models import Admission, Attendee, Event, Phase
 
+HOST_RIGHTS_ENDED = _(
+    "You can no longer run this event: the host link was changed, or your access was. "
+    "Ask the organiser for the new host link."
+)
 HOST_LINK_INVALID = _("This host link is not valid (any more). Ask the organiser for a new one.")
 
 
@@ -60,6 +64,7 @@ def _live_labels() -> dict[str, str]:
         ),
         "turnout": str(_("%(total)s of %(joined)s who joined have voted")),
         "phase": str(_("Now: %(phase)s")),
+        "host_revoked": str(HOST_RIGHTS_ENDED),
     }
 
 

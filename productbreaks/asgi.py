@@ -32,12 +32,12 @@ class OneDatabaseThreadASGIHandler(ASGIHandler):
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from debates.live import daphne_protocol_middleware  # noqa: E402
 from debates.routing import websocket_urlpatterns  # noqa: E402
+from productbreaks.origins import SameOriginValidator  # noqa: E402
 
 django_asgi_app = OneDatabaseThreadASGIHandler() if settings.SQLITE else ASGIHandler()
 
@@ -48,8 +48,9 @@ http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else
 application = ProtocolTypeRouter(
     {
         "http": http_app,
+        # Only our own pages' origin, scheme, host and port (productbreaks/origins.py).
         "websocket": daphne_protocol_middleware(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -174,6 +174,22 @@
       status(message.poll, message.reason, true);
       if (p && p.form) p.form.removeAttribute("aria-busy");
     },
+    "host.revoked": function () {
+      // Host rights ended (the host link was changed, or the account's rights). The server
+      // already treats this socket as audience; a console would reconnect into 403s, so it
+      // says why and stops. Other pages carry on with the public view.
+      if (!root.hasAttribute("data-host")) return;
+      stopped = true;
+      if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
+      all("[data-connection]").forEach(function (el) { el.hidden = true; });
+      var note = document.createElement("p");
+      note.className = "error";
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-host-revoked", "");
+      note.textContent = L.host_revoked;
+      root.insertBefore(note, root.firstChild);
+      if (socket) socket.close(1000);
+    },
     "pong": function () {}
   };
 

@@ -1,0 +1,98 @@
+"""Host rights ending mid-connection: the debate's half (the realtime half is debates.live_hosts).
+
+`still_hosting` is the checker the debate registers with live: its own rule (selectors.can_host)
+with the user and the session read afresh, as a socket's scope holds both as they were at
+connect. The receivers only announce, after commit, the saves that can end someone's host
+rights: most happen in the admin, where no service runs (an organiser changed, a speaker
+unlinked or deleted, a user deactivated or no longer superuser); the host link's rotation
+(events.services.host_key_rotate) is announced by the same receiver, as `events` must not
+import the debate.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from debates import live_hosts, selectors
+from events.models import Event, Speaker
+
+# Saves of these fields can end someone's host rights (None: a full save, as the admin does).
+EVENT_HOST_FIELDS = frozenset({"host_key", "organiser"})
+USER_HOST_FIELDS = frozenset({"is_active", "is_superuser"})
+
+
+def still_hosting(event_id: int, holders: list[live_hosts.Holder]) -> list[bool]:
+    """For each (user id, session key): may it still host the event? Sync; one query for the
+    event, one for the users, then per holder one for its session and at most one in can_host."""
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None:
+        return [False] * len(holders)
+    user_ids = {user_id for user_id, _ in holders if user_id is not None}
+    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    return [
+        selectors.can_host(
+            event=event,
+            user=users.get(user_id),
+            session=session_store(session_key) if session_key else None,
+        )
+        for user_id, session_key in holders
+    ]
+
+
+def _touches(update_fields: Any, fields: frozenset[str]) -> bool:
+    return update_fields is None or bool(fields & set(update_fields))
+
+
+def _event_announce(event_id: int) -> None:
+    transaction.on_commit(lambda: live_hosts.hosts_changed(event_id=event_id), robust=True)
+
+
+def _user_announce(user_id: int) -> None:
+    transaction.on_commit(lambda: live_hosts.hosts_changed(user_id=user_id), robust=True)
+
+
+def _event_saved(sender, instance, created, update_fields, **kwargs) -> None:
+    if not created and _touches(update_fields, EVENT_HOST_FIELDS):
+        _event_announce(instance.pk)
+
+
+def _event_deleted(sender, instance, **kwargs) -> None:
+    _event_announce(instance.pk)
+
+
+def _speaker_saved(sender, instance, created, **kwargs) -> None:
+    if not created:  # a new speaker can only add rights; its socket gets them on reconnect
+        _event_announce(instance.event_id)
+
+
+def _speaker_deleted(sender, instance, **kwargs) -> None:
+    _event_announce(instance.event_id)
+
+
+def _user_saved(sender, instance, created, update_fields, **kwargs) -> None:
+    if not created and _touches(update_fields, USER_HOST_FIELDS):
+        _user_announce(instance.pk)
+
+
+def _user_deleted(sender, instance, **kwargs) -> None:
+    _user_announce(instance.pk)
+
+
+def connect() -> None:
+    """Called once, from DebatesConfig.ready."""
+    live_hosts.checker_register(still_hosting)
+    user = get_user_model()
+    uid = "debates.host_rights."
+    post_save.connect(_event_saved, sender=Event, dispatch_uid=uid + "event_saved")
+    post_delete.connect(_event_deleted, sender=Event, dispatch_uid=uid + "event_deleted")
+    post_save.connect(_speaker_saved, sender=Speaker, dispatch_uid=uid + "speaker_saved")
+    post_delete.connect(_speaker_deleted, sender=Speaker, dispatch_uid=uid + "speaker_deleted")
+    post_save.connect(_user_saved, sender=user, dispatch_uid=uid + "user_saved")
+    post_delete.connect(_user_deleted, sender=user, dispatch_uid=uid + "user_deleted")
