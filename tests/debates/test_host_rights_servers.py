@@ -19,6 +19,7 @@ from tests.servers import (
     manage,
     open_socket,
     postgres_env,
+    screen_code,
     sqlite_env,
     until,
 )
@@ -118,7 +119,7 @@ async def rotation(organisers: Daphne, hosts: Daphne, setup: dict, env: dict) ->
     old = await host_console(
         hosts, slug, await host_link_cookies(hosts.url, slug, setup["host_key"])
     )
-    ada = await join(organisers.url, setup["code"], "Ada")
+    ada = await join(organisers.url, screen_code(setup), "Ada")
 
     await rotate(organisers.url, slug)
 
@@ -134,6 +135,7 @@ async def rotation(organisers: Daphne, hosts: Daphne, setup: dict, env: dict) ->
     # The new link works: a console with counts and turnout of the hidden poll.
     new_key = await asyncio.to_thread(django_script, env, HOST_KEY.format(event=setup["event"]))
     assert new_key != setup["host_key"]
+    setup["host_key"] = new_key  # the screen's code follows the host key (events.admission)
     fresh_cookies = await host_link_cookies(hosts.url, slug, new_key)
     fresh = await open_socket(hosts, slug, fresh_cookies)
     seen = await until(fresh, tally_of(1))  # on connect, before you.synced
@@ -163,7 +165,7 @@ async def deactivation(a: Daphne, b: Daphne, setup: dict, env: dict) -> None:
     organiser = await host_console(a, slug, await login(a.url, "org", "pw-organiser-1"))
     await asyncio.to_thread(django_script, env, DEACTIVATE)
     assert (await until(hal, lambda m: m["type"] == "host.revoked"))["event"] == setup["event"]
-    bo = await join(a.url, setup["code"], "Bo")
+    bo = await join(a.url, screen_code(setup), "Bo")
     await vote(a, setup, bo, "undecided")  # the second voter: Ada voted in rotation()
     assert "counts" not in await until(hal, tally_of(2))
     assert (await until(organiser, tally_of(2)))["counts"]["undecided"] == 1
