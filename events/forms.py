@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import URLValidator
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.utils.translation import gettext_lazy as _
 
 from events.models import Event, EventFormat, Resource, Speaker, Theme
@@ -164,12 +165,18 @@ class _PositionedFormSet(forms.BaseInlineFormSet):
         kept = [
             form.instance
             for form in self.forms
-            if not self._should_delete_form(form) and (form.instance.pk or form.has_changed())
+            if not _marked_for_deletion(form) and (form.instance.pk or form.has_changed())
         ]
         for position, obj in enumerate(kept):
             obj.position = position
             obj.save()
         return saved
+
+
+def _marked_for_deletion(form: forms.Form) -> bool:
+    """The row's delete box is ticked (Django's public DELETION_FIELD_NAME, not the formset's
+    private _should_delete_form)."""
+    return bool(getattr(form, "cleaned_data", {}).get(DELETION_FIELD_NAME, False))
 
 
 class _ThemeFormSet(_PositionedFormSet):
@@ -179,7 +186,7 @@ class _ThemeFormSet(_PositionedFormSet):
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or not form.cleaned_data:
                 continue
-            if self._should_delete_form(form):
+            if _marked_for_deletion(form):
                 # The database would refuse too (RESTRICT); this says why. A formset error,
                 # because a row marked for deletion has its own errors ignored.
                 if form.instance.pk and form.instance.points.exists():
