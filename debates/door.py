@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -287,10 +288,18 @@ def group_for_key(*, event_id: int, key: str, now: datetime | None = None) -> Gr
         people = people.filter(network=network)
         instant = instant.filter(attendee__network=network)
     instant_rows = set(instant.values_list("attendee_id", "attendee__set_aside"))
-    flagged = len(instant_rows) >= INSTANT_FLAG
+    instant_pending = sum(1 for _pk, aside in instant_rows if not aside)
+    # The flag is earned by the people who would be set aside NOW, up to `until`: a key cut
+    # just after one person's join, or a group that adds one person to one set aside already,
+    # must not set aside one chosen vote (red team, issue 11).
+    flagged = instant_pending >= INSTANT_FLAG
     if kind == NETWORK:
-        rows = list(people.values_list("pk", "set_aside"))
-        flagged = flagged or bool(_bursts(event_id, [network]))
+        joins = list(people.values_list("pk", "set_aside", "joined_at"))
+        rows = [(pk, aside) for pk, aside, _at in joins]
+        minutes = Counter(
+            at.replace(second=0, microsecond=0) for _pk, aside, at in joins if not aside
+        )
+        flagged = flagged or max(minutes.values(), default=0) >= BURST_JOINS
     else:
         rows = list(instant_rows)
     return Group(

@@ -103,10 +103,12 @@ def set_aside(*, event: Event, key: str, actor: Actor) -> SetAside:
     group = door.group_for_key(event_id=event.pk, key=key)
     if group is None:
         raise ValidationError(SET_ASIDE_KEY_INVALID, code="key")
+    if group.members and not group.pending:
+        raise ValidationError(SET_ASIDE_NOBODY, code="nobody")
+    # Flagged by the people it would set aside now (debates.door.group_for_key), never by
+    # others set aside before them: one chosen vote cannot be dropped on its own.
     if not group.flagged:
         raise ValidationError(SET_ASIDE_NOT_FLAGGED, code="not_flagged")
-    if not group.pending:
-        raise ValidationError(SET_ASIDE_NOBODY, code="nobody")
     members = list(group.pending)
     votes = _count(attendee_ids=members, poll_ids=poll_ids, counted=False)
     record = SetAside.objects.create(

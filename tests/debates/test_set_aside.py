@@ -178,17 +178,23 @@ def test_a_malformed_key_names_no_group(stuffed, key):
 
 
 @pytest.mark.django_db
-def test_a_group_set_aside_already_is_refused_and_another_takes_only_the_newcomers(stuffed):
+def test_a_group_set_aside_already_is_refused_and_another_takes_only_flagged_newcomers(stuffed):
     event, poll = stuffed["event"], stuffed["poll"]
     set_aside.set_aside(event=event, key=instant_key(), actor=HOST_LINK)
     with pytest.raises(ValidationError) as refused:
         set_aside.set_aside(event=event, key=instant_key(), actor=HOST_LINK)
     assert refused.value.messages == [str(set_aside.SET_ASIDE_NOBODY)]
 
-    newcomers = make_instant_voters(poll, 2)
+    # Two newcomers are not a flagged group of their own: the first group does not lend them
+    # its flag (or a host could drop one chosen vote by adding it to a group set aside).
+    few = make_instant_voters(poll, 2)
+    with pytest.raises(ValidationError) as refused:
+        set_aside.set_aside(event=event, key=instant_key(), actor=HOST_LINK)
+    assert refused.value.messages == [str(set_aside.SET_ASIDE_NOT_FLAGGED)]
+    newcomers = [*few, *make_instant_voters(poll, 3)]
     second = set_aside.set_aside(event=event, key=instant_key(), actor=HOST_LINK)
     assert set(second.attendees.values_list("pk", flat=True)) == {a.pk for a in newcomers}
-    assert second.votes == 2
+    assert second.votes == 5
 
 
 @pytest.mark.django_db
@@ -362,3 +368,27 @@ async def test_over_the_socket_the_projector_hears_the_tally_without_the_script(
     assert record.created_by_label == "host link" and record.votes == 5
     await projector.disconnect()
     await host.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_key_cut_after_one_persons_join_cannot_set_that_vote_aside(event):
+    """Red team: Alice joined from the venue and voted; later a burst of 25 came from the same
+    network. A key whose time ends just after Alice's join names her alone: refused, so no
+    host can drop one chosen vote (and the room cannot read it off the tally's change)."""
+    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    venue = "venue00000000000"
+    alice = make_voter(poll, Side.AGAINST, network=venue)
+    Attendee.objects.filter(pk=alice.pk).update(joined_at=timezone.now() - timedelta(minutes=10))
+    minute = (timezone.now() - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    for n in range(25):
+        late = make_voter(poll, Side.FOR, network=venue)
+        Attendee.objects.filter(pk=late.pk).update(joined_at=minute + timedelta(seconds=n))
+    alice.refresh_from_db()
+    key = door.group_key(door.NETWORK, venue, alice.joined_at + timedelta(seconds=1))
+    with pytest.raises(ValidationError) as refused:
+        set_aside.set_aside(event=event, key=key, actor=HOST_LINK)
+    assert refused.value.messages == [str(set_aside.SET_ASIDE_NOT_FLAGGED)]
+    assert Vote.objects.filter(poll=poll, counted=False).count() == 0
+    # The whole network's burst, Alice with it, is a group the host may set aside.
+    whole = door.group_key(door.NETWORK, venue, timezone.now())
+    assert set_aside.set_aside(event=event, key=whole, actor=HOST_LINK).votes == 26
