@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from debates import selectors
 from debates.forms import DisplayNameForm, JoinForm
 from events import admission
-from events.models import Admission, Event
+from events.models import Admission, Event, Phase
 from events.services import (
     JOIN_TOO_MANY_GUESSES,
     attendee_join,
@@ -58,6 +58,8 @@ PROJECTOR_LINK_INVALID = _(
     "This projector link is not valid (any more). Copy the new one from the host console."
 )
 NO_QR_FOR_THIS_EVENT = _("This event's QR code is on the screen in the room.")
+EVENT_OVER = _("This debate is over: nobody can join or vote any more.")
+JOINING_ALREADY = _("You are joining already: this page carries on by itself in a moment.")
 
 
 def client_address(request: HttpRequest) -> str:
@@ -80,6 +82,7 @@ class _Entry:
     event: Event
     display_name: str
     turn: admission.Turn
+    session_key: str = ""  # the browser's mark of a join under way (events.admission)
 
 
 def _join_now(request: HttpRequest, entry: _Entry) -> HttpResponse:
@@ -102,10 +105,20 @@ def _entry_or_rejoin(request: HttpRequest, event: Event, display_name: str) -> A
     budget, no new attendee. Anyone else takes a turn in their network's queue."""
     if selectors.attendee_for_session(event=event, session=request.session) is not None:
         return _join_now(request, _Entry(event, display_name, admission.Turn()))
-    return _Entry(event, display_name, admission.join_turn(address=client_address(request)))
+    if request.session.session_key is None:
+        request.session.save()  # a key to mark this browser's join by
+    key = request.session.session_key
+    if not admission.join_pending_start(key):
+        # A second tap (or a script's hundredth POST) while the first waits its turn.
+        busy = _Entry(event, display_name, admission.Turn(retry_after=3))
+        return _queued(request, busy, JOINING_ALREADY)
+    turn = admission.join_turn(address=client_address(request))
+    if turn.retry_after is not None:
+        admission.join_pending_end(key)  # holds no place: it comes back later
+    return _Entry(event, display_name, turn, key)
 
 
-def _queued(request: HttpRequest, entry: _Entry) -> HttpResponse:
+def _queued(request: HttpRequest, entry: _Entry, why: str = JOIN_QUEUED) -> HttpResponse:
     """Over the longest wait: 429 and Retry-After, and the page resubmits itself after it
     (static/js/door.js). The admission pass is in the session, so the retry needs no code.
     429, not 503: Django saves no session (and sets no cookie) on a 5xx answer."""
@@ -113,7 +126,7 @@ def _queued(request: HttpRequest, entry: _Entry) -> HttpResponse:
     context = {
         "event": entry.event,
         "form": form,
-        "queued": JOIN_QUEUED,
+        "queued": why,
         "retry_after": entry.turn.retry_after,
     }
     response = render(request, "debates/join_link.html", context, status=429)
@@ -126,9 +139,17 @@ async def _enter(request: HttpRequest, prepared: Any) -> HttpResponse:
         return prepared
     if prepared.turn.retry_after is not None:
         return await sync_to_async(_queued)(request, prepared)
-    if prepared.turn.wait > 0:
-        await join_wait(prepared.turn.wait)
-    return await sync_to_async(_join_now)(request, prepared)
+    try:
+        if prepared.turn.wait > 0:
+            await join_wait(prepared.turn.wait)
+        return await sync_to_async(_join_now)(request, prepared)
+    except asyncio.CancelledError:
+        # The client hung up while it waited: its place goes back to the venue.
+        await sync_to_async(admission.join_turn_return)(address=client_address(request))
+        raise
+    finally:
+        if prepared.session_key:
+            await sync_to_async(admission.join_pending_end)(prepared.session_key)
 
 
 def _too_many_guesses(request: HttpRequest, code: str = "") -> HttpResponse:
@@ -173,6 +194,12 @@ def _event_for_link(request: HttpRequest, code: str) -> Event | HttpResponse:
     return event
 
 
+def _over(request: HttpRequest, event: Event) -> HttpResponse:
+    """A finished event admits nobody: say so, and where its recap is (or that one is coming)."""
+    context = {"event": event, "over": EVENT_OVER}
+    return render(request, "debates/join_link.html", context, status=410)
+
+
 def _closed_door(request: HttpRequest, event: Event, *, refusal: str, status: int) -> HttpResponse:
     """Someone without what the room shows: explain, and offer the code form."""
     context = {"event": event, "door_closed": True, "refusal": refusal, "code_form": JoinForm()}
@@ -184,6 +211,8 @@ def _join_by_link(request: HttpRequest, code: str) -> Any:
     if isinstance(event, HttpResponse):
         return event
     joined = selectors.attendee_for_session(event=event, session=request.session) is not None
+    if event.phase == Phase.ENDED and not joined:
+        return _over(request, event)
     if request.method == "GET":
         # GET never creates anyone: link previews and prefetching must not join.
         if joined:
@@ -218,6 +247,8 @@ def join_qr(request: HttpRequest, code: str, token: str) -> HttpResponse:
         return event
     if selectors.attendee_for_session(event=event, session=request.session) is not None:
         return redirect(event)
+    if event.phase == Phase.ENDED:
+        return _over(request, event)
     if event.admission == Admission.SCREEN:
         if not admission.qr_token_valid(event, token):
             return _closed_door(request, event, refusal=QR_LINK_EXPIRED, status=403)
@@ -267,7 +298,9 @@ def event_for_projector(request: HttpRequest, slug: str) -> Event:
 
 def screen_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     """What the screen shows to let people in: the rotating code and QR (screen admission),
-    or the standing code and link (open admission)."""
+    or the standing code and link (open admission); nothing once the event has ended."""
+    if event.phase == Phase.ENDED:
+        return {"event": event, "screen_over": True, "refresh_in": None}
     if event.admission == Admission.OPEN:
         url = standing_join_url(request, event)
         return {

@@ -5,10 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 from debates.models import PollKind, ResultsVisibility
 from events import admission
-from events.models import Admission
+from events.models import Admission, Phase
 from events.services import DISPLAY_NAME_MAX_LENGTH
 
 JOIN_CODE_UNKNOWN = _("No event has that code. Check the code on the screen and try again.")
+JOIN_EVENT_OVER = _("That debate is over: nobody can join or vote any more.")
 JOIN_CODE_NOT_THE_SCREENS = _(
     "That is the event's own code, not the one on the screen. Type the code the screen in the "
     "room shows now (it changes every minute), or scan its QR code."
@@ -48,6 +49,8 @@ class JoinForm(DisplayNameForm):
         if self.event is None:
             # The printed code of an event that admits by the screen: public, so no guess.
             standing = admission.event_for_standing_code(raw)
+            if standing is not None and standing.phase == Phase.ENDED:
+                raise forms.ValidationError(JOIN_EVENT_OVER, code="ended")
             if standing is not None and standing.admission == Admission.SCREEN:
                 raise forms.ValidationError(JOIN_CODE_NOT_THE_SCREENS, code="standing")
             raise forms.ValidationError(JOIN_CODE_UNKNOWN, code="unknown")

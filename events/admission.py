@@ -156,7 +156,11 @@ def event_for_code(raw: str, *, now: float | None = None) -> Event | None:
     for event in candidates.only("pk", "host_key", "slug", "join_code", "admission", "phase"):
         if any(hmac.compare_digest(code, screen_code(event, period=p)) for p in periods):
             return Event.objects.get(pk=event.pk)
-    return Event.objects.filter(join_code=code, admission=Admission.OPEN).first()
+    return (
+        Event.objects.filter(join_code=code, admission=Admission.OPEN)
+        .exclude(phase=Phase.ENDED)
+        .first()
+    )
 
 
 def event_for_standing_code(raw: str) -> Event | None:
@@ -179,12 +183,37 @@ def pass_grant(session: MutableMapping[str, Any], event: Event, *, now: float | 
 
 
 def may_join(session: Mapping[str, Any] | None, event: Event, *, now: float | None = None) -> bool:
-    """Whether this browser may join now: the door is open, or it holds an unexpired pass."""
+    """Whether this browser may join now: the event has not ended, and its door is open or
+    this browser holds an unexpired pass."""
+    if event.phase == Phase.ENDED:
+        return False
     if event.admission == Admission.OPEN:
         return True
     passes = session.get(ADMITTED_SESSION_KEY) if session is not None else None
     expiry = passes.get(str(event.pk)) if isinstance(passes, dict) else None
     return isinstance(expiry, int | float) and expiry > (now or clock())
+
+
+# One join at a time per browser: a second POST from the same session while the first waits
+# its turn (a double tap, or a script firing many with one pass) is told to wait, so one pass
+# makes one attendee and holds at most one place in the queue.
+_PENDING_SECONDS = int(JOIN_MAX_WAIT) + 10
+
+
+def join_pending_start(session_key: str) -> bool:
+    """Marks this browser as joining; False if it is joining already."""
+    try:
+        return cache.add(f"join-pending:{session_key}", 1, timeout=_PENDING_SECONDS)
+    except Exception:
+        log.warning("join budget: the cache is unreachable; not marking a pending join")
+        return True
+
+
+def join_pending_end(session_key: str) -> None:
+    try:
+        cache.delete(f"join-pending:{session_key}")
+    except Exception:
+        log.warning("join budget: the cache is unreachable; a pending mark expires by itself")
 
 
 # ---------------------------------------------------------------- the projector link
@@ -270,6 +299,51 @@ def join_turn(*, address: str, now: float | None = None) -> Turn:
     if wait > JOIN_MAX_WAIT:  # nothing was reserved: by then the wait is back within bounds
         return Turn(retry_after=max(1, math.ceil(wait - JOIN_MAX_WAIT)))
     return Turn(wait=wait)
+
+
+def join_turn_return(*, address: str, now: float | None = None) -> None:
+    """Gives back a reserved turn whose join never happened (the request was dropped while it
+    waited): a script that reserves and hangs up must not hold the venue's queue."""
+    key = f"join-budget:{network_of(address)}"
+    now = now or clock()
+    interval = 1.0 / JOIN_RATE
+    try:
+        if settings.REDIS_URL:
+            _return_redis(key, now, interval)
+        else:
+            with _local_lock:
+                tat = cache.get(key)
+                if tat is not None and tat - interval > now:
+                    cache.set(key, tat - interval, timeout=math.ceil(tat - interval - now) + 1)
+                elif tat is not None:
+                    cache.delete(key)
+    except Exception:
+        log.warning("join budget: could not give a turn back")
+
+
+_RETURN_LUA = """
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+local back = tat - tonumber(ARGV[2])
+local now = tonumber(ARGV[1])
+if back > now then
+  redis.call('SET', KEYS[1], string.format('%.6f', back), 'PX', math.ceil((back - now) * 1000) + 1000)
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+_return_script: Any = None
+
+
+def _return_redis(key: str, now: float, interval: float) -> None:
+    global _return_script
+    if _return_script is None:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+        _return_script = client.register_script(_RETURN_LUA)
+    _return_script(keys=[f"pb:{key}"], args=[f"{now:.6f}", f"{interval:.6f}"])
 
 
 def _join_turn_local(key: str, now: float) -> float:

@@ -33,7 +33,7 @@ def test_every_proxied_location_is_limited_per_address():
     for path, block in _locations(conf).items():
         if "proxy_pass" in block:
             assert re.search(r"limit_req zone=pb_\w+ burst=\d+", block), path
-            assert re.search(r"limit_conn pb_conn \d+;", block), path
+            assert re.search(r"limit_conn pb_(conn|ws) \d+;", block), path
 
 
 def test_the_limits_let_500_people_behind_one_address_join_within_a_minute():
@@ -48,7 +48,21 @@ def test_the_limits_let_500_people_behind_one_address_join_within_a_minute():
     assert requests <= burst + 1  # none refused
     last_waits = (requests - delay) / _zone(conf, "pb_join")
     assert last_waits <= 60
-    # One socket per phone and a request in flight each fit under the connection limit.
+    # One socket per phone and a request in flight each fit under the connection limits.
     for block in _locations(conf).values():
         if "limit_conn" in block:
-            assert int(re.search(r"limit_conn pb_conn (\d+);", block)[1]) >= 2 * people
+            assert int(re.search(r"limit_conn pb_\w+ (\d+);", block)[1]) >= 2 * people
+
+
+def test_a_flood_of_typed_codes_never_holds_back_the_qr_link():
+    """Red team: the QR link shared the typed codes' zone, so a prankster on the venue's
+    address could queue everyone's scans. It has its own zone, and sockets their own."""
+    conf = NGINX.read_text()
+    locations = _locations(conf)
+    qr = locations["^/j/[^/]+/[^/]+/$"]
+    assert "zone=pb_qr" in qr and "nodelay" in qr
+    assert "zone=pb_qr" not in locations["^/(join/|j/)"]
+    # nginx takes the first matching regex location: the QR link's comes first.
+    assert conf.index("location ~ ^/j/[^/]+/[^/]+/$") < conf.index("location ~ ^/(join/|j/)")
+    assert "limit_conn pb_ws" in locations["/ws/"]
+    assert "limit_conn pb_ws" not in locations["/"]

@@ -356,3 +356,70 @@ def test_a_finished_events_codes_admit_nobody(event):
     recap_publish(event=event, publish=True)
     assert _join_code(admission.screen_code(event)).status_code == 400
     assert not Attendee.objects.exists()
+
+
+# ---------------------------------------------------------------- red team (issue 11 follow-up)
+
+
+def test_a_finished_event_admits_nobody_by_any_door_and_says_so(event, clock):
+    old_pass = Client()
+    assert old_pass.get(_qr_link(event)).status_code == 200  # a pass from before the end
+    event.phase = "ended"
+    event.save(update_fields=["phase"])
+    for client, response in [
+        (Client(), lambda c: c.get(_qr_link(event))),
+        (old_pass, lambda c: c.post(reverse("debates:join_link", args=[event.join_code]))),
+    ]:
+        answer = response(client)
+        assert answer.status_code == 410
+        assert str(admission_views().EVENT_OVER) in answer.content.decode()
+    event.admission = Admission.OPEN
+    event.save(update_fields=["admission"])
+    typed = _join_code(event.join_code)
+    assert typed.status_code == 400 and "That debate is over" in typed.content.decode()
+    assert not Attendee.objects.exists()
+
+
+def test_a_finished_events_screen_shows_no_code(event, host_client):
+    event.phase = "ended"
+    event.save(update_fields=["phase"])
+    screen = host_client.get(reverse("debates:screen", kwargs={"slug": event.slug}))
+    assert b"data-screen-code" not in screen.content and b"This debate is over" in screen.content
+
+
+def test_one_pass_makes_one_attendee_however_often_it_is_posted(event, clock, waits):
+    """Red team: one admission pass POSTed many times at once made many attendees. A second
+    POST while the first waits its turn is told to wait, and creates no one."""
+    phone = Client(REMOTE_ADDR=VENUE)
+    assert phone.get(_qr_link(event)).status_code == 200
+    phone.session.save()
+    key = phone.session.session_key
+    assert admission.join_pending_start(key)  # the first POST, still waiting its turn
+    second = phone.post(reverse("debates:join_link", args=[event.join_code]))
+    assert second.status_code == 429 and int(second["Retry-After"]) >= 1
+    assert str(admission_views().JOINING_ALREADY) in second.content.decode()
+    assert not Attendee.objects.exists()
+    admission.join_pending_end(key)  # the first one is in: a retry finds the attendee
+    assert phone.post(reverse("debates:join_link", args=[event.join_code])).status_code == 302
+    assert phone.post(reverse("debates:join_link", args=[event.join_code])).status_code == 302
+    assert Attendee.objects.count() == 1
+
+
+def test_a_join_dropped_while_it_waits_gives_its_turn_back(event, clock, monkeypatch):
+    """Red team: reserving turns and hanging up held the venue's queue. A request cancelled
+    while it waits returns its turn, and leaves no mark of a join under way."""
+    import asyncio
+
+    for _ in range(admission.JOIN_BURST):
+        admission.join_turn(address=VENUE)
+    queue_before = admission.join_turn(address=VENUE).wait
+    admission.join_turn_return(address=VENUE)  # that probe's turn, given back
+
+    async def hang_up(seconds: float) -> None:
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr("debates.door_views.join_wait", hang_up)
+    with pytest.raises(asyncio.CancelledError):
+        _join_code(admission.screen_code(event), name="gone")
+    assert not Attendee.objects.exists()
+    assert admission.join_turn(address=VENUE).wait == pytest.approx(queue_before)
