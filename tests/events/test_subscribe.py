@@ -37,7 +37,7 @@ def _post(client, email="Ada@Example.org", consent="on", **extra):
 
 def test_a_reader_subscribes_with_consent_and_time_recorded(client, event):
     before = timezone.now()
-    next_url = reverse("events:recap", args=[event.slug])
+    next_url = reverse("recaps:recap", args=[event.slug])
     response = _post(client, event=event.slug, next=next_url)
     assert response.status_code == 302
     assert response.url == f"{next_url}?subscribed=1#subscribe"

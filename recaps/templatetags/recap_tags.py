@@ -1,6 +1,6 @@
 """Formatting for the recap's figures, its Markdown export and its charts.
 
-Figures are computed once in events.selectors.event_recap; these only format them, so the
+Figures are computed once in recaps.selectors.event_recap; these only format them, so the
 summary, the public recap and the Markdown export print the same digits.
 """
 
@@ -14,10 +14,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import iri_to_uri
 from django.utils.safestring import SafeString
 
-from events import charts
 from events.forms import SubscribeForm
 from events.models import Admission, Event
-from events.selectors import Recap
+from recaps import charts
+from recaps.selectors import Recap
 
 register = template.Library()
 
