@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from events import signals
 from events.models import JOIN_CODE_LENGTH, Attendee, Event, Subscriber
 
 # Crockford-style: no I, L, O or U, so a code read off a projector cannot be mistyped
@@ -235,10 +236,11 @@ def host_key_rotate(*, event: Event) -> Event:
 
 
 def _event_changed_on_commit(event_id: int) -> None:
-    # Imported here: debates.live reads events through debates.selectors, which imports this module.
-    from debates import live
-
-    transaction.on_commit(lambda: live.event_changed(event_id))
+    # A signal of our own, as `events` must not import the debate that shows the change. Not the
+    # Event post_save the debate already receives (debates.host_rights): that fires on every
+    # save, the phase changes the debate announces itself and the host link's rotation among
+    # them, so it would announce those twice; this fires only when a detail changed, on commit.
+    transaction.on_commit(lambda: signals.event_changed.send(sender=Event, event_id=event_id))
 
 
 # ---------------------------------------------------------------- limits (security)

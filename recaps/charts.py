@@ -17,7 +17,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from recaps.selectors import SIDES, Attendance, PollTimeline, RoomPoints, Turnout
+from recaps.figures import SIDES, Attendance, PollTimeline, RoomPoints, Turnout
 
 # One coordinate system for all charts; it scales to the column, and about 360 units wide
 # keeps 11-unit labels readable on a phone and in a two-column grid on a laptop.

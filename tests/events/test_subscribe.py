@@ -163,7 +163,7 @@ def test_any_page_can_carry_the_subscribe_box(rf, event):
     request = rf.get("/e/test-debate/")
     html = (
         engines["django"]
-        .from_string("{% load recap_tags %}{% subscribe_box event %}")
+        .from_string("{% load event_tags %}{% subscribe_box event %}")
         .render({"event": event}, request)
     )
     assert f'action="{URL}"' in html

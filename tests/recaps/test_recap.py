@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Event
-from recaps.selectors import event_recap, verdict_for
+from recaps.figures import verdict_for
+from recaps.selectors import event_recap
 from tests.recaps.known_votes import (
     EXPECTED,
     HIDDEN,
