@@ -2,6 +2,12 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def _event_edited(sender, event_id: int, **kwargs) -> None:
+    from debates import live
+
+    live.event_changed(event_id)
+
+
 class DebatesConfig(AppConfig):
     name = "debates"
     verbose_name = _("Live debate")
@@ -9,5 +15,9 @@ class DebatesConfig(AppConfig):
     def ready(self) -> None:
         # Live learns who hosts from the debate; the debate announces when that may change.
         from debates import host_rights
+        from events.signals import event_changed
 
         host_rights.connect()
+        # An edited event reaches its open pages: events announces the edit on commit (it may
+        # not call live itself) and the debate passes it on.
+        event_changed.connect(_event_edited, dispatch_uid="debates.apps.event_edited")

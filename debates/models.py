@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from events.models import Attendee, Event, Side, Theme
 
 ARGUING_SIDES = [Side.FOR, Side.AGAINST]
+# The smallest group whose votes anything may show (the small-group rules, recaps.disclosure).
+# Defined here, with the votes, because the console's room balance (debates.room_mix) follows it
+# too and the debate must not import the recap.
+MIN_GROUP = 5
 
 
 class PollKind(models.TextChoices):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext_lazy as _
 
-from events.disclosure import MIN_GROUP
+from debates.models import MIN_GROUP
 from events.models import Side
 
 MIXED = "mixed"

@@ -43,7 +43,6 @@ HOST_SESSION_KEY = "pb_host_events"
 HOST_ROLES = (SpeakerRole.HOST, SpeakerRole.MODERATOR)
 
 NOT_A_HOST = _("Only this event's hosts can do that.")
-NOT_AN_ORGANISER = _("Only this event's organiser can change it.")
 
 
 def _session_host_keys(session: Mapping[str, Any] | None) -> dict[str, str]:
@@ -67,13 +66,6 @@ def can_host(*, event: Event, user: Any, session: Mapping[str, Any] | None) -> b
     if user.is_superuser or event.organiser_id == user.pk:
         return True
     return event.speakers.filter(user=user, role__in=HOST_ROLES).exists()
-
-
-def can_edit(*, event: Event, user: Any) -> bool:
-    """Editing the event itself (details, speakers, themes) is for its organiser."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return user.is_superuser or event.organiser_id == user.pk
 
 
 def host_link_redeem(*, event: Event, key: str, session: Any) -> bool:
@@ -101,17 +93,6 @@ def event_for_host(request: HttpRequest, slug: str) -> Event:
         raise Http404(_("No such event.")) from None
     if not can_host(event=event, user=request.user, session=request.session):
         raise PermissionDenied(NOT_A_HOST)
-    return event
-
-
-def event_for_organiser(request: HttpRequest, slug: str) -> Event:
-    """The event an organiser edits: 404 if there is none, 403 for anyone but its organiser."""
-    try:
-        event = Event.objects.get(slug=slug)
-    except Event.DoesNotExist:
-        raise Http404(_("No such event.")) from None
-    if not can_edit(event=event, user=request.user):
-        raise PermissionDenied(NOT_AN_ORGANISER)
     return event
 
 

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import URLValidator
 from django.forms.formsets import DELETION_FIELD_NAME
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from events.models import Event, EventFormat, Resource, Speaker, Theme
@@ -33,11 +34,9 @@ class SubscribeForm(forms.Form):
     next = forms.CharField(required=False, max_length=300, widget=forms.HiddenInput)
 
 
-class PublishForm(forms.Form):
-    publish = forms.TypedChoiceField(
-        choices=[("1", _("Publish")), ("0", _("Unpublish"))],
-        coerce=lambda value: value == "1",
-    )
+def subscribe_form_for(request: HttpRequest, event: Event | None = None) -> SubscribeForm:
+    """The subscribe form for a page, sending the reader back to it (and naming its event)."""
+    return SubscribeForm(initial={"event": event.slug if event else "", "next": request.path})
 
 
 # ---------------------------------------------------------------- organising (host console)

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from events.models import JOIN_CODE_LENGTH, Attendee, Event, Phase, Subscriber
+from events import signals
+from events.models import JOIN_CODE_LENGTH, Attendee, Event, Subscriber
 
 # Crockford-style: no I, L, O or U, so a code read off a projector cannot be mistyped
 # as a look-alike; join_code_normalise() maps the look-alikes back.
@@ -79,12 +80,10 @@ def event_create(
     raise RuntimeError("Could not find a free join code after 10 attempts.")
 
 
-# ---------------------------------------------------------------- subscribing and publishing
-# (post-event summary)
+# ---------------------------------------------------------------- subscribing
 
 SUBSCRIBE_EMAIL_INVALID = _("Enter a valid email address, like name@example.org.")
 SUBSCRIBE_CONSENT_MISSING = _("Tick the box to agree to hear from us about future events.")
-RECAP_NOT_ENDED = _("A recap can be published once the event has ended.")
 
 
 @transaction.atomic
@@ -154,28 +153,6 @@ def _email_valid(email: str) -> bool:
     except ValidationError:
         return False
     return True
-
-
-@transaction.atomic
-def recap_publish(*, event: Event, publish: bool) -> Event:
-    """Publishes the event's recap (public at events:recap) or takes it down.
-
-    Only an ended event's recap can be published: until then its figures can still move.
-    recap_published_at is the time of the latest publication (None while unpublished);
-    recap_first_published_at, of the first, is never cleared.
-    """
-    event = Event.objects.select_for_update().get(pk=event.pk)
-    if publish and event.phase != Phase.ENDED:
-        raise ValidationError(RECAP_NOT_ENDED, code="not_ended")
-    if event.recap_published != publish:
-        event.recap_published = publish
-        event.recap_published_at = timezone.now() if publish else None
-        fields = ["recap_published", "recap_published_at", "updated_at"]
-        if publish and event.recap_first_published_at is None:
-            event.recap_first_published_at = event.recap_published_at
-            fields.append("recap_first_published_at")
-        event.save(update_fields=fields)
-    return event
 
 
 # ---------------------------------------------------------------- joining (live voting)
@@ -259,10 +236,11 @@ def host_key_rotate(*, event: Event) -> Event:
 
 
 def _event_changed_on_commit(event_id: int) -> None:
-    # Imported here: debates.live reads events through debates.selectors, which imports this module.
-    from debates import live
-
-    transaction.on_commit(lambda: live.event_changed(event_id))
+    # A signal of our own, as `events` must not import the debate that shows the change. Not the
+    # Event post_save the debate already receives (debates.host_rights): that fires on every
+    # save, the phase changes the debate announces itself and the host link's rotation among
+    # them, so it would announce those twice; this fires only when a detail changed, on commit.
+    transaction.on_commit(lambda: signals.event_changed.send(sender=Event, event_id=event_id))
 
 
 # ---------------------------------------------------------------- limits (security)

@@ -1,42 +1,32 @@
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Iterable
-from datetime import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from debates.selectors import can_edit, can_host, event_for_host, event_for_organiser
 from events import selectors, services
+from events.access import event_for_organiser
+from events.downloads import csv_download, iso
 from events.forms import (
     EventForm,
-    PublishForm,
     ResourceFormSet,
     SpeakerFormSet,
     SubscribeForm,
     ThemeFormSet,
+    subscribe_form_for,
 )
 from events.models import Event
 
-RECAP_NOT_PUBLISHED = _("This recap has not been published.")
 SUBSCRIBERS_NOT_ALLOWED = _("Only organisers can export the subscriber list.")
-PUBLISH_CHOICE_MISSING = _("Choose whether to publish or unpublish the recap.")
-
-# CSV cells a spreadsheet would run as a formula if they began with one of these.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -46,7 +36,7 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "upcoming": selectors.events_upcoming(),
             "recaps": selectors.recaps_published(),
-            "subscribe_form": _subscribe_form(request),
+            "subscribe_form": subscribe_form_for(request),
         },
     )
 
@@ -58,117 +48,7 @@ def organiser_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-# ---------------------------------------------------------------- recap and summary
-
-
-@require_GET
-def recap(request: HttpRequest, slug: str) -> HttpResponse:
-    """The public recap once published; before that, a preview for the event's hosts only."""
-    event = get_object_or_404(Event, slug=slug)
-    if not event.recap_published and not can_host(
-        event=event, user=request.user, session=request.session
-    ):
-        raise Http404(RECAP_NOT_PUBLISHED)
-    return render(
-        request,
-        "events/recap.html",
-        {
-            "recap": selectors.event_recap(event),
-            "subscribe_form": _subscribe_form(request, event),
-        },
-    )
-
-
-@require_GET
-def summary(request: HttpRequest, slug: str) -> HttpResponse:
-    event = event_for_host(request, slug)
-    return render(request, "events/summary.html", _summary_context(request, event))
-
-
-@require_POST
-def recap_publish(request: HttpRequest, slug: str) -> HttpResponse:
-    event = event_for_organiser(request, slug)
-    form = PublishForm(request.POST)
-    if not form.is_valid():
-        return HttpResponseBadRequest(PUBLISH_CHOICE_MISSING)
-    try:
-        event = services.recap_publish(event=event, publish=form.cleaned_data["publish"])
-    except ValidationError as error:
-        return HttpResponseBadRequest(" ".join(error.messages))
-    if request.htmx:
-        return render(request, "events/summary.html#publish", _summary_context(request, event))
-    return redirect("events:summary", slug=event.slug)
-
-
-def _summary_context(request: HttpRequest, event: Event) -> dict:
-    return {
-        "event": event,
-        "recap": selectors.event_recap(event),
-        "can_publish": can_edit(event=event, user=request.user),
-        "can_export_subscribers": selectors.subscribers_for(request.user) is not None,
-        "subscriber_count": event.subscribers.count(),
-        # The set-aside log (debates.SetAside), read through the reverse relation.
-        "set_asides": event.set_asides.order_by("-created_at", "-pk"),
-    }
-
-
-# ---------------------------------------------------------------- exports
-
-
-@require_GET
-def export_markdown(request: HttpRequest, slug: str) -> HttpResponse:
-    event = event_for_host(request, slug)
-    text = render_to_string(
-        "events/recap.md",
-        {
-            "recap": selectors.event_recap(event),
-            "index_url": request.build_absolute_uri(reverse("events:index")),
-        },
-    )
-    # The template's tags leave runs of blank lines; in Markdown one blank line is the same.
-    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-    return _download(text, "text/markdown", f"{event.slug}-recap.md")
-
-
-@require_GET
-def export_votes(request: HttpRequest, slug: str) -> HttpResponse:
-    event = event_for_host(request, slug)
-    # No vote times: see selectors.votes_for_export.
-    rows = selectors.votes_for_export(event)
-    return _csv(f"{event.slug}-votes.csv", ["voter", "poll", "side"], rows)
-
-
-@require_GET
-def export_points(request: HttpRequest, slug: str) -> HttpResponse:
-    event = event_for_host(request, slug)
-    rows = (
-        (
-            p.pk,
-            p.theme.name,
-            p.side,
-            p.text,
-            p.upvotes,
-            "yes" if p.highlighted else "no",
-            p.status,
-            p.merged_into_id or "",
-            p.room.name if p.room else "",
-            _iso(p.created_at),
-        )
-        for p in selectors.points_for_export(event)
-    )
-    header = [
-        "point",
-        "theme",
-        "side",
-        "text",
-        "upvotes",
-        "highlighted",
-        "status",
-        "merged_into",
-        "room",
-        "created_at",
-    ]
-    return _csv(f"{event.slug}-points.csv", header, rows)
+# ---------------------------------------------------------------- the subscriber list
 
 
 @require_GET
@@ -179,9 +59,9 @@ def subscribers_csv(request: HttpRequest) -> HttpResponse:
     rows = (
         (
             s.email,
-            _iso(s.consented_at),
+            iso(s.consented_at),
             s.source_event.title if s.source_event else "",
-            _iso(s.created_at),
+            iso(s.created_at),
             # Every email sent to the list carries the person's own link.
             request.build_absolute_uri(
                 reverse("events:unsubscribe", args=[services.unsubscribe_token(s.email)])
@@ -197,42 +77,10 @@ def subscribers_csv(request: HttpRequest) -> HttpResponse:
         "unsubscribe_url",
     ]
     stamp = timezone.localdate().isoformat()
-    return _csv(f"productbreaks-subscribers-{stamp}.csv", header, rows)
-
-
-def _iso(at: datetime) -> str:
-    return timezone.localtime(at).isoformat(timespec="seconds")
-
-
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _csv(filename: str, header: list[str], rows: Iterable[Iterable[object]]) -> HttpResponse:
-    response = _download("", "text/csv", filename)
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows([_cell(value) for value in row] for row in rows)
-    return response
-
-
-def _download(content: str, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=f"{content_type}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # Exports hold the audience's votes: never from a shared cache.
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return csv_download(f"productbreaks-subscribers-{stamp}.csv", header, rows)
 
 
 # ---------------------------------------------------------------- subscribing
-
-
-def _subscribe_form(request: HttpRequest, event: Event | None = None) -> SubscribeForm:
-    return SubscribeForm(
-        initial={"event": event.slug if event else "", "next": request.path},
-    )
 
 
 @require_POST

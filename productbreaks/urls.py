@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("debates.urls")),
     path("", include("events.urls")),
+    path("", include("recaps.urls")),
 ]

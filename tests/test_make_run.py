@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from events.management.commands.seed_demo import DEMO_PASSWORD
+from debates.management.commands.seed_demo import DEMO_PASSWORD
 from tests.servers import REPO, free_port
 
 _NOT_INHERITED = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "DATABASE_URL", "REDIS_URL"}

@@ -262,10 +262,10 @@ def test_when_the_event_ends_attendees_are_thanked_and_offered_the_recap_and_the
     page = client.get(room_url(event), **HTMX).content.decode()
     assert "Thank you for taking part" in page
     assert "publish a recap of this debate here soon" in page
-    assert reverse("events:recap", args=[event.slug]) not in page
+    assert reverse("recaps:recap", args=[event.slug]) not in page
     assert reverse("events:subscribe") in page
 
     event.recap_published = True
     event.save(update_fields=["recap_published"])
     page = client.get(room_url(event), **HTMX).content.decode()
-    assert reverse("events:recap", args=[event.slug]) in page
+    assert reverse("recaps:recap", args=[event.slug]) in page

@@ -18,7 +18,7 @@ from debates import door, live, services, set_aside
 from debates.models import PollKind, SetAside, Vote
 from debates.selectors import poll_snapshot
 from events.models import Attendee, Event, Phase, Side
-from events.services import recap_publish
+from recaps.services import recap_publish
 from tests.conftest import make_attendee, make_instant_voters
 from tests.debates.sockets import in_thread, initial, open_socket, receive_until, session_for
 

@@ -54,7 +54,7 @@ def test_published_recaps_are_listed_newest_first_and_unpublished_ones_not(clien
     html = client.get(reverse("events:index")).content.decode()
     assert html.index("Live recap: New debate") < html.index("Live recap: Old debate")
     for event in (old, new):
-        assert reverse("events:recap", args=[event.slug]) in html
+        assert reverse("recaps:recap", args=[event.slug]) in html
     assert "Secret debate" not in html
 
 

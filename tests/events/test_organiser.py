@@ -217,7 +217,7 @@ def test_the_organiser_home_links_to_console_projector_summary_and_edit(
 ):
     client.force_login(organiser)
     page = client.get(reverse("events:organiser_home")).content.decode()
-    for name in ("debates:console", "debates:projector", "events:summary", "events:event_edit"):
+    for name in ("debates:console", "debates:projector", "recaps:summary", "events:event_edit"):
         assert reverse(name, args=[event.slug]) in page
 
     client.force_login(host_user)

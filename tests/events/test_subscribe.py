@@ -37,7 +37,7 @@ def _post(client, email="Ada@Example.org", consent="on", **extra):
 
 def test_a_reader_subscribes_with_consent_and_time_recorded(client, event):
     before = timezone.now()
-    next_url = reverse("events:recap", args=[event.slug])
+    next_url = reverse("recaps:recap", args=[event.slug])
     response = _post(client, event=event.slug, next=next_url)
     assert response.status_code == 302
     assert response.url == f"{next_url}?subscribed=1#subscribe"
@@ -163,7 +163,7 @@ def test_any_page_can_carry_the_subscribe_box(rf, event):
     request = rf.get("/e/test-debate/")
     html = (
         engines["django"]
-        .from_string("{% load recap_tags %}{% subscribe_box event %}")
+        .from_string("{% load event_tags %}{% subscribe_box event %}")
         .render({"event": event}, request)
     )
     assert f'action="{URL}"' in html

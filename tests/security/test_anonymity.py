@@ -15,9 +15,9 @@ from django.urls import reverse
 
 from debates import services
 from debates.models import PollKind
-from events.disclosure import MIN_GROUP, WITHHELD_ROOMS
 from events.models import Event, Phase, Side
-from events.selectors import event_recap
+from recaps.disclosure import MIN_GROUP, WITHHELD_ROOMS
+from recaps.selectors import event_recap
 from tests.conftest import make_attendee
 from tests.debates.sockets import in_thread, initial, open_socket, receive_until, session_for
 
@@ -68,11 +68,11 @@ def test_summaries_and_exports_name_no_voter(held, client, organiser):
     client.force_login(organiser)
     slug = event.slug
     pages = {
-        "summary": client.get(reverse("events:summary", args=[slug])),
-        "recap": client.get(reverse("events:recap", args=[slug])),
-        "markdown": client.get(reverse("events:export_markdown", args=[slug])),
-        "votes.csv": client.get(reverse("events:export_votes", args=[slug])),
-        "points.csv": client.get(reverse("events:export_points", args=[slug])),
+        "summary": client.get(reverse("recaps:summary", args=[slug])),
+        "recap": client.get(reverse("recaps:recap", args=[slug])),
+        "markdown": client.get(reverse("recaps:export_markdown", args=[slug])),
+        "votes.csv": client.get(reverse("recaps:export_votes", args=[slug])),
+        "points.csv": client.get(reverse("recaps:export_points", args=[slug])),
         "projector": client.get(reverse("debates:projector", args=[slug])),
     }
     for label, response in pages.items():

@@ -202,14 +202,14 @@ def _http(action: str, client, w: World) -> list:
         data = {"set_aside": w.prepared["set_aside"]}
         return [client.post(_console(w, "votes.set_aside_undo"), data)]
     if action == "read_summary":
-        return [client.get(reverse("events:summary", args=[slug]))]
+        return [client.get(reverse("recaps:summary", args=[slug]))]
     if action == "export":
         return [
             client.get(reverse(name, args=[slug]))
-            for name in ("events:export_markdown", "events:export_votes", "events:export_points")
+            for name in ("recaps:export_markdown", "recaps:export_votes", "recaps:export_points")
         ]
     if action == "read_unpublished_recap":
-        return [client.get(reverse("events:recap", args=[slug]))]
+        return [client.get(reverse("recaps:recap", args=[slug]))]
     if action == "export_subscribers":
         return [client.get(reverse("events:subscribers_csv"))]
     raise AssertionError(action)

@@ -138,7 +138,7 @@ def test_the_socket_pushes_escaped_html_and_text_only_as_json(hostile: World):
 def test_the_markdown_export_keeps_hostile_text_literal(hostile: World):
     _set_phase(hostile, Phase.ENDED)
     client = client_for("host", hostile)
-    text = client.get(reverse("events:export_markdown", args=[hostile.event.slug])).content.decode()
+    text = client.get(reverse("recaps:export_markdown", args=[hostile.event.slug])).content.decode()
     # The only links are the export's own (the resources and the subscribe link)...
     link = re.compile(r"(?<!\\)\[((?:\\.|[^\\\]])*)\]\(([^)\s]*)\)")
     targets = {url for _label, url in link.findall(text)}
@@ -158,12 +158,12 @@ def test_csv_exports_are_downloads_that_no_spreadsheet_runs(hostile: World):
     _set_phase(hostile, Phase.ENDED)
     client = client_for("host", hostile)
     slug = hostile.event.slug
-    for name in ("events:export_points", "events:export_votes", "events:export_markdown"):
+    for name in ("recaps:export_points", "recaps:export_votes", "recaps:export_markdown"):
         response = client.get(reverse(name, args=[slug]))
         assert response["Content-Disposition"].startswith("attachment")
         assert response["X-Content-Type-Options"] == "nosniff"  # never sniffed as HTML
         assert response["Content-Type"].split(";")[0] in {"text/csv", "text/markdown"}
-    points = client.get(reverse("events:export_points", args=[slug])).content.decode()
+    points = client.get(reverse("recaps:export_points", args=[slug])).content.decode()
     cells = [cell for row in csv.reader(io.StringIO(points)) for cell in row]
     assert "'" + '=HYPERLINK("https://evil.example","Click")' in cells
     assert not [

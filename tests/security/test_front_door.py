@@ -17,7 +17,8 @@ from debates.models import PollKind, Vote
 from events import admission
 from events import services as event_services
 from events.models import Admission, Attendee, Side
-from events.services import host_key_rotate, recap_publish
+from events.services import host_key_rotate
+from recaps.services import recap_publish
 from tests.debates.sockets import open_socket
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_a_script_using_only_public_pages_gets_no_vote_counted(event, pre_vote, 
     pages = [
         script.get(reverse("events:index")),
         script.get(event.get_absolute_url()),
-        script.get(reverse("events:recap", kwargs={"slug": event.slug})),
+        script.get(reverse("recaps:recap", kwargs={"slug": event.slug})),
     ]
     text = " ".join(page.content.decode() for page in pages)
     codes = {a + b for a, b in CODE_PATTERN.findall(text)} | {event.join_code}

@@ -3,7 +3,7 @@
 GitHub's cmark-gfm (with its autolink extension), markdown-it with linkify, and mistune with
 its url plugin each find links in plain text: bare "https://…", "www.…", e-mail addresses,
 "<…>" autolinks, "[a](b)" and "![a](b)". Every field people type goes through the export's
-escaping (events.templatetags.recap_tags); each renderer must show it as the same text, with
+escaping (recaps.templatetags.recap_tags); each renderer must show it as the same text, with
 no <a and no <img.
 """
 
@@ -21,8 +21,8 @@ from markdown_it import MarkdownIt
 
 from debates.models import BreakoutRoom, Point, Takeaway
 from events.models import Event, Resource, Speaker, Theme
-from events.templatetags.recap_tags import WORD_JOINER, md, md_cell, md_item, md_quote
-from tests.events.known_votes import build_known_event
+from recaps.templatetags.recap_tags import WORD_JOINER, md, md_cell, md_item, md_quote
+from tests.recaps.known_votes import build_known_event
 
 LINKY = [
     "see http://evil.example/x now",
@@ -114,7 +114,7 @@ def test_no_typed_field_of_the_export_becomes_a_link(client, event, organiser, r
         for n, room in enumerate(known["rooms"].values()):
             BreakoutRoom.objects.filter(pk=room.pk).update(name=f"{case[:50]} {n}")
         Resource.objects.filter(event=event).update(title=case)
-        response = client.get(reverse("events:export_markdown", args=[event.slug]))
+        response = client.get(reverse("recaps:export_markdown", args=[event.slug]))
         rendered = render(response.content.decode())
         # The two links the export means to have: the resource and the subscribe link.
         links = re.findall(r'<a\s+href="([^"]*)"', rendered)

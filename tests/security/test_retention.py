@@ -53,7 +53,7 @@ def test_attendees_of_old_events_are_forgotten_and_their_votes_kept(organiser, c
     assert Vote.objects.filter(poll=old_poll).count() == 2
     assert Point.objects.get(event=old).text == "Depth"
     client.force_login(organiser)
-    summary = client.get(reverse("events:summary", args=[old.slug]))
+    summary = client.get(reverse("recaps:summary", args=[old.slug]))
     assert summary.status_code == 200 and "Ada Lovelace" not in summary.content.decode()
 
     recent_ada.refresh_from_db()

@@ -3,7 +3,7 @@
 For each scenario (small rooms, events of one to four voters, people who voted in one poll only,
 two rounds, a room of one, people in no room, and random events) the test reads what the public
 recap, the organiser summary, the Markdown export and the votes CSV show, works out from the
-database which attendees each shown figure stands for (independently of events.selectors), and
+database which attendees each shown figure stands for (independently of recaps.selectors), and
 checks that every such set, and every difference of two nested sets, is empty or has at least
 five people.
 """
@@ -33,11 +33,11 @@ from debates.models import (
     Vote,
     VoteLog,
 )
-from events.disclosure import EVERYONE_ELSE, MIN_GROUP
 from events.models import Attendee, Event, Phase, Side
-from events.selectors import event_recap
+from recaps.disclosure import EVERYONE_ELSE, MIN_GROUP
+from recaps.selectors import event_recap
 from tests.conftest import make_event
-from tests.events.known_votes import read_figures
+from tests.recaps.known_votes import read_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -261,11 +261,11 @@ def shown_sets(client, organiser, event: Event) -> dict[str, frozenset[int]]:
     both = pre & final
     slug = event.slug
     client.logout()
-    public = client.get(reverse("events:recap", args=[slug])).content.decode()
+    public = client.get(reverse("recaps:recap", args=[slug])).content.decode()
     client.force_login(organiser)
-    summary = client.get(reverse("events:summary", args=[slug])).content.decode()
-    md = client.get(reverse("events:export_markdown", args=[slug])).content.decode()
-    votes = client.get(reverse("events:export_votes", args=[slug])).content.decode()
+    summary = client.get(reverse("recaps:summary", args=[slug])).content.decode()
+    md = client.get(reverse("recaps:export_markdown", args=[slug])).content.decode()
+    votes = client.get(reverse("recaps:export_votes", args=[slug])).content.decode()
     shown = {}
     for label, sets in (
         ("recap", _html_sets(event, public, pre, final, both)),
@@ -429,13 +429,13 @@ def test_the_scenarios_still_show_figures_where_groups_are_big_enough(client, or
 def _outputs(client, organiser, event: Event) -> tuple:
     slug = event.slug
     client.logout()
-    public = client.get(reverse("events:recap", args=[slug])).content.decode()
+    public = client.get(reverse("recaps:recap", args=[slug])).content.decode()
     client.force_login(organiser)
-    summary = client.get(reverse("events:summary", args=[slug])).content.decode()
-    md = client.get(reverse("events:export_markdown", args=[slug])).content.decode()
+    summary = client.get(reverse("recaps:summary", args=[slug])).content.decode()
+    md = client.get(reverse("recaps:export_markdown", args=[slug])).content.decode()
     votes = list(
         csv.DictReader(
-            io.StringIO(client.get(reverse("events:export_votes", args=[slug])).content.decode())
+            io.StringIO(client.get(reverse("recaps:export_votes", args=[slug])).content.decode())
         )
     )
     ballots: dict[str, list[tuple[str, str]]] = {}

@@ -34,7 +34,8 @@ from debates import door, live, services, set_aside
 from debates.models import Poll, PollKind, PollState, SetAside, Vote
 from debates.selectors import ATTENDEE_SESSION_KEY, poll_snapshot
 from events.models import Attendee, Event, Phase
-from events.services import attendee_join, event_create, recap_publish
+from events.services import attendee_join, event_create
+from recaps.services import recap_publish
 from tests.conftest import make_attendee
 
 SIDES = ("for", "against", "undecided")

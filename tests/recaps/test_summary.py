@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from events.models import Event, Phase, Speaker, SpeakerRole
-from events.selectors import event_recap
-from events.services import RECAP_NOT_ENDED
-from tests.events.known_votes import EXPECTED, build_known_event, digits_in, read_figures
+from recaps.selectors import event_recap
+from recaps.services import RECAP_NOT_ENDED
+from tests.recaps.known_votes import EXPECTED, build_known_event, digits_in, read_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +20,12 @@ def known(event):
 
 
 def _url(event: Event) -> str:
-    return reverse("events:summary", args=[event.slug])
+    return reverse("recaps:summary", args=[event.slug])
 
 
 def _publish(client, event: Event, value: str, **headers):
     return client.post(
-        reverse("events:recap_publish", args=[event.slug]), {"publish": value}, **headers
+        reverse("recaps:recap_publish", args=[event.slug]), {"publish": value}, **headers
     )
 
 
@@ -54,7 +54,7 @@ def test_a_host_of_another_event_is_refused(client, other_event, host_user):
 
 def test_an_unknown_event_is_not_found(client, organiser):
     client.force_login(organiser)
-    assert client.get(reverse("events:summary", args=["no-such-event"])).status_code == 404
+    assert client.get(reverse("recaps:summary", args=["no-such-event"])).status_code == 404
 
 
 def test_the_summary_shows_the_result_worked_out_by_hand(client, event, known, organiser):
@@ -113,7 +113,7 @@ def test_the_summary_links_every_export(client, event, known, organiser):
     client.force_login(organiser)
     html = client.get(_url(event)).content.decode()
     for name in ("export_markdown", "export_votes", "export_points"):
-        assert reverse(f"events:{name}", args=[event.slug]) in html
+        assert reverse(f"recaps:{name}", args=[event.slug]) in html
     assert reverse("events:subscribers_csv") in html
 
 
@@ -125,7 +125,7 @@ def test_a_host_sees_no_publish_button_and_no_subscriber_export(client, event, k
 
 
 def test_the_organiser_publishes_and_unpublishes_the_recap(client, event, known, organiser):
-    recap_url = reverse("events:recap", args=[event.slug])
+    recap_url = reverse("recaps:recap", args=[event.slug])
     client.force_login(organiser)
     assert "Publish the recap" in client.get(_url(event)).content.decode()
 
@@ -174,4 +174,4 @@ def test_a_recap_cannot_be_published_before_the_event_ends(client, event, organi
 def test_publishing_needs_a_choice_and_a_post(client, event, known, organiser):
     client.force_login(organiser)
     assert _publish(client, event, "maybe").status_code == 400
-    assert client.get(reverse("events:recap_publish", args=[event.slug])).status_code == 405
+    assert client.get(reverse("recaps:recap_publish", args=[event.slug])).status_code == 405

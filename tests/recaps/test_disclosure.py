@@ -1,8 +1,8 @@
-"""The rules that keep small groups' votes out of the recap (events.disclosure)."""
+"""The rules that keep small groups' votes out of the recap (recaps.disclosure)."""
 
 from __future__ import annotations
 
-from events.disclosure import (
+from recaps.disclosure import (
     MIN_GROUP,
     group_ok,
     poll_shown,

@@ -5,7 +5,7 @@ of people (a poll's voters, those who voted both times, a room's members who did
 one to four people tells those people, and anyone who knows some of them, how the rest voted; so
 does the difference of two figures whose sets are nested (the event minus the big room is the
 small room). The rules here keep every shown set, and every difference of two nested shown
-sets, at 0 or at least MIN_GROUP people. events.selectors applies them once, in the snapshot,
+sets, at 0 or at least MIN_GROUP people. recaps.selectors applies them once, in the snapshot,
 so every page agrees. Pure functions: no queries.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 from django.utils.translation import gettext_lazy as _
 
-MIN_GROUP = 5
+from debates.models import MIN_GROUP
 
 # Why a figure is left out, in the words every page prints. They say "five" (MIN_GROUP) in words
 # so each stays one whole lazy string for translators.

@@ -1,6 +1,6 @@
 """Formatting for the recap's figures, its Markdown export and its charts.
 
-Figures are computed once in events.selectors.event_recap; these only format them, so the
+Figures are computed once in recaps.selectors.event_recap; these only format them, so the
 summary, the public recap and the Markdown export print the same digits.
 """
 
@@ -10,14 +10,11 @@ import re
 from decimal import Decimal
 
 from django import template
-from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import iri_to_uri
 from django.utils.safestring import SafeString
 
-from events import charts
-from events.forms import SubscribeForm
-from events.models import Admission, Event
-from events.selectors import Recap
+from recaps import charts
+from recaps.figures import Recap
 
 register = template.Library()
 
@@ -93,32 +90,6 @@ def md_url(value: object) -> str:
 def md_cell(value: object) -> str:
     """Escaped text for one cell of a Markdown table (no line breaks)."""
     return " ".join(md(value).split())
-
-
-@register.simple_tag
-def join_url(event: Event) -> str:
-    """Where "Join" leads: an open event's standing link; for an event that admits by the
-    screen's code, the page to type it (its standing link admits nobody)."""
-    # The join pages belong to the live-voting app; fall back to their documented paths.
-    try:
-        if event.admission != Admission.OPEN:
-            return reverse("debates:join")
-        return reverse("debates:join_link", kwargs={"code": event.join_code})
-    except NoReverseMatch:
-        return "/join/" if event.admission != Admission.OPEN else f"/j/{event.join_code}/"
-
-
-@register.inclusion_tag("events/subscribe.html#subscribe_form", takes_context=True)
-def subscribe_box(context, event: Event | None = None) -> dict:
-    """The subscribe form for any page: {% subscribe_box event %} (event optional)."""
-    request = context["request"]
-    return {
-        "request": request,
-        "csrf_token": context.get("csrf_token"),
-        "subscribe_form": SubscribeForm(
-            initial={"event": event.slug if event else "", "next": request.path}
-        ),
-    }
 
 
 @register.simple_tag

@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
+from debates.management.commands.seed_demo import DEMO_SLUG, TAKEAWAYS, THEMES
 from debates.models import Point, Takeaway
-from events.management.commands.seed_demo import DEMO_SLUG, TAKEAWAYS, THEMES
 from events.models import Attendee, Event
-from tests.events.known_votes import NAMES, build_known_event
+from tests.recaps.known_votes import NAMES, build_known_event
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def demo(client) -> Event:
 
 
 def _get(client, name: str, event: Event):
-    return client.get(reverse(f"events:{name}", args=[event.slug]))
+    return client.get(reverse(f"recaps:{name}", args=[event.slug]))
 
 
 def _rows(response) -> list[dict]:
@@ -61,7 +61,7 @@ def test_the_demo_markdown_holds_every_theme_highlight_and_takeaway(client, demo
 def test_no_attendee_name_or_token_in_the_public_recap_or_any_export(client, demo):
     pages = [_get(client, name, demo).content.decode() for name in EXPORTS]
     client.logout()
-    recap = client.get(reverse("events:recap", args=[demo.slug]))
+    recap = client.get(reverse("recaps:recap", args=[demo.slug]))
     assert recap.status_code == 200
     pages.append(recap.content.decode())
     attendees = list(Attendee.objects.filter(event=demo))

@@ -16,8 +16,8 @@ from django.utils import timezone
 from debates import door, set_aside
 from debates.models import SetAside, Vote, VoteLog
 from events.models import Attendee, Event, Side
-from events.selectors import event_recap
-from tests.events.known_votes import EXPECTED, PEOPLE, build_known_event, read_figures
+from recaps.selectors import event_recap
+from tests.recaps.known_votes import EXPECTED, PEOPLE, build_known_event, read_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_the_public_recap_shows_the_hand_worked_figures_and_how_many_were_set_as
     client, event, stuffed
 ):
     Event.objects.filter(pk=event.pk).update(recap_published=True)
-    html = client.get(reverse("events:recap", args=[event.slug])).content.decode()
+    html = client.get(reverse("recaps:recap", args=[event.slug])).content.decode()
     figures = _figures(html)
     assert figures.pop("set-aside-votes") == {str(2 * BOTS)}
     assert figures == {key: {value} for key, value in EXPECTED.items()}
@@ -89,7 +89,7 @@ def test_the_public_recap_shows_the_hand_worked_figures_and_how_many_were_set_as
 
 def test_the_summary_shows_the_figures_the_count_and_the_log(client, event, stuffed, organiser):
     client.force_login(organiser)
-    html = client.get(reverse("events:summary", args=[event.slug])).content.decode()
+    html = client.get(reverse("recaps:summary", args=[event.slug])).content.decode()
     figures = _figures(html)
     assert figures.pop("set-aside-votes") == {str(2 * BOTS)}
     assert figures == {key: {value} for key, value in EXPECTED.items()}
@@ -102,14 +102,14 @@ def test_the_summary_shows_the_figures_the_count_and_the_log(client, event, stuf
 
 def test_the_markdown_says_how_many_were_set_aside(client, event, stuffed, organiser):
     client.force_login(organiser)
-    md = client.get(reverse("events:export_markdown", args=[event.slug])).content.decode()
+    md = client.get(reverse("recaps:export_markdown", args=[event.slug])).content.decode()
     assert "12 votes set aside by the host are not counted in these figures." in md
     assert f"| Votes | {PRE} | {FINAL} | |" in md
 
 
 def test_the_votes_csv_leaves_the_set_aside_votes_out(client, event, stuffed, organiser):
     client.force_login(organiser)
-    response = client.get(reverse("events:export_votes", args=[event.slug]))
+    response = client.get(reverse("recaps:export_votes", args=[event.slug]))
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(rows) == PRE + FINAL
     assert len({row["voter"] for row in rows}) == len(PEOPLE) - 1  # one never voted
@@ -123,8 +123,8 @@ def test_undo_puts_the_votes_back_in_every_figure(client, event, stuffed, organi
     assert recap.turnout.attendees == len(PEOPLE) + BOTS
 
     client.force_login(organiser)
-    html = client.get(reverse("events:summary", args=[event.slug])).content.decode()
+    html = client.get(reverse("recaps:summary", args=[event.slug])).content.decode()
     assert "set aside by the host are not counted" not in html
     assert "Undone by host link on" in html
-    csv_rows = client.get(reverse("events:export_votes", args=[event.slug])).content
+    csv_rows = client.get(reverse("recaps:export_votes", args=[event.slug])).content
     assert len(csv_rows.decode().strip().splitlines()) == 1 + PRE + FINAL + 2 * BOTS

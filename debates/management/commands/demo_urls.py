@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.urls import NoReverseMatch, reverse
 
+from debates.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, LIVE_SLUG
 from events.admission import projector_key
-from events.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, LIVE_SLUG
 from events.models import Event
 
 
@@ -42,8 +42,8 @@ class Command(BaseCommand):
             f"  Host secret link   {_url(base, 'debates:host_link', slug=live.slug, key=live.host_key)}",
             "",
             f"Finished event: {done.title}",
-            f"  Organiser summary  {_url(base, 'events:summary', slug=done.slug)}",
-            f"  Public recap       {_url(base, 'events:recap', slug=done.slug)}",
+            f"  Organiser summary  {_url(base, 'recaps:summary', slug=done.slug)}",
+            f"  Public recap       {_url(base, 'recaps:recap', slug=done.slug)}",
             "",
             f"Admin                {base}/admin/",
             "Logins (password for all: " + DEMO_PASSWORD + "): " + ", ".join(DEMO_USERS),

@@ -183,7 +183,7 @@ ATTENDEE_NAMES = [
 ]
 # (pre-vote, final vote) per attendee, in the order above; None: did not vote in that poll.
 # Everyone voted twice: with one or two people voting only once, the recap would rightly leave
-# out its "who changed their mind" table (events/disclosure.py), the demo's best chart.
+# out its "who changed their mind" table (recaps/disclosure.py), the demo's best chart.
 VOTES = (
     [(Side.FOR, Side.FOR)] * 11
     + [(Side.AGAINST, Side.AGAINST)] * 10

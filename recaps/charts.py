@@ -17,7 +17,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from events.selectors import SIDES, Attendance, PollTimeline, RoomPoints, Turnout
+from recaps.figures import SIDES, Attendance, PollTimeline, RoomPoints, Turnout
 
 # One coordinate system for all charts; it scales to the column, and about 360 units wide
 # keeps 11-unit labels readable on a phone and in a two-column grid on a laptop.
@@ -86,7 +86,7 @@ def _ceil_to_step(value: int) -> int:
 def tally_timeline(timeline: PollTimeline, *, chart_id: str, top_value: int) -> SafeString:
     """The running tally of one poll, a stepped line per side, replayed from the vote log.
 
-    One step per bucket of at least MIN_GROUP voters (events.selectors._timeline), never one
+    One step per bucket of at least MIN_GROUP voters (recaps.selectors._timeline), never one
     per vote: a step for one vote at a known time would be that person's vote.
 
     top_value fixes the y scale, so the pre-vote and final-vote charts compare at a glance.

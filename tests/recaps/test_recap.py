@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Event
-from events.selectors import event_recap, verdict_for
-from tests.events.known_votes import (
+from recaps.figures import verdict_for
+from recaps.selectors import event_recap
+from tests.recaps.known_votes import (
     EXPECTED,
     HIDDEN,
     HIGHLIGHTED,
@@ -43,7 +44,7 @@ def published(event, known):
 
 
 def _url(event: Event) -> str:
-    return reverse("events:recap", args=[event.slug])
+    return reverse("recaps:recap", args=[event.slug])
 
 
 def test_every_figure_of_the_result_equals_the_value_worked_out_by_hand(client, published):
@@ -194,7 +195,7 @@ def test_the_event_team_can_preview_an_unpublished_recap(client, event, known, w
 
 
 def test_an_unknown_recap_is_not_found(client, db):
-    assert client.get(reverse("events:recap", args=["no-such-event"])).status_code == 404
+    assert client.get(reverse("recaps:recap", args=["no-such-event"])).status_code == 404
 
 
 def test_the_recap_costs_a_bounded_number_of_queries(
@@ -212,6 +213,6 @@ def test_an_event_without_votes_or_rooms_still_has_a_readable_recap(client, even
     figures, loose = read_figures(html, "result")
     assert figures == {}
     assert digits_in(loose) == []
-    summary = client.get(reverse("events:summary", args=[event.slug]))
-    markdown = client.get(reverse("events:export_markdown", args=[event.slug]))
+    summary = client.get(reverse("recaps:summary", args=[event.slug]))
+    markdown = client.get(reverse("recaps:export_markdown", args=[event.slug]))
     assert summary.status_code == markdown.status_code == 200

@@ -8,7 +8,7 @@ Who voted what (pre-vote, final vote, breakout room); None: no vote in that poll
     UNDECIDED       2       1         1
     plus: five AGAINST final votes only (in no room), one person who never voted.
 
-Every group a figure stands for is 0 or at least five people (events.disclosure), so every
+Every group a figure stands for is 0 or at least five people (recaps.disclosure), so every
 figure is shown; room Summit, where nobody voted both times, is the one thing left out.
 """
 

@@ -1,0 +1,34 @@
+"""Rules about the recap. Writes only; reads are in selectors.py."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from events.models import Event, Phase
+
+RECAP_NOT_ENDED = _("A recap can be published once the event has ended.")
+
+
+@transaction.atomic
+def recap_publish(*, event: Event, publish: bool) -> Event:
+    """Publishes the event's recap (public at recaps:recap) or takes it down.
+
+    Only an ended event's recap can be published: until then its figures can still move.
+    recap_published_at is the time of the latest publication (None while unpublished);
+    recap_first_published_at, of the first, is never cleared.
+    """
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if publish and event.phase != Phase.ENDED:
+        raise ValidationError(RECAP_NOT_ENDED, code="not_ended")
+    if event.recap_published != publish:
+        event.recap_published = publish
+        event.recap_published_at = timezone.now() if publish else None
+        fields = ["recap_published", "recap_published_at", "updated_at"]
+        if publish and event.recap_first_published_at is None:
+            event.recap_first_published_at = event.recap_published_at
+            fields.append("recap_first_published_at")
+        event.save(update_fields=fields)
+    return event

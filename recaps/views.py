@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from debates.selectors import can_host, event_for_host
+from events.access import can_edit, event_for_organiser
+from events.downloads import csv_download, download, iso
+from events.forms import subscribe_form_for
+from events.models import Event
+from events.selectors import subscribers_for
+from recaps import selectors, services
+from recaps.forms import PublishForm
+
+RECAP_NOT_PUBLISHED = _("This recap has not been published.")
+PUBLISH_CHOICE_MISSING = _("Choose whether to publish or unpublish the recap.")
+
+
+# ---------------------------------------------------------------- recap and summary
+
+
+@require_GET
+def recap(request: HttpRequest, slug: str) -> HttpResponse:
+    """The public recap once published; before that, a preview for the event's hosts only."""
+    event = get_object_or_404(Event, slug=slug)
+    if not event.recap_published and not can_host(
+        event=event, user=request.user, session=request.session
+    ):
+        raise Http404(RECAP_NOT_PUBLISHED)
+    return render(
+        request,
+        "recaps/recap.html",
+        {
+            "recap": selectors.event_recap(event),
+            "subscribe_form": subscribe_form_for(request, event),
+        },
+    )
+
+
+@require_GET
+def summary(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_host(request, slug)
+    return render(request, "recaps/summary.html", _summary_context(request, event))
+
+
+@require_POST
+def recap_publish(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_organiser(request, slug)
+    form = PublishForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(PUBLISH_CHOICE_MISSING)
+    try:
+        event = services.recap_publish(event=event, publish=form.cleaned_data["publish"])
+    except ValidationError as error:
+        return HttpResponseBadRequest(" ".join(error.messages))
+    if request.htmx:
+        return render(request, "recaps/summary.html#publish", _summary_context(request, event))
+    return redirect("recaps:summary", slug=event.slug)
+
+
+def _summary_context(request: HttpRequest, event: Event) -> dict:
+    return {
+        "event": event,
+        "recap": selectors.event_recap(event),
+        "can_publish": can_edit(event=event, user=request.user),
+        "can_export_subscribers": subscribers_for(request.user) is not None,
+        "subscriber_count": event.subscribers.count(),
+        # The set-aside log (debates.SetAside), read through the reverse relation.
+        "set_asides": event.set_asides.order_by("-created_at", "-pk"),
+    }
+
+
+# ---------------------------------------------------------------- exports
+
+
+@require_GET
+def export_markdown(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_host(request, slug)
+    text = render_to_string(
+        "recaps/recap.md",
+        {
+            "recap": selectors.event_recap(event),
+            "index_url": request.build_absolute_uri(reverse("events:index")),
+        },
+    )
+    # The template's tags leave runs of blank lines; in Markdown one blank line is the same.
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return download(text, "text/markdown", f"{event.slug}-recap.md")
+
+
+@require_GET
+def export_votes(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_host(request, slug)
+    # No vote times: see selectors.votes_for_export.
+    rows = selectors.votes_for_export(event)
+    return csv_download(f"{event.slug}-votes.csv", ["voter", "poll", "side"], rows)
+
+
+@require_GET
+def export_points(request: HttpRequest, slug: str) -> HttpResponse:
+    event = event_for_host(request, slug)
+    rows = (
+        (
+            p.pk,
+            p.theme.name,
+            p.side,
+            p.text,
+            p.upvotes,
+            "yes" if p.highlighted else "no",
+            p.status,
+            p.merged_into_id or "",
+            p.room.name if p.room else "",
+            iso(p.created_at),
+        )
+        for p in selectors.points_for_export(event)
+    )
+    header = [
+        "point",
+        "theme",
+        "side",
+        "text",
+        "upvotes",
+        "highlighted",
+        "status",
+        "merged_into",
+        "room",
+        "created_at",
+    ]
+    return csv_download(f"{event.slug}-points.csv", header, rows)
