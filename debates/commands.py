@@ -19,7 +19,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from debates import services, set_aside
 from debates.forms import PollOpenForm
 from debates.models import (
     AssignmentMode,
@@ -31,6 +30,7 @@ from debates.models import (
     SetAside,
     Takeaway,
 )
+from debates.services import phases, points, rounds, set_aside, takeaways, voting
 from events.models import Attendee, Event, Phase
 
 NOT_IN_EVENT = _("That is no longer part of this event. Reload the console.")
@@ -97,17 +97,17 @@ class RoundStartForm(EventScopedForm):
         choices=[("rooms", _("this many rooms")), ("size", _("rooms of this size"))],
         initial="rooms",
     )
-    count = forms.IntegerField(label=_("Number"), min_value=1, max_value=services.MAX_ROOMS)
+    count = forms.IntegerField(label=_("Number"), min_value=1, max_value=rounds.MAX_ROOMS)
     mode = forms.ChoiceField(
         label=_("Fill them"), choices=AssignmentMode.choices, initial=AssignmentMode.BALANCED
     )
     minutes = forms.IntegerField(
-        label=_("Minutes"), min_value=1, max_value=services.MAX_ROUND_MINUTES, initial=15
+        label=_("Minutes"), min_value=1, max_value=rounds.MAX_ROUND_MINUTES, initial=15
     )
     names = forms.CharField(
         label=_("Room names (optional, one per line)"),
         required=False,
-        max_length=services.MAX_ROOMS * (services.ROOM_NAME_MAX_LENGTH + 1),
+        max_length=rounds.MAX_ROOMS * (rounds.ROOM_NAME_MAX_LENGTH + 1),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -122,22 +122,22 @@ class RoundForm(EventScopedForm):
 class RoundMessageForm(RoundForm):
     text = forms.CharField(
         label=_("Message to every room"),
-        max_length=services.ROUND_MESSAGE_MAX_LENGTH * 2,
-        error_messages={"required": services.ROUND_MESSAGE_EMPTY},
+        max_length=rounds.ROUND_MESSAGE_MAX_LENGTH * 2,
+        error_messages={"required": rounds.ROUND_MESSAGE_EMPTY},
     )
 
 
 class RoundMinutesForm(RoundForm):
     minutes = forms.IntegerField(
-        min_value=-services.MAX_EXTEND_MINUTES, max_value=services.MAX_ROUND_MINUTES
+        min_value=-rounds.MAX_EXTEND_MINUTES, max_value=rounds.MAX_ROUND_MINUTES
     )
 
 
 class RoomUpdateForm(EventScopedForm):
     room = _id_field(BreakoutRoom)
-    name = forms.CharField(max_length=services.ROOM_NAME_MAX_LENGTH)
+    name = forms.CharField(max_length=rounds.ROOM_NAME_MAX_LENGTH)
     video_url = forms.CharField(required=False, max_length=200)
-    location = forms.CharField(required=False, max_length=services.ROOM_LOCATION_MAX_LENGTH)
+    location = forms.CharField(required=False, max_length=rounds.ROOM_LOCATION_MAX_LENGTH)
 
 
 class AttendeeMoveForm(EventScopedForm):
@@ -155,21 +155,21 @@ class PointMergeForm(PointForm):
 
 class PointEditForm(PointForm):
     text = forms.CharField(
-        max_length=services.POINT_MAX_LENGTH * 2,
-        error_messages={"required": services.POINT_EMPTY},
+        max_length=points.POINT_MAX_LENGTH * 2,
+        error_messages={"required": points.POINT_EMPTY},
     )
 
 
 class TakeawayAddForm(EventScopedForm):
     title = forms.CharField(
         label=_("Headline"),
-        max_length=services.TAKEAWAY_TITLE_MAX_LENGTH * 2,
-        error_messages={"required": services.TAKEAWAY_TITLE_EMPTY},
+        max_length=takeaways.TAKEAWAY_TITLE_MAX_LENGTH * 2,
+        error_messages={"required": takeaways.TAKEAWAY_TITLE_EMPTY},
     )
     text = forms.CharField(
         label=_("Detail (optional)"),
         required=False,
-        max_length=services.TAKEAWAY_TEXT_MAX_LENGTH * 2,
+        max_length=takeaways.TAKEAWAY_TEXT_MAX_LENGTH * 2,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -207,7 +207,7 @@ class SetAsideUndoForm(EventScopedForm):
 
 def _round_start(event: Event, data: dict) -> object:
     size_or_rooms = {"rooms" if data["split"] == "rooms" else "size": data["count"]}
-    return services.round_start(
+    return rounds.round_start(
         event=event,
         minutes=data["minutes"],
         mode=data["mode"],
@@ -228,19 +228,19 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "phase.set": Command(
-        PhaseForm, lambda e, d: services.phase_set(event=e, phase=d["phase"]), "phase"
+        PhaseForm, lambda e, d: phases.phase_set(event=e, phase=d["phase"]), "phase"
     ),
     "poll.open": Command(
         PollOpenScopedForm,
-        lambda e, d: services.poll_open(
+        lambda e, d: voting.poll_open(
             event=e, kind=d["kind"], results_visibility=d["results_visibility"]
         ),
         "polls",
     ),
-    "poll.close": Command(PollForm, lambda e, d: services.poll_close(poll=d["poll"]), "polls"),
+    "poll.close": Command(PollForm, lambda e, d: voting.poll_close(poll=d["poll"]), "polls"),
     "poll.visibility": Command(
         PollVisibilityForm,
-        lambda e, d: services.poll_results_visibility_set(
+        lambda e, d: voting.poll_results_visibility_set(
             poll=d["poll"], results_visibility=d["results_visibility"]
         ),
         "polls",
@@ -248,78 +248,78 @@ COMMANDS: dict[str, Command] = {
     "round.start": Command(RoundStartForm, _round_start, "round"),
     "round.message": Command(
         RoundMessageForm,
-        lambda e, d: services.round_message(round_=d["round"], text=d["text"]),
+        lambda e, d: rounds.round_message(round_=d["round"], text=d["text"]),
         "round",
     ),
     "round.extend": Command(
         RoundMinutesForm,
-        lambda e, d: services.round_extend(round_=d["round"], minutes=d["minutes"]),
+        lambda e, d: rounds.round_extend(round_=d["round"], minutes=d["minutes"]),
         "round",
     ),
     "round.timer": Command(
         RoundMinutesForm,
-        lambda e, d: services.round_timer_set(round_=d["round"], minutes=d["minutes"]),
+        lambda e, d: rounds.round_timer_set(round_=d["round"], minutes=d["minutes"]),
         "round",
     ),
-    "round.end": Command(RoundForm, lambda e, d: services.round_end(round_=d["round"]), "round"),
+    "round.end": Command(RoundForm, lambda e, d: rounds.round_end(round_=d["round"]), "round"),
     "room.update": Command(
         RoomUpdateForm,
-        lambda e, d: services.room_update(
+        lambda e, d: rounds.room_update(
             room=d["room"], name=d["name"], video_url=d["video_url"], location=d["location"]
         ),
         "rooms",
     ),
     "attendee.move": Command(
         AttendeeMoveForm,
-        lambda e, d: services.attendee_move(attendee=d["attendee"], room=d["room"]),
+        lambda e, d: rounds.attendee_move(attendee=d["attendee"], room=d["room"]),
         "rooms",
     ),
-    "point.hide": Command(PointForm, lambda e, d: services.point_hide(point=d["point"]), "plenary"),
+    "point.hide": Command(PointForm, lambda e, d: points.point_hide(point=d["point"]), "plenary"),
     "point.unhide": Command(
-        PointForm, lambda e, d: services.point_unhide(point=d["point"]), "plenary"
+        PointForm, lambda e, d: points.point_unhide(point=d["point"]), "plenary"
     ),
     "point.highlight": Command(
-        PointForm, lambda e, d: services.point_highlight(point=d["point"]), "plenary"
+        PointForm, lambda e, d: points.point_highlight(point=d["point"]), "plenary"
     ),
     "point.unhighlight": Command(
         PointForm,
-        lambda e, d: services.point_highlight(point=d["point"], highlighted=False),
+        lambda e, d: points.point_highlight(point=d["point"], highlighted=False),
         "plenary",
     ),
     "point.merge": Command(
         PointMergeForm,
-        lambda e, d: services.point_merge(point=d["point"], into=d["into"]),
+        lambda e, d: points.point_merge(point=d["point"], into=d["into"]),
         "plenary",
     ),
     "point.unmerge": Command(
-        PointForm, lambda e, d: services.point_unmerge(point=d["point"]), "plenary"
+        PointForm, lambda e, d: points.point_unmerge(point=d["point"]), "plenary"
     ),
     "point.edit": Command(
-        PointEditForm, lambda e, d: services.point_edit(point=d["point"], text=d["text"]), "plenary"
+        PointEditForm, lambda e, d: points.point_edit(point=d["point"], text=d["text"]), "plenary"
     ),
     "takeaway.add": Command(
         TakeawayAddForm,
-        lambda e, d: services.takeaway_add(event=e, title=d["title"], text=d["text"]),
+        lambda e, d: takeaways.takeaway_add(event=e, title=d["title"], text=d["text"]),
         "takeaways",
     ),
     "takeaway.edit": Command(
         TakeawayEditForm,
-        lambda e, d: services.takeaway_edit(
+        lambda e, d: takeaways.takeaway_edit(
             takeaway=d["takeaway"], title=d["title"], text=d["text"]
         ),
         "takeaways",
     ),
     "takeaway.delete": Command(
-        TakeawayForm, lambda e, d: services.takeaway_delete(takeaway=d["takeaway"]), "takeaways"
+        TakeawayForm, lambda e, d: takeaways.takeaway_delete(takeaway=d["takeaway"]), "takeaways"
     ),
     "takeaway.move": Command(
         TakeawayMoveForm,
-        lambda e, d: services.takeaway_move(takeaway=d["takeaway"], offset=d["offset"]),
+        lambda e, d: takeaways.takeaway_move(takeaway=d["takeaway"], offset=d["offset"]),
         "takeaways",
     ),
     "takeaway.reorder": Command(
         TakeawayReorderForm,
-        lambda e, d: services.takeaway_reorder(event=e, order=d["order"]),
+        lambda e, d: takeaways.takeaway_reorder(event=e, order=d["order"]),
         "takeaways",
     ),
     "votes.set_aside": Command(

@@ -13,8 +13,10 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import commands, frame_budget, live, selectors, set_aside
-from debates.services import Ballot, room_place_late_joiner
+from debates import commands, frame_budget, live, selectors
+from debates.services import set_aside
+from debates.services.rounds import room_place_late_joiner
+from debates.services.voting import Ballot
 from events.models import Attendee, Event
 
 PONG = live.encode({"type": "pong"})

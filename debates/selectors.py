@@ -237,7 +237,7 @@ class PollSnapshot:
 # Raw SQL on purpose: the ORM spent ~8 ms building this query (four correlated subqueries), the
 # database 0.05 ms running it, and it runs on every broadcast, every connect and every HTTP vote.
 # Scalar subqueries, not JOIN + GROUP BY: each count is one probe of an index per poll.
-# Set-aside voters (debates.set_aside) count in no tally and not as joined: their votes are
+# Set-aside voters (debates.services.set_aside) count in no tally and not as joined: their votes are
 # left out (counted) and reported apart; they are subtracted from the joined count.
 _SNAPSHOT_SQL = """
 SELECT p.id, p.event_id, p.kind, p.question, p.state, p.results_visibility, p.version, e.motion,

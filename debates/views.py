@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from debates import commands, door, door_views, live, selectors, services, set_aside
+from debates import commands, door, door_views, live, selectors
 from debates.forms import PollOpenForm
 from debates.models import AssignmentMode, BreakoutRoom, Point, Poll, PollKind, ResultsVisibility
+from debates.services import points, rounds, set_aside, voting
 from events.models import Admission, Attendee, Event, Phase
 
 HOST_RIGHTS_ENDED = _(
@@ -114,11 +115,11 @@ def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
         poll = Poll.objects.filter(pk=poll_id).first()
         try:
             if poll is None:
-                raise services.VoteRefused(services.VOTE_POLL_UNKNOWN, status=404)
+                raise voting.VoteRefused(voting.VOTE_POLL_UNKNOWN, status=404)
             if attendee is None:
-                raise services.VoteRefused(services.VOTE_ATTENDEE_UNKNOWN, status=403)
-            services.vote_cast(poll=poll, attendee=attendee, side=request.POST.get("side", ""))
-        except services.VoteRefused as refused:
+                raise voting.VoteRefused(voting.VOTE_ATTENDEE_UNKNOWN, status=403)
+            voting.vote_cast(poll=poll, attendee=attendee, side=request.POST.get("side", ""))
+        except voting.VoteRefused as refused:
             if request.htmx:
                 return HttpResponse(
                     refused.reason, status=refused.status, content_type="text/plain"
@@ -126,7 +127,7 @@ def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
             context = _event_context(request, event, vote_errors={poll_id: refused.reason})
             return render(request, "debates/event.html", context, status=refused.status)
     except (OperationalError, InterfaceError):
-        return HttpResponse(services.VOTE_NOT_SAVED, status=503, content_type="text/plain")
+        return HttpResponse(voting.VOTE_NOT_SAVED, status=503, content_type="text/plain")
     if request.htmx:
         # Only the poll's card: this path must stay cheap when a whole room votes at once.
         try:
@@ -213,7 +214,7 @@ def poll_open(request: HttpRequest, slug: str) -> HttpResponse:
             status=400,
             content_type="text/plain",
         )
-    services.poll_open(
+    voting.poll_open(
         event=event,
         kind=form.cleaned_data["kind"],
         results_visibility=form.cleaned_data["results_visibility"],
@@ -227,7 +228,7 @@ def poll_open(request: HttpRequest, slug: str) -> HttpResponse:
 def poll_close(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
     event = selectors.event_for_host(request, slug)
     poll = get_object_or_404(Poll, pk=poll_id, event=event)
-    services.poll_close(poll=poll)
+    voting.poll_close(poll=poll)
     if not request.htmx:
         messages.success(request, _("The poll is closed. Its result is kept."))
     return _console_response(request, event)
@@ -242,7 +243,7 @@ def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpRespon
         return HttpResponse(
             _("Choose live or after the close."), status=400, content_type="text/plain"
         )
-    services.poll_results_visibility_set(poll=poll, results_visibility=visibility)
+    voting.poll_results_visibility_set(poll=poll, results_visibility=visibility)
     return _console_response(request, event)
 
 
@@ -274,13 +275,13 @@ def _console_host_context(event: Event) -> dict[str, Any]:
             else []
         ),
         "round_form": commands.RoundStartForm(None, event=event),
-        "suggested_rooms": max(2, min(services.MAX_ROOMS, math.ceil(joined / 6))),
+        "suggested_rooms": max(2, min(rounds.MAX_ROOMS, math.ceil(joined / 6))),
         "timer_steps": [(-1, _("−1 min")), (1, _("+1 min")), (5, _("+5 min"))],
         "attendees_connected": live.attendees_connected(event.pk),
         "plenary": selectors.plenary_points(event_id=event.pk, include_hidden=True),
         "takeaways": selectors.takeaways(event_id=event.pk),
         "takeaway_form": commands.TakeawayAddForm(None, event=event),
-        "point_max": services.POINT_MAX_LENGTH,
+        "point_max": points.POINT_MAX_LENGTH,
         "rooms_labels": _rooms_labels(),
         "door": door.door_view(event_id=event.pk),
     }
@@ -376,29 +377,29 @@ def _panel_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
         "attendee": attendee,
         "round": running,
         "room": None,
-        "point_max": services.POINT_MAX_LENGTH,
+        "point_max": points.POINT_MAX_LENGTH,
         "point_errors": [],
         **extra,
     }
     if running and attendee:
         # Someone arriving mid-round is placed now (the smallest room), not left in the hall.
         room = selectors.room_of(attendee_id=attendee.pk, round_id=running.pk)
-        room = room or services.room_place_late_joiner(attendee=attendee)
+        room = room or rounds.room_place_late_joiner(attendee=attendee)
         context["room"] = room
         if room is not None:
-            points = list(selectors.room_points(room_id=room.pk))
+            board = list(selectors.room_points(room_id=room.pk))
             context |= {
                 "members": selectors.room_members(room_id=room.pk),
                 "themes": list(event.themes.all()),
-                "points": points,
+                "points": board,
                 "upvoted": selectors.upvoted_point_ids(
-                    attendee_id=attendee.pk, point_ids=[p.pk for p in points]
+                    attendee_id=attendee.pk, point_ids=[p.pk for p in board]
                 ),
             }
         if running.assignment == AssignmentMode.CHOICE:
             rooms = selectors.rooms_with_members(round_id=running.pk)
             context["choices"] = rooms
-            context["capacity"] = services.room_capacity(round_=running, room_count=len(rooms))
+            context["capacity"] = rounds.room_capacity(round_=running, room_count=len(rooms))
     if event.phase == Phase.PLENARY:
         context["highlighted"] = list(selectors.highlighted_points(event_id=event.pk))
     if event.phase in {Phase.TAKEAWAYS, Phase.ENDED}:
@@ -445,8 +446,8 @@ def room_point_add(request: HttpRequest, slug: str) -> HttpResponse:
         if room is None:
             raise ValidationError(NO_ROOM)
         if theme is None:
-            raise ValidationError(services.THEME_NOT_IN_EVENT)
-        services.point_add(
+            raise ValidationError(points.THEME_NOT_IN_EVENT)
+        points.point_add(
             room=room,
             attendee=attendee,
             theme=theme,
@@ -469,7 +470,7 @@ def room_point_upvote(request: HttpRequest, slug: str, point_id: int) -> HttpRes
     attendee = _attendee_or_403(request, event)
     point = get_object_or_404(Point, pk=point_id, event=event)
     try:
-        services.point_upvote(point=point, attendee=attendee)
+        points.point_upvote(point=point, attendee=attendee)
     except ValidationError as error:
         if request.htmx:
             return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain")
@@ -491,8 +492,8 @@ def room_choose(request: HttpRequest, slug: str) -> HttpResponse:
     )
     try:
         if chosen is None:
-            raise ValidationError(services.ROOM_NOT_IN_ROUND)
-        services.room_choose(attendee=attendee, room=chosen)
+            raise ValidationError(rounds.ROOM_NOT_IN_ROUND)
+        rounds.room_choose(attendee=attendee, room=chosen)
     except ValidationError as error:
         if request.htmx:
             return HttpResponse(" ".join(error.messages), status=400, content_type="text/plain")
