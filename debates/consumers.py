@@ -13,7 +13,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import commands, frame_budget, live, selectors
+from debates import frame_budget, host_actions, live, selectors
 from debates.services import set_aside
 from debates.services.rounds import room_place_late_joiner
 from debates.services.voting import Ballot
@@ -168,7 +168,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if connection is None or not connection.host:
             await self.close(code=live.CLOSE_FORBIDDEN)
             return
-        if name not in commands.COMMANDS:
+        if name not in host_actions.COMMANDS:
             await self.close(code=live.CLOSE_BAD_MESSAGE)
             return
         outcome = await database_sync_to_async(_host_command_run)(
@@ -222,10 +222,10 @@ def _host_command_run(
     if event is None or not selectors.can_host(event=event, user=user, session=session):
         return _FORBIDDEN
     try:
-        commands.command_run(
+        host_actions.command_run(
             event=event, name=name, data=data, actor=set_aside.actor_for(user=user)
         )
-    except commands.CommandRefused as refused:
+    except host_actions.CommandRefused as refused:
         return refused.reason
     return None
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from debates import commands, door, door_views, live, selectors
+from debates import door, door_views, host_actions, live, selectors
 from debates.forms import PollOpenForm
 from debates.models import AssignmentMode, BreakoutRoom, Point, Poll, PollKind, ResultsVisibility
 from debates.services import points, rounds, set_aside, voting
@@ -274,13 +274,13 @@ def _console_host_context(event: Event) -> dict[str, Any]:
             if running
             else []
         ),
-        "round_form": commands.RoundStartForm(None, event=event),
+        "round_form": host_actions.RoundStartForm(None, event=event),
         "suggested_rooms": max(2, min(rounds.MAX_ROOMS, math.ceil(joined / 6))),
         "timer_steps": [(-1, _("−1 min")), (1, _("+1 min")), (5, _("+5 min"))],
         "attendees_connected": live.attendees_connected(event.pk),
         "plenary": selectors.plenary_points(event_id=event.pk, include_hidden=True),
         "takeaways": selectors.takeaways(event_id=event.pk),
-        "takeaway_form": commands.TakeawayAddForm(None, event=event),
+        "takeaway_form": host_actions.TakeawayAddForm(None, event=event),
         "point_max": points.POINT_MAX_LENGTH,
         "rooms_labels": _rooms_labels(),
         "door": door.door_view(event_id=event.pk),
@@ -330,18 +330,18 @@ def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...])
 
 @require_POST
 def console_command(request: HttpRequest, slug: str, name: str) -> HttpResponse:
-    """Every host action over HTTP: the same commands the socket accepts (debates.commands)."""
+    """Every host action over HTTP: the same commands the socket accepts (debates.host_actions)."""
     event = selectors.event_for_host(request, slug)
-    if name not in commands.COMMANDS:
-        raise Http404(commands.COMMAND_UNKNOWN)
+    if name not in host_actions.COMMANDS:
+        raise Http404(host_actions.COMMAND_UNKNOWN)
     try:
-        command = commands.command_run(
+        command = host_actions.command_run(
             event=event,
             name=name,
             data=request.POST,
             actor=set_aside.actor_for(user=request.user),
         )
-    except commands.CommandRefused as refused:
+    except host_actions.CommandRefused as refused:
         if request.htmx:
             return HttpResponse(refused.reason, status=400, content_type="text/plain")
         messages.error(request, refused.reason)

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from debates import commands, door
+from debates import door, host_actions
 from debates.models import (
     BreakoutRound,
     Point,
@@ -126,7 +126,7 @@ def attendee_client(attendee) -> Client:
     return client
 
 
-ALL_COMMANDS = sorted(commands.COMMANDS)
+ALL_COMMANDS = sorted(host_actions.COMMANDS)
 
 
 @pytest.mark.parametrize("name", ALL_COMMANDS)
@@ -138,7 +138,7 @@ def test_hosts_run_every_command_and_get_its_panel_back(client, host_user, live_
     response = client.post(url(live_event["event"], name), command_data(name, live_event), **HTMX)
 
     assert response.status_code == 200, response.content
-    panel = commands.COMMANDS[name].panel
+    panel = host_actions.COMMANDS[name].panel
     assert response.templates[0].name == f"debates/console.html#{panel}" or panel in (
         response.content.decode()
     )
@@ -238,7 +238,7 @@ def test_ids_from_another_event_are_not_found(client, organiser, live_event, oth
         url(live_event["event"], "takeaway.delete"), {"takeaway": foreign.pk}, **HTMX
     )
     assert response.status_code == 400
-    assert response.content.decode() == str(commands.NOT_IN_EVENT)
+    assert response.content.decode() == str(host_actions.NOT_IN_EVENT)
     assert Takeaway.objects.filter(pk=foreign.pk).exists()
 
 

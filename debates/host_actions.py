@@ -1,4 +1,4 @@
-"""Host commands: every console action, by name, with the form that validates its input.
+"""Host actions: every console action, by name, with the form that validates its input.
 
 Both transports go through here, so a host action means the same thing whoever sends it:
 the console's htmx POST (debates.views.console_command) and a `host.command` socket frame
