@@ -1,7 +1,7 @@
 """Host actions: every console action, by name, with the form that validates its input.
 
 Both transports go through here, so a host action means the same thing whoever sends it:
-the console's htmx POST (debates.views.console_command) and a `host.command` socket frame
+the console's htmx POST (debates.views.console.console_command) and a `host.command` socket frame
 (debates.consumers). Each command validates its fields with a form scoped to the event (an id
 from another event is "not found", never acted on) and calls one function in
 debates.services, which decides. Who may send a command at all is decided before this, by
