@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import partial
 
 from django.db import transaction
@@ -35,25 +36,37 @@ VOTE_RATE_LIMIT = 30
 VOTE_RATE_WINDOW = timedelta(seconds=60)
 
 
-class VoteRefused(Exception):
-    """A vote the rules turn down; `status` is the HTTP status a view answers with."""
+class VoteRefusal(StrEnum):
+    """Why a ballot was turned down. Transports answer by the code (a view picks its HTTP
+    status, the socket sends the message): nothing is keyed by the translated text."""
 
-    def __init__(self, reason: str, *, status: int = 400) -> None:
-        super().__init__(str(reason))
-        self.reason = str(reason)
-        self.status = status
+    SIDE_UNKNOWN = "side_unknown"
+    ATTENDEE_UNKNOWN = "attendee_unknown"
+    POLL_UNKNOWN = "poll_unknown"
+    POLL_OTHER_EVENT = "poll_other_event"
+    POLL_NOT_OPEN = "poll_not_open"
+    POLL_CLOSED = "poll_closed"
+    TOO_FAST = "too_fast"
 
 
-# Which refusal is which HTTP status: the socket path sends the reason, the views need a code.
-_REFUSAL_STATUS = {
-    str(VOTE_SIDE_UNKNOWN): 400,
-    str(VOTE_POLL_UNKNOWN): 404,
-    str(VOTE_POLL_OTHER_EVENT): 404,
-    str(VOTE_POLL_NOT_OPEN): 409,
-    str(VOTE_POLL_CLOSED): 409,
-    str(VOTE_ATTENDEE_UNKNOWN): 403,
-    str(VOTE_TOO_FAST): 429,
+VOTE_REFUSAL_MESSAGES = {
+    VoteRefusal.SIDE_UNKNOWN: VOTE_SIDE_UNKNOWN,
+    VoteRefusal.ATTENDEE_UNKNOWN: VOTE_ATTENDEE_UNKNOWN,
+    VoteRefusal.POLL_UNKNOWN: VOTE_POLL_UNKNOWN,
+    VoteRefusal.POLL_OTHER_EVENT: VOTE_POLL_OTHER_EVENT,
+    VoteRefusal.POLL_NOT_OPEN: VOTE_POLL_NOT_OPEN,
+    VoteRefusal.POLL_CLOSED: VOTE_POLL_CLOSED,
+    VoteRefusal.TOO_FAST: VOTE_TOO_FAST,
 }
+
+
+class VoteRefused(Exception):
+    """A vote the rules turn down: `code` says which rule, `reason` is the message to show."""
+
+    def __init__(self, code: VoteRefusal) -> None:
+        self.code = code
+        self.reason = str(VOTE_REFUSAL_MESSAGES[code])
+        super().__init__(self.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,33 +80,42 @@ class Ballot:
     side: str
 
 
-def _ballot_refusal(ballot: Ballot, poll: Poll | None, attendee_event_id: int | None) -> str | None:
-    """The one place that says whether a ballot counts: None if it does, else the reason."""
+def _ballot_refusal(
+    ballot: Ballot, poll: Poll | None, attendee_event_id: int | None
+) -> VoteRefusal | None:
+    """The one place that says whether a ballot counts: None if it does, else why not."""
     if ballot.side not in Side.values:
-        return str(VOTE_SIDE_UNKNOWN)
+        return VoteRefusal.SIDE_UNKNOWN
     if attendee_event_id is None or attendee_event_id != ballot.event_id:
-        return str(VOTE_ATTENDEE_UNKNOWN)
+        return VoteRefusal.ATTENDEE_UNKNOWN
     if poll is None:
-        return str(VOTE_POLL_UNKNOWN)
+        return VoteRefusal.POLL_UNKNOWN
     if poll.event_id != ballot.event_id:
-        return str(VOTE_POLL_OTHER_EVENT)
+        return VoteRefusal.POLL_OTHER_EVENT
     if poll.state == PollState.DRAFT:
-        return str(VOTE_POLL_NOT_OPEN)
+        return VoteRefusal.POLL_NOT_OPEN
     if poll.state != PollState.OPEN:
-        return str(VOTE_POLL_CLOSED)
+        return VoteRefusal.POLL_CLOSED
     return None
 
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    reasons: list[str | None]  # per ballot: None (counted) or the reason it was refused
+    refusals: list[VoteRefusal | None]  # per ballot: None (counted) or why it was refused
     versions: dict[int, int]  # per poll: the Poll.version whose snapshot includes the batch
+
+    @property
+    def reasons(self) -> list[str | None]:
+        """Per ballot: None (counted) or the message saying why not (what the socket sends)."""
+        return [
+            None if code is None else str(VOTE_REFUSAL_MESSAGES[code]) for code in self.refusals
+        ]
 
 
 @transaction.atomic
 def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
     """Applies ballots in order, in ONE transaction; returns, per ballot, None (counted) or
-    the reason it was refused, and per poll the version that shows the batch. Nothing is
+    the code of the rule that refused it, and per poll the version that shows the batch. Nothing is
     counted unless the transaction commits.
 
     Locks the rows of the polls involved (in id order, so concurrent batches cannot deadlock):
@@ -103,7 +125,7 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
     Query count is constant in the batch size (bulk reads and writes).
     """
     if not ballots:
-        return BatchResult(reasons=[], versions={})
+        return BatchResult(refusals=[], versions={})
     poll_ids = sorted({b.poll_id for b in ballots})
     attendee_ids = {b.attendee_id for b in ballots}
     polls = {
@@ -129,19 +151,19 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
     changed: dict[tuple[int, int], Vote] = {}
     log: list[VoteLog] = []
     touched: set[int] = set()
-    results: list[str | None] = []
+    results: list[VoteRefusal | None] = []
     for ballot in ballots:
         poll = polls.get(ballot.poll_id)
-        reason = _ballot_refusal(ballot, poll, attendee_events.get(ballot.attendee_id))
-        results.append(reason)
-        if reason is not None:
+        refusal = _ballot_refusal(ballot, poll, attendee_events.get(ballot.attendee_id))
+        results.append(refusal)
+        if refusal is not None:
             continue
         key = (ballot.poll_id, ballot.attendee_id)
         vote = created.get(key) or existing.get(key)
         if vote is not None and vote.side == ballot.side:
             continue  # the same choice again: counted already, nothing to log
         if recent[ballot.attendee_id] >= VOTE_RATE_LIMIT:
-            results[-1] = str(VOTE_TOO_FAST)
+            results[-1] = VoteRefusal.TOO_FAST
             continue
         recent[ballot.attendee_id] += 1
         if vote is None:
@@ -178,7 +200,7 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
         transaction.on_commit(partial(live.tally_changed, poll_id))
     # The rows are locked: no one else moved the versions read above.
     versions = {pk: poll.version + (pk in touched) for pk, poll in polls.items()}
-    return BatchResult(reasons=results, versions=versions)
+    return BatchResult(refusals=results, versions=versions)
 
 
 def _recent_votes(attendee_ids: Collection[int], *, since: datetime) -> Counter[int]:
@@ -195,12 +217,12 @@ def _recent_votes(attendee_ids: Collection[int], *, since: datetime) -> Counter[
 def vote_cast(*, poll: Poll, attendee: Attendee, side: str) -> None:
     """One attendee's vote (the HTTP paths). Same rules and transaction as the batch writer.
 
-    Raises VoteRefused with the reason and the HTTP status to answer with.
+    Raises VoteRefused with the code of the rule that turned it down.
     """
     ballot = Ballot(poll_id=poll.pk, attendee_id=attendee.pk, event_id=attendee.event_id, side=side)
-    [reason] = votes_cast_batch(ballots=[ballot]).reasons
-    if reason is not None:
-        raise VoteRefused(reason, status=_REFUSAL_STATUS.get(reason, 400))
+    [refusal] = votes_cast_batch(ballots=[ballot]).refusals
+    if refusal is not None:
+        raise VoteRefused(refusal)
 
 
 def _poll_changed(poll: Poll) -> None:

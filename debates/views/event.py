@@ -100,6 +100,18 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "debates/event.html", context)
 
 
+# A refused vote's HTTP status, by the rule that refused it (the socket sends the message).
+VOTE_REFUSAL_STATUS = {
+    voting.VoteRefusal.SIDE_UNKNOWN: 400,
+    voting.VoteRefusal.ATTENDEE_UNKNOWN: 403,
+    voting.VoteRefusal.POLL_UNKNOWN: 404,
+    voting.VoteRefusal.POLL_OTHER_EVENT: 404,
+    voting.VoteRefusal.POLL_NOT_OPEN: 409,
+    voting.VoteRefusal.POLL_CLOSED: 409,
+    voting.VoteRefusal.TOO_FAST: 429,
+}
+
+
 @require_POST
 def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
     """The plain-form and htmx way to vote; the socket way is debates.consumers.
@@ -113,17 +125,16 @@ def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
         poll = Poll.objects.filter(pk=poll_id).first()
         try:
             if poll is None:
-                raise voting.VoteRefused(voting.VOTE_POLL_UNKNOWN, status=404)
+                raise voting.VoteRefused(voting.VoteRefusal.POLL_UNKNOWN)
             if attendee is None:
-                raise voting.VoteRefused(voting.VOTE_ATTENDEE_UNKNOWN, status=403)
+                raise voting.VoteRefused(voting.VoteRefusal.ATTENDEE_UNKNOWN)
             voting.vote_cast(poll=poll, attendee=attendee, side=request.POST.get("side", ""))
         except voting.VoteRefused as refused:
+            status = VOTE_REFUSAL_STATUS.get(refused.code, 400)
             if request.htmx:
-                return HttpResponse(
-                    refused.reason, status=refused.status, content_type="text/plain"
-                )
+                return HttpResponse(refused.reason, status=status, content_type="text/plain")
             context = _event_context(request, event, vote_errors={poll_id: refused.reason})
-            return render(request, "debates/event.html", context, status=refused.status)
+            return render(request, "debates/event.html", context, status=status)
     except (OperationalError, InterfaceError):
         return HttpResponse(voting.VOTE_NOT_SAVED, status=503, content_type="text/plain")
     if request.htmx:
