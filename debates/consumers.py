@@ -168,7 +168,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if connection is None or not connection.host:
             await self.close(code=live.CLOSE_FORBIDDEN)
             return
-        if name not in host_actions.COMMANDS:
+        if name not in host_actions.HOST_ACTIONS:
+            # A name no action has is a malformed frame: closed before any database work.
             await self.close(code=live.CLOSE_BAD_MESSAGE)
             return
         outcome = await database_sync_to_async(_host_command_run)(
@@ -184,8 +185,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         answer: dict[str, Any] = {"ref": ref, "command": name}
         if outcome is None:
             answer["type"] = "command.done"
+        elif outcome.code == host_actions.Refusal.UNKNOWN:
+            await self.close(code=live.CLOSE_BAD_MESSAGE)
+            return
         else:
-            answer |= {"type": "command.refused", "reason": outcome}
+            answer |= {"type": "command.refused", "reason": outcome.reason}
         await self.send(text_data=live.encode(answer))
 
     async def _room_follow(self) -> int | None:
@@ -217,16 +221,16 @@ def _host_command_run(
     *, event_id: int, user: Any, session: Any, name: str, data: dict[str, Any]
 ) -> object:
     """Re-checks host rights (a rotated host link ends them mid-connection), then runs the
-    command: None when done, the refusal's reason, or _FORBIDDEN."""
+    action: None when done, the refusal (HostActionRefused), or _FORBIDDEN."""
     event = Event.objects.filter(pk=event_id).first()
     if event is None or not selectors.can_host(event=event, user=user, session=session):
         return _FORBIDDEN
     try:
-        host_actions.command_run(
+        host_actions.host_action_run(
             event=event, name=name, data=data, actor=set_aside.actor_for(user=user)
         )
-    except host_actions.CommandRefused as refused:
-        return refused.reason
+    except host_actions.HostActionRefused as refused:
+        return refused
     return None
 
 

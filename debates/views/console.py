@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -15,9 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from debates import door, door_views, host_actions, live, selectors
-from debates.forms import PollOpenForm
-from debates.models import Poll, PollKind, ResultsVisibility
-from debates.services import points, rounds, set_aside, voting
+from debates.models import PollKind, ResultsVisibility
+from debates.services import points, rounds, set_aside
 from debates.views.event import live_labels, rooms_labels
 from events.models import Event, Phase
 
@@ -62,63 +62,38 @@ def _console_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     }
 
 
-def _console_response(request: HttpRequest, event: Event) -> HttpResponse:
-    if request.htmx:
-        return render(request, "debates/console.html#polls", _console_context(request, event))
-    return redirect("debates:console", slug=event.slug)
-
-
 @require_GET
 def console(request: HttpRequest, slug: str) -> HttpResponse:
     event = selectors.event_for_host(request, slug)
     return render(request, "debates/console.html", _console_context(request, event))
 
 
+# The poll buttons keep their own URLs, but act through the registry like every console action.
+
+
 @require_POST
 def poll_open(request: HttpRequest, slug: str) -> HttpResponse:
     event = selectors.event_for_host(request, slug)
-    form = PollOpenForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse(
-            " ".join(str(e) for errors in form.errors.values() for e in errors),
-            status=400,
-            content_type="text/plain",
-        )
-    voting.poll_open(
-        event=event,
-        kind=form.cleaned_data["kind"],
-        results_visibility=form.cleaned_data["results_visibility"],
-    )
-    if not request.htmx:
-        messages.success(request, _("The poll is open."))
-    return _console_response(request, event)
+    return _host_action(request, event, "poll.open", request.POST, done=_("The poll is open."))
 
 
 @require_POST
 def poll_close(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
     event = selectors.event_for_host(request, slug)
-    poll = get_object_or_404(Poll, pk=poll_id, event=event)
-    voting.poll_close(poll=poll)
-    if not request.htmx:
-        messages.success(request, _("The poll is closed. Its result is kept."))
-    return _console_response(request, event)
+    data = {"poll": str(poll_id)}
+    done = _("The poll is closed. Its result is kept.")
+    return _host_action(request, event, "poll.close", data, statuses=_POLL_URL_STATUS, done=done)
 
 
 @require_POST
 def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
     event = selectors.event_for_host(request, slug)
-    poll = get_object_or_404(Poll, pk=poll_id, event=event)
-    visibility = request.POST.get("results_visibility", "")
-    if visibility not in ResultsVisibility.values:
-        return HttpResponse(
-            _("Choose live or after the close."), status=400, content_type="text/plain"
-        )
-    voting.poll_results_visibility_set(poll=poll, results_visibility=visibility)
-    return _console_response(request, event)
+    data = {**request.POST.dict(), "poll": str(poll_id)}
+    return _host_action(request, event, "poll.visibility", data, statuses=_POLL_URL_STATUS)
 
 
 # ---------------------------------------------------------------- host console
-# (host console: phases, presence, rounds, plenary, takeaways; polls are above)
+# (host console: phases, presence, rounds, plenary, takeaways, and the polls above)
 
 CONSOLE_PANELS = frozenset(
     {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"}
@@ -190,28 +165,49 @@ def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...])
     return HttpResponse("".join(body))
 
 
+# A refused host action's HTTP status, by its code (anything else is a 400 with the reason).
+HOST_ACTION_STATUS = {host_actions.Refusal.UNKNOWN: 404}
+# On the poll pages the poll's id is part of the URL: one that is not this event's is a 404.
+_POLL_URL_STATUS = HOST_ACTION_STATUS | {host_actions.Refusal.NOT_IN_EVENT: 404}
+
+
+def _host_action(
+    request: HttpRequest,
+    event: Event,
+    name: str,
+    data: Mapping[str, Any],
+    *,
+    statuses: Mapping[str, int] = HOST_ACTION_STATUS,
+    done: str = "",
+) -> HttpResponse:
+    """Runs one host action (debates.host_actions, as the socket does) and answers: its panel
+    for htmx, else back to the console (with `done` as a message)."""
+    try:
+        action = host_actions.host_action_run(
+            event=event, name=name, data=data, actor=set_aside.actor_for(user=request.user)
+        )
+    except host_actions.HostActionRefused as refused:
+        status = statuses.get(refused.code, 400)
+        if status == 404:
+            raise Http404(refused.reason) from None
+        if request.htmx:
+            return HttpResponse(refused.reason, status=status, content_type="text/plain")
+        messages.error(request, refused.reason)
+        context = _console_context(request, event)
+        return render(request, "debates/console.html", context, status=status)
+    if not request.htmx:
+        if done:
+            messages.success(request, done)
+        return redirect(f"{reverse('debates:console', args=[event.slug])}#{action.panel}")
+    event.refresh_from_db()
+    return _console_panels(request, event, (action.panel, *_ALSO_REFRESH.get(action.panel, ())))
+
+
 @require_POST
 def console_command(request: HttpRequest, slug: str, name: str) -> HttpResponse:
-    """Every host action over HTTP: the same commands the socket accepts (debates.host_actions)."""
+    """Every host action over HTTP: the same actions the socket accepts (debates.host_actions)."""
     event = selectors.event_for_host(request, slug)
-    if name not in host_actions.COMMANDS:
-        raise Http404(host_actions.COMMAND_UNKNOWN)
-    try:
-        command = host_actions.command_run(
-            event=event,
-            name=name,
-            data=request.POST,
-            actor=set_aside.actor_for(user=request.user),
-        )
-    except host_actions.CommandRefused as refused:
-        if request.htmx:
-            return HttpResponse(refused.reason, status=400, content_type="text/plain")
-        messages.error(request, refused.reason)
-        return render(request, "debates/console.html", _console_context(request, event), status=400)
-    if not request.htmx:
-        return redirect(f"{reverse('debates:console', args=[event.slug])}#{command.panel}")
-    event.refresh_from_db()
-    return _console_panels(request, event, (command.panel, *_ALSO_REFRESH.get(command.panel, ())))
+    return _host_action(request, event, name, request.POST)
 
 
 @require_GET

@@ -126,7 +126,7 @@ def attendee_client(attendee) -> Client:
     return client
 
 
-ALL_COMMANDS = sorted(host_actions.COMMANDS)
+ALL_COMMANDS = sorted(host_actions.HOST_ACTIONS)
 
 
 @pytest.mark.parametrize("name", ALL_COMMANDS)
@@ -138,7 +138,7 @@ def test_hosts_run_every_command_and_get_its_panel_back(client, host_user, live_
     response = client.post(url(live_event["event"], name), command_data(name, live_event), **HTMX)
 
     assert response.status_code == 200, response.content
-    panel = host_actions.COMMANDS[name].panel
+    panel = host_actions.HOST_ACTIONS[name].panel
     assert response.templates[0].name == f"debates/console.html#{panel}" or panel in (
         response.content.decode()
     )

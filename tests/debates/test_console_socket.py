@@ -90,7 +90,7 @@ async def test_a_refused_command_says_why_and_keeps_the_socket(live_event):
 
 @pytest.mark.parametrize("who", ["attendee", "anonymous", "stranger"])
 async def test_every_command_from_a_non_host_socket_is_closed_4403(live_event, stranger_user, who):
-    names = sorted(host_actions.COMMANDS)
+    names = sorted(host_actions.HOST_ACTIONS)
     before = await in_thread(snapshot)(live_event)
     for name in names:
         data = await in_thread(command_data)(name, live_event)
@@ -284,7 +284,7 @@ EVENING = [
 
 
 async def test_a_host_runs_every_command_over_the_socket(live_event):
-    assert sorted(EVENING) == sorted(host_actions.COMMANDS)
+    assert sorted(EVENING) == sorted(host_actions.HOST_ACTIONS)
     # A script got in before the evening started: something for the door panel to set aside.
     await in_thread(make_instant_voters)(live_event["poll"], door.INSTANT_FLAG)
     host = await host_socket(live_event["event"])
