@@ -14,8 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from debates import frame_budget, host_actions, live, selectors
-from debates.services import set_aside
-from debates.services.rounds import room_place_late_joiner
+from debates.services import rounds, set_aside
 from debates.services.voting import Ballot
 from events.models import Attendee, Event
 
@@ -237,10 +236,5 @@ def _host_command_run(
 def _room_of_attendee(attendee_id: int) -> int | None:
     """The attendee's room in the running round, placing them if they arrived late."""
     attendee = Attendee.objects.filter(pk=attendee_id).first()
-    running = selectors.round_running(event_id=attendee.event_id) if attendee else None
-    if running is None:
-        return None
-    # Reads first: placing takes the write lock, and most connects find a room or no round.
-    room = selectors.room_of(attendee_id=attendee_id, round_id=running.pk)
-    room = room or room_place_late_joiner(attendee=attendee)
+    room = rounds.room_arrive(attendee=attendee) if attendee else None
     return room.pk if room is not None else None

@@ -278,6 +278,23 @@ def _notify_assigned(
     notify(live.hosts_group(round_.event_id), {"type": "room.changed", "room": room.pk})
 
 
+def room_arrive(*, attendee: Attendee) -> BreakoutRoom | None:
+    """An attendee arrives at the breakout: their room in the running round, placing them first
+    (room_place_late_joiner: the smallest room) if they came after it started. None without a
+    running round, or in a round where attendees choose and they have not yet.
+
+    The one place a late joiner is placed, called when they arrive and nowhere else: when their
+    socket connects or re-syncs its room (debates.consumers) and when they open the room page
+    (debates.views.room.room). Pages that only show the room (the panel's context) read it.
+    """
+    running = selectors.round_running(event_id=attendee.event_id)
+    if running is None:
+        return None
+    # Reads first: placing takes the round's lock, and most arrivals find a room already.
+    room = selectors.room_of(attendee_id=attendee.pk, round_id=running.pk)
+    return room or room_place_late_joiner(attendee=attendee)
+
+
 @transaction.atomic
 def room_place_late_joiner(*, attendee: Attendee) -> BreakoutRoom | None:
     """Puts someone who arrives during a round into the smallest room (their room if they have one).

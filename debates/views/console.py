@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from debates import door, door_views, host_actions, live, selectors
 from debates.models import PollKind, ResultsVisibility
-from debates.services import points, rounds, set_aside
+from debates.services import hosts, points, rounds, set_aside
 from debates.views.event import live_labels, rooms_labels
 from events.models import Event, Phase
 
@@ -30,7 +30,7 @@ HOST_LINK_INVALID = _("This host link is not valid (any more). Ask the organiser
 @require_GET
 def host_link(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     event = get_object_or_404(Event, slug=slug)
-    if not selectors.host_link_redeem(event=event, key=key, session=request.session):
+    if not hosts.host_link_redeem(event=event, key=key, session=request.session):
         raise PermissionDenied(HOST_LINK_INVALID)
     return redirect("debates:console", slug=event.slug)
 

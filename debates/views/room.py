@@ -37,9 +37,8 @@ def _panel_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
         **extra,
     }
     if running and attendee:
-        # Someone arriving mid-round is placed now (the smallest room), not left in the hall.
+        # A read: someone who came late was placed when they arrived (see room below).
         room = selectors.room_of(attendee_id=attendee.pk, round_id=running.pk)
-        room = room or rounds.room_place_late_joiner(attendee=attendee)
         context["room"] = room
         if room is not None:
             board = list(selectors.room_points(room_id=room.pk))
@@ -85,6 +84,11 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     """The attendee's breakout room (and the plenary and takeaways): a page of its own, and the
     panel the event page loads and refreshes when the socket says something changed."""
     event = get_object_or_404(Event, slug=slug)
+    attendee = selectors.attendee_for_session(event=event, session=request.session)
+    if attendee is not None and event.phase == Phase.BREAKOUTS:
+        # Opening the room page is arriving at the breakout: someone who came mid-round is
+        # placed now (the smallest room), as their socket's connect does, not left in the hall.
+        rounds.room_arrive(attendee=attendee)
     return _panel_response(
         request, event, part="board" if request.GET.get("part") == "board" else "panel"
     )

@@ -89,6 +89,19 @@ def test_a_late_joiner_opening_the_page_is_placed_in_the_smallest_room(event, ro
     assert RoomMember.objects.get(round=round_, attendee=late).room == small
 
 
+def test_a_refused_point_shows_the_panel_without_placing_a_late_joiner(event, rooms):
+    # Only arriving places someone (the room page, the socket): the panel an answer shows
+    # reads the room, it does not assign one.
+    late = make_attendee(event, "Late")
+    url = reverse("debates:room_point_add", args=[event.slug])
+    data = {"theme": event.themes.first().pk, "side": Side.FOR, "text": "Hello"}
+
+    response = as_attendee(late).post(url, data)
+
+    assert response.status_code == 400
+    assert not RoomMember.objects.filter(attendee=late).exists()
+
+
 def test_members_add_points_and_upvote_over_http(event, rooms):
     round_, people = rooms
     ada = people[0]

@@ -120,6 +120,29 @@ def test_no_late_placement_outside_a_round_or_when_attendees_choose(event, atten
     assert rounds.room_place_late_joiner(attendee=late) is None
 
 
+def test_an_arrival_is_placed_once_and_then_finds_their_room_without_a_write(
+    event, attendee, django_assert_max_num_queries
+):
+    assert rounds.room_arrive(attendee=attendee) is None  # no round running: nowhere to go
+    crowd(event, for_=2, against=2)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
+    late = make_attendee(event, "Late Lou")
+
+    placed = rounds.room_arrive(attendee=late)
+
+    assert placed is not None and placed.round_id == round_.pk
+    assert RoomMember.objects.get(attendee=late).room == placed
+    with django_assert_max_num_queries(2):  # the running round, their room: nothing locked
+        assert rounds.room_arrive(attendee=late) == placed
+    assert RoomMember.objects.filter(attendee=late).count() == 1
+
+
+def test_an_arrival_in_a_round_where_attendees_choose_is_not_placed(event, attendee):
+    rounds.round_start(event=event, rooms=2, minutes=10, mode=AssignmentMode.CHOICE)
+    assert rounds.room_arrive(attendee=attendee) is None
+    assert not RoomMember.objects.filter(attendee=attendee).exists()
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     for_=st.integers(0, 60),
