@@ -205,6 +205,34 @@ def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event
     assert VoteLog.objects.filter(poll=poll, attendee=ada).count() == 3
     assert not Vote.objects.filter(poll__in=[closed, foreign]).exists()
 
+    refused = voting.VoteRefusal
+    assert result.refusals == [
+        None,
+        None,
+        None,
+        refused.POLL_CLOSED,
+        refused.POLL_OTHER_EVENT,
+        refused.SIDE_UNKNOWN,
+        refused.ATTENDEE_UNKNOWN,
+        None,
+    ]
+
+
+def test_a_refused_vote_carries_the_code_of_its_rule_and_its_message(event, poll, attendee):
+    voting.poll_close(poll=poll)
+    with pytest.raises(voting.VoteRefused) as refused:
+        voting.vote_cast(poll=poll, attendee=attendee, side="for")
+    assert refused.value.code == voting.VoteRefusal.POLL_CLOSED
+    assert refused.value.reason == str(voting.VOTE_POLL_CLOSED)
+
+
+def test_every_vote_refusal_has_a_message_and_an_http_status():
+    from debates.views.event import VOTE_REFUSAL_STATUS
+
+    assert set(voting.VOTE_REFUSAL_MESSAGES) == set(voting.VoteRefusal)
+    assert set(VOTE_REFUSAL_STATUS) == set(voting.VoteRefusal)
+    assert VOTE_REFUSAL_STATUS[voting.VoteRefusal.TOO_FAST] == 429
+
 
 # ---------------------------------------------------------------- the host's side
 
