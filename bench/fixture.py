@@ -18,7 +18,7 @@ def main(options: dict) -> dict:
     from django.utils import timezone
 
     from debates.models import PollKind, ResultsVisibility
-    from debates.services import poll_open
+    from debates.services.voting import poll_open
     from events.admission import projector_key
     from events.models import Phase
     from events.services import event_create

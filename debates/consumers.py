@@ -13,8 +13,9 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import commands, frame_budget, live, selectors, set_aside
-from debates.services import Ballot, room_place_late_joiner
+from debates import frame_budget, host_actions, live, selectors
+from debates.services import rounds, set_aside
+from debates.services.voting import Ballot
 from events.models import Attendee, Event
 
 PONG = live.encode({"type": "pong"})
@@ -166,7 +167,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if connection is None or not connection.host:
             await self.close(code=live.CLOSE_FORBIDDEN)
             return
-        if name not in commands.COMMANDS:
+        if name not in host_actions.HOST_ACTIONS:
+            # A name no action has is a malformed frame: closed before any database work.
             await self.close(code=live.CLOSE_BAD_MESSAGE)
             return
         outcome = await database_sync_to_async(_host_command_run)(
@@ -182,8 +184,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         answer: dict[str, Any] = {"ref": ref, "command": name}
         if outcome is None:
             answer["type"] = "command.done"
+        elif outcome.code == host_actions.Refusal.UNKNOWN:
+            await self.close(code=live.CLOSE_BAD_MESSAGE)
+            return
         else:
-            answer |= {"type": "command.refused", "reason": outcome}
+            answer |= {"type": "command.refused", "reason": outcome.reason}
         await self.send(text_data=live.encode(answer))
 
     async def _room_follow(self) -> int | None:
@@ -215,26 +220,21 @@ def _host_command_run(
     *, event_id: int, user: Any, session: Any, name: str, data: dict[str, Any]
 ) -> object:
     """Re-checks host rights (a rotated host link ends them mid-connection), then runs the
-    command: None when done, the refusal's reason, or _FORBIDDEN."""
+    action: None when done, the refusal (HostActionRefused), or _FORBIDDEN."""
     event = Event.objects.filter(pk=event_id).first()
     if event is None or not selectors.can_host(event=event, user=user, session=session):
         return _FORBIDDEN
     try:
-        commands.command_run(
+        host_actions.host_action_run(
             event=event, name=name, data=data, actor=set_aside.actor_for(user=user)
         )
-    except commands.CommandRefused as refused:
-        return refused.reason
+    except host_actions.HostActionRefused as refused:
+        return refused
     return None
 
 
 def _room_of_attendee(attendee_id: int) -> int | None:
     """The attendee's room in the running round, placing them if they arrived late."""
     attendee = Attendee.objects.filter(pk=attendee_id).first()
-    running = selectors.round_running(event_id=attendee.event_id) if attendee else None
-    if running is None:
-        return None
-    # Reads first: placing takes the write lock, and most connects find a room or no round.
-    room = selectors.room_of(attendee_id=attendee_id, round_id=running.pk)
-    room = room or room_place_late_joiner(attendee=attendee)
+    room = rounds.room_arrive(attendee=attendee) if attendee else None
     return room.pk if room is not None else None

@@ -749,7 +749,7 @@ class _VoteWriter:
 
     async def write(self, ballots: list[Any]) -> tuple[list[str | None], dict[int, int]]:
         """(reason or None per ballot, committed version per poll)."""
-        from debates import services
+        from debates.services import voting as services
 
         cast = database_sync_to_async(services.votes_cast_batch)
         try:

@@ -3,7 +3,7 @@
 Access: one question decides who reaches host controls, over HTTP and over the socket:
 can_host(event=..., user=..., session=...). A host is the event's organiser, a superuser, a
 Speaker with role host or moderator linked to that account, or a browser whose session
-redeemed the event's secret host link (debates:host_link).
+redeemed the event's secret host link (debates:host_link, debates.services.hosts).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ HOST_ROLES = (SpeakerRole.HOST, SpeakerRole.MODERATOR)
 NOT_A_HOST = _("Only this event's hosts can do that.")
 
 
-def _session_host_keys(session: Mapping[str, Any] | None) -> dict[str, str]:
+def session_host_keys(session: Mapping[str, Any] | None) -> dict[str, str]:
     if session is None:
         return {}
     keys = session.get(HOST_SESSION_KEY)
@@ -58,7 +58,7 @@ def can_host(*, event: Event, user: Any, session: Mapping[str, Any] | None) -> b
     `user` may be an AnonymousUser or None (a socket scope without auth); `session` is
     request.session or scope["session"]. Costs at most one query (the speaker lookup).
     """
-    granted = _session_host_keys(session).get(str(event.pk))
+    granted = session_host_keys(session).get(str(event.pk))
     if granted and hmac.compare_digest(granted, event.host_key):
         return True
     if user is None or not user.is_authenticated or not user.is_active:
@@ -66,23 +66,6 @@ def can_host(*, event: Event, user: Any, session: Mapping[str, Any] | None) -> b
     if user.is_superuser or event.organiser_id == user.pk:
         return True
     return event.speakers.filter(user=user, role__in=HOST_ROLES).exists()
-
-
-def host_link_redeem(*, event: Event, key: str, session: Any) -> bool:
-    """Marks the session as a host of the event if `key` is its secret host link key.
-
-    Writes only to the session (no database row), which is why it sits beside can_host.
-    Compared in constant time, so the key cannot be guessed a character at a time.
-    """
-    if not key or not hmac.compare_digest(key.encode(), event.host_key.encode()):
-        return False
-    keys = dict(_session_host_keys(session))
-    keys[str(event.pk)] = event.host_key
-    session[HOST_SESSION_KEY] = keys
-    # A browser that becomes a host gets a fresh session id (no fixation of a shared link).
-    if hasattr(session, "cycle_key"):
-        session.cycle_key()
-    return True
 
 
 def event_for_host(request: HttpRequest, slug: str) -> Event:
@@ -218,7 +201,7 @@ class PollSnapshot:
 # Raw SQL on purpose: the ORM spent ~8 ms building this query (four correlated subqueries), the
 # database 0.05 ms running it, and it runs on every broadcast, every connect and every HTTP vote.
 # Scalar subqueries, not JOIN + GROUP BY: each count is one probe of an index per poll.
-# Set-aside voters (debates.set_aside) count in no tally and not as joined: their votes are
+# Set-aside voters (debates.services.set_aside) count in no tally and not as joined: their votes are
 # left out (counted) and reported apart; they are subtracted from the joined count.
 _SNAPSHOT_SQL = """
 SELECT p.id, p.event_id, p.kind, p.question, p.state, p.results_visibility, p.version, e.motion,

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from debates import door_views, views
+from debates import door_views
+from debates.views import console, event, room
 
 app_name = "debates"
 
@@ -10,32 +11,32 @@ urlpatterns = [
     path("join/", door_views.join, name="join"),
     path("j/<str:code>/", door_views.join_link, name="join_link"),
     path("j/<str:code>/<str:token>/", door_views.join_qr, name="join_qr"),
-    path("e/<slug:slug>/", views.event_page, name="event"),
-    path("e/<slug:slug>/polls/<int:poll_id>/vote/", views.vote, name="vote"),
+    path("e/<slug:slug>/", event.event_page, name="event"),
+    path("e/<slug:slug>/polls/<int:poll_id>/vote/", event.vote, name="vote"),
     path("e/<slug:slug>/qr.svg", door_views.qr, name="qr"),
-    path("e/<slug:slug>/projector/", views.projector, name="projector"),
+    path("e/<slug:slug>/projector/", event.projector, name="projector"),
     path(
         "e/<slug:slug>/projector-link/<str:key>/", door_views.projector_link, name="projector_link"
     ),
     path("e/<slug:slug>/screen/", door_views.screen, name="screen"),
-    path("e/<slug:slug>/host/<str:key>/", views.host_link, name="host_link"),
-    path("e/<slug:slug>/console/", views.console, name="console"),
-    path("e/<slug:slug>/console/polls/open/", views.poll_open, name="poll_open"),
-    path("e/<slug:slug>/console/polls/<int:poll_id>/close/", views.poll_close, name="poll_close"),
+    path("e/<slug:slug>/host/<str:key>/", console.host_link, name="host_link"),
+    path("e/<slug:slug>/console/", console.console, name="console"),
+    path("e/<slug:slug>/console/polls/open/", console.poll_open, name="poll_open"),
+    path("e/<slug:slug>/console/polls/<int:poll_id>/close/", console.poll_close, name="poll_close"),
     path(
         "e/<slug:slug>/console/polls/<int:poll_id>/visibility/",
-        views.poll_visibility,
+        console.poll_visibility,
         name="poll_visibility",
     ),
-    path("e/<slug:slug>/console/do/<str:name>/", views.console_command, name="console_command"),
-    path("e/<slug:slug>/console/panels/<str:panel>/", views.console_panel, name="console_panel"),
-    path("e/<slug:slug>/room/", views.room, name="room"),
-    path("e/<slug:slug>/room/points/", views.room_point_add, name="room_point_add"),
+    path("e/<slug:slug>/console/do/<str:name>/", console.console_command, name="console_command"),
+    path("e/<slug:slug>/console/panels/<str:panel>/", console.console_panel, name="console_panel"),
+    path("e/<slug:slug>/room/", room.room, name="room"),
+    path("e/<slug:slug>/room/points/", room.room_point_add, name="room_point_add"),
     path(
         "e/<slug:slug>/room/points/<int:point_id>/upvote/",
-        views.room_point_upvote,
+        room.room_point_upvote,
         name="room_point_upvote",
     ),
-    path("e/<slug:slug>/room/choose/", views.room_choose, name="room_choose"),
-    path("e/<slug:slug>/projector/extras/", views.projector_extras, name="projector_extras"),
+    path("e/<slug:slug>/room/choose/", room.room_choose, name="room_choose"),
+    path("e/<slug:slug>/projector/extras/", event.projector_extras, name="projector_extras"),
 ]

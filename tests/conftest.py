@@ -169,7 +169,7 @@ def make_instant_voters(
     of joining: what a ballot-stuffing script looks like to the door panel. Their join time is
     set from the vote, so the test does not depend on how fast this machine is."""
     from debates.models import Vote
-    from debates.services import vote_cast
+    from debates.services.voting import vote_cast
 
     people = []
     for _ in range(n):

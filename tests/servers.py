@@ -272,13 +272,13 @@ SETUP_EVENT = """
 from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from debates import services
+from debates.services import voting
 from debates.models import PollKind
 from events.services import event_create
 user = get_user_model().objects.create_user("org-{n}")
 event = event_create(organiser=user, title="Load {n}", motion="Tests prove it.",
                      starts_at=timezone.now() + timedelta(hours=1))
-poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 print(json.dumps({{"slug": event.slug, "code": event.join_code, "poll": poll.pk,
                    "event": event.pk, "host_key": event.host_key}}))
 """

@@ -11,11 +11,11 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 OPEN_POLL = """
-from debates import services
+from debates.services import voting
 from debates.models import PollKind
 from events.models import Event
 event = Event.objects.get(slug={slug!r})
-poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 print(json.dumps({{"poll": poll.pk, "version": poll.version}}))
 """
 
@@ -109,13 +109,13 @@ def test_stale_snapshots_are_ignored_and_the_page_reconnects_and_resyncs(people,
 
 ATTENDEE_WITH_OPEN_POLL = """
 from django.contrib.sessions.backends.db import SessionStore
-from debates import services
+from debates.services import voting
 from debates.models import PollKind
 from debates.selectors import ATTENDEE_SESSION_KEY
 from events.models import Event
 from events.services import attendee_join
 event = Event.objects.get(slug={slug!r})
-poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 # A session as joining leaves it: independent of how the join page admits people.
 attendee = attendee_join(event=event, display_name="Flo")
 session = SessionStore()

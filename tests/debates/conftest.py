@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from debates import live, services
+from debates import live
 from debates.models import PollKind
+from debates.services import points, rounds, takeaways, voting
 from events.models import Side
 from tests.conftest import make_attendee
 
@@ -38,16 +39,16 @@ def sent(monkeypatch) -> Sent:
 def live_event(event):
     """An event mid-way: a pre-vote, six attendees in a running round of two rooms, two points
     on the board and a takeaway. Returns a dict of the objects commands act on."""
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     people = [make_attendee(event, f"P{i}") for i in range(6)]
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     first, second = round_.rooms.all()
     author = first.members.first()
     theme = event.themes.first()
-    point = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="A")
-    other = services.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="B")
-    takeaway = services.takeaway_add(event=event, title="First")
-    services.takeaway_add(event=event, title="Second")
+    point = points.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="A")
+    other = points.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="B")
+    takeaway = takeaways.takeaway_add(event=event, title="First")
+    takeaways.takeaway_add(event=event, title="Second")
     return {
         "event": event,
         "poll": poll,

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 
-from debates.selectors import can_host, host_link_redeem
+from debates.selectors import can_host
+from debates.services.hosts import host_link_redeem
 from events.models import Speaker, SpeakerRole
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from debates import services
 from debates.models import AssignmentMode, Point, RoomMember
 from debates.selectors import ATTENDEE_SESSION_KEY
+from debates.services import phases, points, rounds, takeaways
 from events.models import EventFormat, Phase, Side
 from tests.conftest import make_attendee, make_event
 
@@ -29,7 +29,7 @@ def as_attendee(attendee) -> Client:
 def rooms(event):
     """Four attendees in two rooms of a running round, with the room names and tables set."""
     people = [make_attendee(event, name) for name in ("Ada", "Bo", "Cy", "Di")]
-    round_ = services.round_start(
+    round_ = rounds.round_start(
         event=event, rooms=2, minutes=10, names=["Oak", "Elm"], locations=["Table 1", "Bar"]
     )
     return round_, people
@@ -45,7 +45,7 @@ def test_an_attendee_sees_their_room_people_themes_place_and_timer(event, rooms)
     ada = people[0]
     room = RoomMember.objects.get(round=round_, attendee=ada).room
     mates = {m.display_name for m in room.members.all()}
-    services.round_message(round_=round_, text="Halfway there")
+    rounds.round_message(round_=round_, text="Halfway there")
 
     page = as_attendee(ada).get(room_url(event)).content.decode()
 
@@ -68,7 +68,7 @@ def test_online_rooms_show_their_call_link(organiser):
         room_video_pattern="https://meet.jit.si/pb-{event}-{room}",
     )
     ada = make_attendee(event, "Ada")
-    services.round_start(event=event, rooms=1, minutes=5, names=["Blue"])
+    rounds.round_start(event=event, rooms=1, minutes=5, names=["Blue"])
     page = as_attendee(ada).get(room_url(event), **HTMX).content.decode()
     assert f"https://meet.jit.si/pb-{event.slug}-blue" in page
     assert "video call" in page
@@ -76,7 +76,7 @@ def test_online_rooms_show_their_call_link(organiser):
 
 def test_a_late_joiner_opening_the_page_is_placed_in_the_smallest_room(event, rooms):
     round_, _ = rooms
-    services.attendee_move(
+    rounds.attendee_move(
         attendee=RoomMember.objects.filter(round=round_).first().attendee,
         room=round_.rooms.last(),
     )  # now 1 and 3
@@ -87,6 +87,19 @@ def test_a_late_joiner_opening_the_page_is_placed_in_the_smallest_room(event, ro
 
     assert f"You are in {small.name}" in page
     assert RoomMember.objects.get(round=round_, attendee=late).room == small
+
+
+def test_a_refused_point_shows_the_panel_without_placing_a_late_joiner(event, rooms):
+    # Only arriving places someone (the room page, the socket): the panel an answer shows
+    # reads the room, it does not assign one.
+    late = make_attendee(event, "Late")
+    url = reverse("debates:room_point_add", args=[event.slug])
+    data = {"theme": event.themes.first().pk, "side": Side.FOR, "text": "Hello"}
+
+    response = as_attendee(late).post(url, data)
+
+    assert response.status_code == 400
+    assert not RoomMember.objects.filter(attendee=late).exists()
 
 
 def test_members_add_points_and_upvote_over_http(event, rooms):
@@ -111,7 +124,7 @@ def test_members_add_points_and_upvote_over_http(event, rooms):
     assert as_attendee(mate).post(upvote, **HTMX).status_code == 200
     again = as_attendee(mate).post(upvote, **HTMX)
     assert again.status_code == 400
-    assert again.content.decode() == str(services.POINT_ALREADY_UPVOTED)
+    assert again.content.decode() == str(points.POINT_ALREADY_UPVOTED)
     point.refresh_from_db()
     assert point.upvotes == 1
     board = as_attendee(mate).get(room_url(event, board=True), **HTMX).content.decode()
@@ -122,7 +135,7 @@ def test_the_board_only_shows_my_rooms_points(event, rooms):
     round_, _ = rooms
     oak, elm = round_.rooms.all()
     theme = event.themes.first()
-    services.point_add(
+    points.point_add(
         room=oak, attendee=oak.members.first(), theme=theme, side=Side.FOR, text="Oak says"
     )
     board = as_attendee(elm.members.first()).get(room_url(event, board=True), **HTMX)
@@ -132,10 +145,10 @@ def test_the_board_only_shows_my_rooms_points(event, rooms):
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        ({"side": Side.FOR, "text": "  "}, services.POINT_EMPTY),
-        ({"side": Side.FOR, "text": "x" * 281}, services.POINT_TOO_LONG),
-        ({"side": "undecided", "text": "Fine"}, services.POINT_SIDE_INVALID),
-        ({"side": Side.FOR, "text": "Fine", "theme": 999999}, services.THEME_NOT_IN_EVENT),
+        ({"side": Side.FOR, "text": "  "}, points.POINT_EMPTY),
+        ({"side": Side.FOR, "text": "x" * 281}, points.POINT_TOO_LONG),
+        ({"side": "undecided", "text": "Fine"}, points.POINT_SIDE_INVALID),
+        ({"side": Side.FOR, "text": "Fine", "theme": 999999}, points.THEME_NOT_IN_EVENT),
     ],
 )
 def test_bad_points_get_a_reason_and_are_not_saved(event, rooms, data, reason):
@@ -156,13 +169,13 @@ def test_without_htmx_a_bad_point_shows_the_page_with_the_reason(event, rooms):
         {"theme": event.themes.first().pk, "side": Side.FOR, "text": ""},
     )
     assert response.status_code == 400
-    assert str(services.POINT_EMPTY) in response.content.decode()
+    assert str(points.POINT_EMPTY) in response.content.decode()
 
 
 def test_strangers_cannot_add_or_upvote(event, rooms, client):
     round_, _ = rooms
     room = round_.rooms.first()
-    point = services.point_add(
+    point = points.point_add(
         room=room, attendee=room.members.first(), theme=event.themes.first(), side="for", text="P"
     )
     add = reverse("debates:room_point_add", args=[event.slug])
@@ -183,7 +196,7 @@ def test_outside_a_round_there_is_no_room_to_add_to(event, attendee):
 
 def test_in_a_choice_round_attendees_pick_a_room(event):
     people = [make_attendee(event, n) for n in "AB"]
-    round_ = services.round_start(
+    round_ = rounds.round_start(
         event=event, rooms=2, minutes=5, mode=AssignmentMode.CHOICE, names=["Oak", "Elm"]
     )
     client = as_attendee(people[0])
@@ -199,22 +212,22 @@ def test_in_a_choice_round_attendees_pick_a_room(event):
     full = as_attendee(people[1]).post(
         reverse("debates:room_choose", args=[event.slug]), {"room": elm.pk}, **HTMX
     )
-    assert full.status_code == 400 and full.content.decode() == str(services.ROOM_FULL)
+    assert full.status_code == 400 and full.content.decode() == str(rounds.ROOM_FULL)
 
 
 def test_the_plenary_and_takeaways_show_on_the_attendee_page(event, rooms):
     round_, people = rooms
     room = round_.rooms.first()
-    point = services.point_add(
+    point = points.point_add(
         room=room, attendee=room.members.first(), theme=event.themes.first(), side="for", text="Key"
     )
-    services.point_highlight(point=point)
-    services.round_end(round_=round_)  # plenary
+    points.point_highlight(point=point)
+    rounds.round_end(round_=round_)  # plenary
     client = as_attendee(people[0])
     assert "Key" in client.get(room_url(event), **HTMX).content.decode()
 
-    services.takeaway_add(event=event, title="Depth needs a home")
-    services.phase_set(event=event, phase=Phase.TAKEAWAYS)
+    takeaways.takeaway_add(event=event, title="Depth needs a home")
+    phases.phase_set(event=event, phase=Phase.TAKEAWAYS)
     assert "Depth needs a home" in client.get(room_url(event), **HTMX).content.decode()
 
 
@@ -227,18 +240,18 @@ def test_the_event_page_loads_the_panel_and_the_room_script(event, attendee):
 def test_the_projector_shows_the_timer_then_the_highlights(event, rooms, host_client):
     client = host_client
     round_, _ = rooms
-    services.round_message(round_=round_, text="Wrap up")
+    rounds.round_message(round_=round_, text="Wrap up")
     extras = reverse("debates:projector_extras", args=[event.slug])
     body = client.get(extras).content.decode()
     assert f'datetime="{round_.ends_at.isoformat()}"' in body and "Wrap up" in body
     assert "Oak" in body and "Table 1" in body
 
     room = round_.rooms.first()
-    point = services.point_add(
+    point = points.point_add(
         room=room, attendee=room.members.first(), theme=event.themes.first(), side="for", text="Big"
     )
-    services.point_highlight(point=point)
-    services.round_end(round_=round_)
+    points.point_highlight(point=point)
+    rounds.round_end(round_=round_)
     body = client.get(extras).content.decode()
     assert "Big" in body and "data-countdown" not in body
     projector = client.get(reverse("debates:projector", args=[event.slug])).content.decode()
@@ -250,14 +263,14 @@ def test_online_attendees_get_the_main_call_link_outside_their_room(organiser):
         organiser, title="Remote", format=EventFormat.ONLINE, video_url="https://meet.example.org/m"
     )
     ada = make_attendee(event, "Ada")
-    services.phase_set(event=event, phase=Phase.OPENING)
+    phases.phase_set(event=event, phase=Phase.OPENING)
     page = as_attendee(ada).get(room_url(event), **HTMX).content.decode()
     assert "https://meet.example.org/m" in page and "Join the main video call" in page
 
 
 def test_when_the_event_ends_attendees_are_thanked_and_offered_the_recap_and_the_newsletter(event):
     client = as_attendee(make_attendee(event, "Ada"))
-    services.phase_set(event=event, phase=Phase.ENDED)
+    phases.phase_set(event=event, phase=Phase.ENDED)
 
     page = client.get(room_url(event), **HTMX).content.decode()
     assert "Thank you for taking part" in page

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from debates import commands, door, services, set_aside
+from debates import door, host_actions
 from debates.models import (
     BreakoutRound,
     Point,
@@ -20,6 +20,7 @@ from debates.models import (
     Takeaway,
 )
 from debates.selectors import ATTENDEE_SESSION_KEY, HOST_SESSION_KEY
+from debates.services import points, rounds, set_aside, takeaways, voting
 from events.models import Attendee, Phase
 from tests.conftest import make_instant_voters
 
@@ -73,13 +74,13 @@ def command_data(name: str, s: dict) -> dict:
 def prepare(name: str, s: dict) -> None:
     """Some commands need a state to act on: a hidden point to unhide, and so on."""
     if name == "point.unhide":
-        services.point_hide(point=s["point"])
+        points.point_hide(point=s["point"])
     elif name == "point.unhighlight":
-        services.point_highlight(point=s["point"])
+        points.point_highlight(point=s["point"])
     elif name == "point.unmerge":
-        services.point_merge(point=s["other"], into=s["point"])
+        points.point_merge(point=s["other"], into=s["point"])
     elif name == "round.start":
-        services.round_end(round_=s["round"])
+        rounds.round_end(round_=s["round"])
     elif name.startswith("votes."):
         make_instant_voters(s["poll"], door.INSTANT_FLAG)
         if name == "votes.set_aside_undo":
@@ -125,7 +126,7 @@ def attendee_client(attendee) -> Client:
     return client
 
 
-ALL_COMMANDS = sorted(commands.COMMANDS)
+ALL_COMMANDS = sorted(host_actions.HOST_ACTIONS)
 
 
 @pytest.mark.parametrize("name", ALL_COMMANDS)
@@ -137,7 +138,7 @@ def test_hosts_run_every_command_and_get_its_panel_back(client, host_user, live_
     response = client.post(url(live_event["event"], name), command_data(name, live_event), **HTMX)
 
     assert response.status_code == 200, response.content
-    panel = commands.COMMANDS[name].panel
+    panel = host_actions.HOST_ACTIONS[name].panel
     assert response.templates[0].name == f"debates/console.html#{panel}" or panel in (
         response.content.decode()
     )
@@ -208,13 +209,13 @@ def test_the_console_shows_every_panel(client, host_user, live_event):
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("round.message", {"text": "   "}, services.ROUND_MESSAGE_EMPTY),
-        ("takeaway.add", {"title": " "}, services.TAKEAWAY_TITLE_EMPTY),
+        ("round.message", {"text": "   "}, rounds.ROUND_MESSAGE_EMPTY),
+        ("takeaway.add", {"title": " "}, takeaways.TAKEAWAY_TITLE_EMPTY),
         ("phase.set", {"phase": "intermission"}, None),
         (
             "round.start",
             {"split": "rooms", "count": 2, "mode": "balanced", "minutes": 5},
-            services.ROUND_ALREADY_RUNNING,
+            rounds.ROUND_ALREADY_RUNNING,
         ),
     ],
 )
@@ -231,13 +232,13 @@ def test_bad_input_is_refused_with_a_reason(client, host_user, live_event, name,
 
 
 def test_ids_from_another_event_are_not_found(client, organiser, live_event, other_event):
-    foreign = services.takeaway_add(event=other_event, title="Theirs")
+    foreign = takeaways.takeaway_add(event=other_event, title="Theirs")
     client.force_login(organiser)  # organiser of both events
     response = client.post(
         url(live_event["event"], "takeaway.delete"), {"takeaway": foreign.pk}, **HTMX
     )
     assert response.status_code == 400
-    assert response.content.decode() == str(commands.NOT_IN_EVENT)
+    assert response.content.decode() == str(host_actions.NOT_IN_EVENT)
     assert Takeaway.objects.filter(pk=foreign.pk).exists()
 
 
@@ -252,7 +253,7 @@ def test_without_htmx_a_command_redirects_back_to_its_panel(client, host_user, l
         url(event, "round.message"), {"round": live_event["round"].pk, "text": "x"}
     )
     assert refused.status_code == 400
-    assert str(services.ROUND_NOT_RUNNING) in refused.content.decode()
+    assert str(rounds.ROUND_NOT_RUNNING) in refused.content.decode()
 
 
 def test_a_round_command_also_refreshes_the_rooms_out_of_band(client, host_user, live_event):
@@ -298,7 +299,7 @@ def test_presence_counts_who_joined(client, host_user, live_event):
 def test_the_plenary_panel_groups_points_and_shows_hidden_ones_to_hosts(
     client, host_user, live_event
 ):
-    services.point_hide(point=live_event["other"])
+    points.point_hide(point=live_event["other"])
     client.force_login(host_user)
     body = client.get(
         reverse("debates:console_panel", args=[live_event["event"].slug, "plenary"])
@@ -327,8 +328,8 @@ def test_the_console_offers_to_open_a_draft_poll_and_to_reopen_a_closed_one(
     assert "Open the Pre-vote" in page
     assert "Reopen" not in page
 
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
-    services.poll_close(poll=poll)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    voting.poll_close(poll=poll)
     page = client.get(reverse("debates:console", args=[event.slug])).content.decode()
     assert "Reopen the Pre-vote" in page
     assert "Open the Final vote" in page

@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 
-from debates import commands, door, services
+from debates import door, host_actions
 from debates.models import RoomMember
+from debates.services import points, rounds
 from events.models import Event, Phase, Side
 from tests.conftest import make_attendee, make_instant_voters
 from tests.debates.sockets import (
@@ -81,7 +82,7 @@ async def test_a_refused_command_says_why_and_keeps_the_socket(live_event):
     )
     refused = await receive_until(host, answer_to("m"))
     assert refused["type"] == "command.refused"
-    assert refused["reason"] == str(services.ROUND_MESSAGE_EMPTY)
+    assert refused["reason"] == str(rounds.ROUND_MESSAGE_EMPTY)
     await host.send_json_to({"type": "ping"})
     assert (await receive_until(host, lambda m: m["type"] == "pong")) == {"type": "pong"}
     await host.disconnect()
@@ -89,7 +90,7 @@ async def test_a_refused_command_says_why_and_keeps_the_socket(live_event):
 
 @pytest.mark.parametrize("who", ["attendee", "anonymous", "stranger"])
 async def test_every_command_from_a_non_host_socket_is_closed_4403(live_event, stranger_user, who):
-    names = sorted(commands.COMMANDS)
+    names = sorted(host_actions.HOST_ACTIONS)
     before = await in_thread(snapshot)(live_event)
     for name in names:
         data = await in_thread(command_data)(name, live_event)
@@ -174,7 +175,7 @@ async def test_timer_message_and_bring_everyone_back_reach_attendees_without_a_r
 
 async def test_a_new_round_tells_each_attendee_their_room(live_event):
     event = live_event["event"]
-    await in_thread(services.round_end)(round_=live_event["round"])
+    await in_thread(rounds.round_end)(round_=live_event["round"])
     attendee = live_event["people"][0]
     phone = await attendee_socket(attendee)
     host = await host_socket(event)
@@ -200,7 +201,7 @@ async def test_a_rooms_board_updates_live_for_that_room_only(live_event):
     theme = await in_thread(lambda: live_event["event"].themes.first())()
     mine, theirs = await attendee_socket(in_first), await attendee_socket(in_second)
 
-    await in_thread(services.point_add)(
+    await in_thread(points.point_add)(
         room=first, attendee=in_first, theme=theme, side=Side.AGAINST, text="Only for Oak"
     )
 
@@ -228,7 +229,7 @@ async def test_a_moved_attendee_follows_their_new_room(live_event):
 
     author = await in_thread(lambda: first.members.exclude(pk=mover.pk).first())()
     theme = await in_thread(lambda: live_event["event"].themes.first())()
-    await in_thread(services.point_add)(
+    await in_thread(points.point_add)(
         room=first, attendee=author, theme=theme, side=Side.FOR, text="Welcome"
     )
     assert (await receive_until(phone, lambda m: m["type"] == "point.added"))["text"] == "Welcome"
@@ -245,7 +246,7 @@ async def test_a_late_joiner_who_connects_is_placed_and_hears_their_room(live_ev
     )()
     mate = await in_thread(lambda: membership.room.members.exclude(pk=late.pk).first())()
     theme = await in_thread(lambda: event.themes.first())()
-    await in_thread(services.point_add)(
+    await in_thread(points.point_add)(
         room=membership.room, attendee=mate, theme=theme, side=Side.FOR, text="Hi late"
     )
     assert (await receive_until(phone, lambda m: m["type"] == "point.added"))["text"] == "Hi late"
@@ -283,7 +284,7 @@ EVENING = [
 
 
 async def test_a_host_runs_every_command_over_the_socket(live_event):
-    assert sorted(EVENING) == sorted(commands.COMMANDS)
+    assert sorted(EVENING) == sorted(host_actions.HOST_ACTIONS)
     # A script got in before the evening started: something for the door panel to set aside.
     await in_thread(make_instant_voters)(live_event["poll"], door.INSTANT_FLAG)
     host = await host_socket(live_event["event"])

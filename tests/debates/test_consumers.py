@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from debates import live, services
+from debates import live
 from debates.models import Poll, PollKind, PollState, ResultsVisibility, Vote
+from debates.services import voting
 from events.models import Phase
 from tests.conftest import make_attendee
 from tests.debates.sockets import (
@@ -24,7 +25,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 @pytest.fixture
 def poll(event) -> Poll:
-    return services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    return voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 
 
 def tally_of(poll_id: int) -> dict[str, int]:
@@ -43,7 +44,7 @@ def is_tally(poll, **fields):
 
 
 async def test_it_sends_the_current_state_at_once_on_connect(event, poll, attendee):
-    await in_thread(services.vote_cast)(poll=poll, attendee=attendee, side="against")
+    await in_thread(voting.vote_cast)(poll=poll, attendee=attendee, side="against")
     socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
     got = await initial(socket)
     [state] = got["phase.changed"]
@@ -122,7 +123,7 @@ async def test_changing_a_vote_moves_it_and_a_reconnect_reads_it_back(event, pol
 async def test_closing_the_poll_is_pushed_and_later_votes_are_refused(event, poll, attendee):
     socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
     await initial(socket)
-    await in_thread(services.poll_close)(poll=poll)
+    await in_thread(voting.poll_close)(poll=poll)
     closed = await receive_until(socket, is_tally(poll, state=PollState.CLOSED))
     assert closed["visible"] is True
     stage = await receive_until(socket, lambda m: m["type"] == "phase.changed")
@@ -130,20 +131,20 @@ async def test_closing_the_poll_is_pushed_and_later_votes_are_refused(event, pol
 
     await socket.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": "for", "ref": "x"})
     refused = await receive_until(socket, lambda m: m["type"] == "vote.refused")
-    assert refused["reason"] == str(services.VOTE_POLL_CLOSED)
+    assert refused["reason"] == str(voting.VOTE_POLL_CLOSED)
     assert await in_thread(tally_of)(poll.pk) == {"for": 0, "against": 0, "undecided": 0}
     await socket.disconnect()
 
 
 @pytest.mark.parametrize(
     ("side", "reason"),
-    [("maybe", services.VOTE_SIDE_UNKNOWN), ("for", services.VOTE_POLL_OTHER_EVENT)],
+    [("maybe", voting.VOTE_SIDE_UNKNOWN), ("for", voting.VOTE_POLL_OTHER_EVENT)],
 )
 async def test_it_refuses_an_unknown_side_and_a_poll_of_another_event(
     event, other_event, attendee, side, reason
 ):
-    own = await in_thread(services.poll_open)(event=event, kind=PollKind.PRE_VOTE)
-    foreign = await in_thread(services.poll_open)(event=other_event, kind=PollKind.PRE_VOTE)
+    own = await in_thread(voting.poll_open)(event=event, kind=PollKind.PRE_VOTE)
+    foreign = await in_thread(voting.poll_open)(event=other_event, kind=PollKind.PRE_VOTE)
     target = own if side == "maybe" else foreign
     socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
     await initial(socket)
@@ -218,7 +219,7 @@ async def test_it_answers_a_ping(event):
 
 
 async def test_hidden_results_reach_hosts_only(event, attendee):
-    poll = await in_thread(services.poll_open)(
+    poll = await in_thread(voting.poll_open)(
         event=event, kind=PollKind.PRE_VOTE, results_visibility=ResultsVisibility.AFTER_CLOSE
     )
     host = await open_socket(event.slug, await in_thread(session_for)(host_event=event))
@@ -233,7 +234,7 @@ async def test_hidden_results_reach_hosts_only(event, attendee):
     seen_by_host = await receive_until(host, is_tally(poll, total=1))
     assert seen_by_host["counts"]["for"] == 1 and seen_by_host["attendees"] == 1
 
-    await in_thread(services.poll_close)(poll=poll)
+    await in_thread(voting.poll_close)(poll=poll)
     revealed = await receive_until(voter, is_tally(poll, state=PollState.CLOSED))
     assert revealed["visible"] is True and revealed["counts"]["for"] == 1
     await voter.disconnect()
@@ -264,7 +265,7 @@ async def test_a_burst_of_votes_is_coalesced_into_a_few_snapshots(event, poll):
 
     def burst():
         for a in attendees:
-            services.vote_cast(poll=poll, attendee=a, side="for")
+            voting.vote_cast(poll=poll, attendee=a, side="for")
 
     await in_thread(burst)()
     snapshots = []
@@ -314,7 +315,7 @@ async def test_the_bench_baseline_relays_every_vote_through_the_channel_layer(
 
 
 async def test_a_failed_batch_is_retried_vote_by_vote(event, poll, attendee, monkeypatch):
-    real = services.votes_cast_batch
+    real = voting.votes_cast_batch
     calls = []
 
     def flaky(*, ballots):  # fails once, then works
@@ -323,7 +324,7 @@ async def test_a_failed_batch_is_retried_vote_by_vote(event, poll, attendee, mon
             raise RuntimeError("the database went away for a moment")
         return real(ballots=ballots)
 
-    monkeypatch.setattr(services, "votes_cast_batch", flaky)
+    monkeypatch.setattr(voting, "votes_cast_batch", flaky)
     socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
     await initial(socket)
     await socket.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": "for", "ref": "f"})
@@ -340,7 +341,7 @@ async def test_a_vote_the_database_cannot_take_is_refused_not_acknowledged(
     def broken(*, ballots):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "votes_cast_batch", broken)
+    monkeypatch.setattr(voting, "votes_cast_batch", broken)
     socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
     await initial(socket)
     await socket.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": "for", "ref": "d"})
@@ -349,7 +350,7 @@ async def test_a_vote_the_database_cannot_take_is_refused_not_acknowledged(
         "type": "vote.refused",
         "ref": "d",
         "poll": poll.pk,
-        "reason": str(services.VOTE_NOT_SAVED),
+        "reason": str(voting.VOTE_NOT_SAVED),
     }
     # The socket and the server carry on.
     await socket.send_json_to({"type": "ping"})

@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from debates import door, services
+from debates import door
 from debates.models import Poll, PollKind, Vote
+from debates.services import voting
 from events.models import Attendee, Event, Side
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def calm(event: Event, poll: Poll) -> None:
 
 @pytest.fixture
 def poll(event) -> Poll:
-    return services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    return voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 
 
 def test_a_scripted_burst_is_flagged_twice_over(event, poll):

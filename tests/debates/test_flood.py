@@ -12,8 +12,9 @@ import threading
 
 import pytest
 
-from debates import frame_budget, live, services
+from debates import frame_budget, live
 from debates.models import Poll, PollKind, Vote
+from debates.services import voting
 from events.models import Admission
 from tests.conftest import make_attendee, make_event
 from tests.debates.sockets import in_thread, initial, open_socket, receive_until, session_for
@@ -34,7 +35,7 @@ def event(organiser):
 
 @pytest.fixture
 def poll(event) -> Poll:
-    return services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    return voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 
 
 def recount(poll_id: int) -> tuple[dict[str, int], int]:
@@ -112,14 +113,14 @@ async def tally_shown(viewer, poll) -> dict:
 def held_writer(monkeypatch):
     """The writer's database call waits for `release`: votes pile up behind a batch in flight."""
     entered, release = threading.Event(), threading.Event()
-    real = services.votes_cast_batch
+    real = voting.votes_cast_batch
 
     def held(*, ballots):
         entered.set()
         release.wait(30)
         return real(ballots=ballots)
 
-    monkeypatch.setattr(services, "votes_cast_batch", held)
+    monkeypatch.setattr(voting, "votes_cast_batch", held)
     yield entered, release
     release.set()
 
@@ -187,7 +188,7 @@ async def test_a_newer_vote_replaces_the_queued_one_which_is_answered_replaced(
 
 async def test_votes_of_other_polls_and_people_are_not_replaced(event, poll, held_writer):
     entered, release = held_writer
-    other_poll = await in_thread(services.poll_open)(event=event, kind=PollKind.AD_HOC)
+    other_poll = await in_thread(voting.poll_open)(event=event, kind=PollKind.AD_HOC)
     ada, ada_socket = await voter(event, "Ada")
     bo, bo_socket = await voter(event, "Bo")
     await ada_socket.send_json_to(vote(poll, "for", "held"))

@@ -26,7 +26,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
-from debates import services
+from debates.services import voting
 from debates.models import PollKind
 from debates.selectors import ATTENDEE_SESSION_KEY
 from events.services import attendee_join, event_create
@@ -34,7 +34,7 @@ user = get_user_model().objects.create_user("org")
 # "open" admission: the standing join code admits, independent of the screen-code join flow.
 event = event_create(organiser=user, title="Flood", motion="Floods are closed.",
                      starts_at=timezone.now(), admission="open")
-poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 sessions = {}
 for name in ("flooder", "innocent"):
     attendee = attendee_join(event=event, display_name=name)

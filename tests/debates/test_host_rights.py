@@ -13,8 +13,9 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
-from debates import host_rights, live, live_hosts, services
+from debates import host_rights, live, live_hosts
 from debates.models import PollKind, ResultsVisibility
+from debates.services import voting
 from events.models import Event, Speaker, SpeakerRole
 from events.services import host_key_rotate
 from tests.conftest import make_attendee
@@ -30,7 +31,7 @@ QUIET = 0.5  # seconds a socket is watched for a message that must not come
 @pytest.fixture
 def hidden(event):
     """The event with an open pre-vote whose results are hidden until it closes, and a voter."""
-    poll = services.poll_open(
+    poll = voting.poll_open(
         event=event, kind=PollKind.PRE_VOTE, results_visibility=ResultsVisibility.AFTER_CLOSE
     )
     return {"event": event, "poll": poll, "voter": make_attendee(event, "Vi")}

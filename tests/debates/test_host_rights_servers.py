@@ -30,7 +30,7 @@ SETUP = """
 from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from debates import services
+from debates.services import voting
 from debates.models import PollKind, ResultsVisibility
 from events.models import Side, Speaker, SpeakerRole
 from events.services import event_create
@@ -40,7 +40,7 @@ hal = User.objects.create_user("hal", password="pw-host-1")
 event = event_create(organiser=organiser, title="Rotation", motion="Links expire.",
                      starts_at=timezone.now() + timedelta(hours=1))
 Speaker.objects.create(event=event, name="Hal", role=SpeakerRole.HOST, side=Side.FOR, user=hal)
-poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE,
+poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE,
                           results_visibility=ResultsVisibility.AFTER_CLOSE)
 print(json.dumps({"slug": event.slug, "code": event.join_code, "poll": poll.pk,
                   "event": event.pk, "host_key": event.host_key}))

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from debates import live, services
+from debates import live
 from debates.models import PollKind
+from debates.services import voting
 from tests.debates.sockets import in_thread, initial, open_socket, receive, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.services]
@@ -30,7 +31,7 @@ async def test_a_process_resends_everything_when_its_redis_subscription_comes_ba
     import redis.asyncio as aioredis
 
     settings.REDIS_URL = redis_url
-    poll = await in_thread(services.poll_open)(event=event, kind=PollKind.PRE_VOTE)
+    poll = await in_thread(voting.poll_open)(event=event, kind=PollKind.PRE_VOTE)
     socket = await open_socket(event.slug)
     await initial(socket)
     await drain(socket)

@@ -1,4 +1,4 @@
-"""Setting a flagged group's votes aside, and undoing it (debates.set_aside): the live tally and
+"""Setting a flagged group's votes aside, and undoing it (debates.services.set_aside): the live tally and
 its socket message leave the votes out and say how many, undo restores them, the recap's
 publication freezes both, every set-aside is logged with who, when and how many, and only a
 group the door panel flags can be set aside."""
@@ -14,9 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from debates import door, live, services, set_aside
+from debates import door, live
 from debates.models import PollKind, SetAside, Vote
 from debates.selectors import poll_snapshot
+from debates.services import set_aside, voting
 from events.models import Attendee, Event, Phase, Side
 from recaps.services import recap_publish
 from tests.conftest import make_attendee, make_instant_voters
@@ -32,7 +33,7 @@ def make_voter(poll, side: str, *, network: str = "") -> Attendee:
     Attendee.objects.filter(pk=attendee.pk).update(
         joined_at=timezone.now() - timedelta(minutes=5), network=network
     )
-    services.vote_cast(poll=poll, attendee=attendee, side=side)
+    voting.vote_cast(poll=poll, attendee=attendee, side=side)
     return attendee
 
 
@@ -44,7 +45,7 @@ def instant_key(network: str = door.EVERY_NETWORK) -> str:
 def stuffed(event):
     """An open pre-vote: three people (two FOR, one AGAINST) and a script of six instant
     voters, all AGAINST, from one network."""
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     people = [make_voter(poll, Side.FOR), make_voter(poll, Side.FOR)]
     people.append(make_voter(poll, Side.AGAINST))
     script = make_instant_voters(poll, 6, side=Side.AGAINST)
@@ -117,13 +118,13 @@ def test_a_later_vote_of_a_set_aside_attendee_is_kept_acknowledged_and_not_count
     set_aside.set_aside(event=stuffed["event"], key=instant_key(), actor=HOST_LINK)
 
     # Acknowledged like any vote (it is committed): vote_cast raises for a refusal only.
-    [reason] = services.votes_cast_batch(
-        ballots=[services.Ballot(poll.pk, bot.pk, bot.event_id, Side.FOR)]
+    [reason] = voting.votes_cast_batch(
+        ballots=[voting.Ballot(poll.pk, bot.pk, bot.event_id, Side.FOR)]
     ).reasons
     assert reason is None
     late = make_attendee(stuffed["event"])
     Attendee.objects.filter(pk=late.pk).update(set_aside=True)  # as if in the group
-    services.vote_cast(poll=poll, attendee=late, side=Side.FOR)
+    voting.vote_cast(poll=poll, attendee=late, side=Side.FOR)
 
     assert Vote.objects.get(poll=poll, attendee=bot).side == Side.FOR
     assert Vote.objects.get(poll=poll, attendee=late).counted is False
@@ -134,9 +135,9 @@ def test_a_later_vote_of_a_set_aside_attendee_is_kept_acknowledged_and_not_count
 def test_each_affected_poll_is_announced_once_after_commit_not_once_per_vote(
     stuffed, monkeypatch, django_capture_on_commit_callbacks
 ):
-    final = services.poll_open(event=stuffed["event"], kind=PollKind.FINAL_VOTE)
+    final = voting.poll_open(event=stuffed["event"], kind=PollKind.FINAL_VOTE)
     for bot in stuffed["script"]:
-        services.vote_cast(poll=final, attendee=bot, side=Side.FOR)
+        voting.vote_cast(poll=final, attendee=bot, side=Side.FOR)
     announced = []
     monkeypatch.setattr(live, "tally_changed", announced.append)
 
@@ -208,7 +209,7 @@ def test_the_key_reaches_no_one_who_joined_after_it(stuffed):
 
 @pytest.mark.django_db
 def test_the_instant_voters_of_a_venue_network_go_and_the_people_on_it_stay(event):
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     venue = "venue00000000000"
     people = [make_voter(poll, Side.FOR, network=venue) for _ in range(4)]
     make_instant_voters(poll, 5, network=venue, side=Side.AGAINST)
@@ -337,7 +338,7 @@ def test_the_console_shows_the_set_aside_count_beside_the_tally(client, host_use
 @pytest.mark.asyncio
 async def test_over_the_socket_the_projector_hears_the_tally_without_the_script(event):
     def build():
-        poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+        poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
         make_voter(poll, Side.FOR)
         make_instant_voters(poll, 5, side=Side.AGAINST)
         return poll
@@ -375,7 +376,7 @@ def test_a_key_cut_after_one_persons_join_cannot_set_that_vote_aside(event):
     """Red team: Alice joined from the venue and voted; later a burst of 25 came from the same
     network. A key whose time ends just after Alice's join names her alone: refused, so no
     host can drop one chosen vote (and the room cannot read it off the tally's change)."""
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     venue = "venue00000000000"
     alice = make_voter(poll, Side.AGAINST, network=venue)
     Attendee.objects.filter(pk=alice.pk).update(joined_at=timezone.now() - timedelta(minutes=10))

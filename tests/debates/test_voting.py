@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from debates import services
 from debates.models import Poll, PollKind, PollState, ResultsVisibility, Vote, VoteLog
 from debates.selectors import ATTENDEE_SESSION_KEY, HOST_SESSION_KEY, poll_snapshot
-from debates.services import Ballot
+from debates.services import voting
+from debates.services.voting import Ballot
 from tests.conftest import make_attendee
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def poll(event) -> Poll:
-    return services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    return voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 
 
 @pytest.fixture
@@ -70,53 +70,53 @@ def test_each_change_bumps_the_version_and_a_repeat_does_not(voter, event, poll)
 
 def test_it_refuses_a_closed_poll_with_409_and_the_reason(voter, event, poll):
     voter.post(vote_url(event, poll.pk), {"side": "for"})
-    services.poll_close(poll=poll)
+    voting.poll_close(poll=poll)
     response = voter.post(vote_url(event, poll.pk), {"side": "against"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 409
-    assert response.content.decode() == str(services.VOTE_POLL_CLOSED)
+    assert response.content.decode() == str(voting.VOTE_POLL_CLOSED)
     assert counts(poll) == {"for": 1, "against": 0, "undecided": 0}
 
 
 def test_a_refused_plain_form_vote_shows_the_page_with_the_reason(voter, event, poll):
-    services.poll_close(poll=poll)
+    voting.poll_close(poll=poll)
     response = voter.post(vote_url(event, poll.pk), {"side": "against"})
     assert response.status_code == 409
-    assert str(services.VOTE_POLL_CLOSED) in response.content.decode()
+    assert str(voting.VOTE_POLL_CLOSED) in response.content.decode()
 
 
 def test_it_refuses_a_draft_poll(voter, event):
     draft = Poll.objects.create(event=event, kind=PollKind.FINAL_VOTE)
     response = voter.post(vote_url(event, draft.pk), {"side": "for"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 409
-    assert response.content.decode() == str(services.VOTE_POLL_NOT_OPEN)
+    assert response.content.decode() == str(voting.VOTE_POLL_NOT_OPEN)
 
 
 def test_it_refuses_a_poll_of_another_event(voter, event, other_event):
-    foreign = services.poll_open(event=other_event, kind=PollKind.PRE_VOTE)
+    foreign = voting.poll_open(event=other_event, kind=PollKind.PRE_VOTE)
     response = voter.post(vote_url(event, foreign.pk), {"side": "for"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 404
-    assert response.content.decode() == str(services.VOTE_POLL_OTHER_EVENT)
+    assert response.content.decode() == str(voting.VOTE_POLL_OTHER_EVENT)
     assert not Vote.objects.exists()
 
 
 def test_it_refuses_an_unknown_poll(voter, event):
     response = voter.post(vote_url(event, 999999), {"side": "for"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 404
-    assert response.content.decode() == str(services.VOTE_POLL_UNKNOWN)
+    assert response.content.decode() == str(voting.VOTE_POLL_UNKNOWN)
 
 
 @pytest.mark.parametrize("side", ["maybe", "", "FOR"])
 def test_it_refuses_an_unknown_side(voter, event, poll, side):
     response = voter.post(vote_url(event, poll.pk), {"side": side}, HTTP_HX_REQUEST="true")
     assert response.status_code == 400
-    assert response.content.decode() == str(services.VOTE_SIDE_UNKNOWN)
+    assert response.content.decode() == str(voting.VOTE_SIDE_UNKNOWN)
     assert not Vote.objects.exists()
 
 
 def test_it_refuses_someone_who_has_not_joined(client, event, poll):
     response = client.post(vote_url(event, poll.pk), {"side": "for"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 403
-    assert response.content.decode() == str(services.VOTE_ATTENDEE_UNKNOWN)
+    assert response.content.decode() == str(voting.VOTE_ATTENDEE_UNKNOWN)
 
 
 def test_it_refuses_a_forged_token(client, event, poll, attendee):
@@ -142,23 +142,23 @@ def test_voting_needs_post_and_csrf(event, poll, attendee):
 
 def test_the_pre_vote_and_the_final_vote_keep_their_own_tallies(voter, event, poll):
     voter.post(vote_url(event, poll.pk), {"side": "for"})
-    services.poll_close(poll=poll)
-    final = services.poll_open(event=event, kind=PollKind.FINAL_VOTE)
+    voting.poll_close(poll=poll)
+    final = voting.poll_open(event=event, kind=PollKind.FINAL_VOTE)
     voter.post(vote_url(event, final.pk), {"side": "against"})
     assert counts(poll) == {"for": 1, "against": 0, "undecided": 0}
     assert counts(final) == {"for": 0, "against": 1, "undecided": 0}
 
 
 def test_hidden_results_are_not_on_the_attendee_page_until_the_close(voter, event):
-    poll = services.poll_open(
+    poll = voting.poll_open(
         event=event, kind=PollKind.PRE_VOTE, results_visibility=ResultsVisibility.AFTER_CLOSE
     )
     for i in range(3):
-        services.vote_cast(poll=poll, attendee=make_attendee(event, f"x{i}"), side="for")
+        voting.vote_cast(poll=poll, attendee=make_attendee(event, f"x{i}"), side="for")
     page = voter.get(event.get_absolute_url()).content.decode()
     assert "Results are shown when the poll closes." in page
     assert "100% · 3" not in page and "3 votes" in page
-    services.poll_close(poll=poll)
+    voting.poll_close(poll=poll)
     assert "100% · 3" in voter.get(event.get_absolute_url()).content.decode()
 
 
@@ -166,10 +166,10 @@ def test_hidden_results_are_not_on_the_attendee_page_until_the_close(voter, even
 
 
 def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event, other_event):
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
-    closed = services.poll_open(event=event, kind=PollKind.FINAL_VOTE)
-    services.poll_close(poll=closed)
-    foreign = services.poll_open(event=other_event, kind=PollKind.PRE_VOTE)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    closed = voting.poll_open(event=event, kind=PollKind.FINAL_VOTE)
+    voting.poll_close(poll=closed)
+    foreign = voting.poll_open(event=other_event, kind=PollKind.PRE_VOTE)
     ada, bo = make_attendee(event, "Ada"), make_attendee(event, "Bo")
     outsider = make_attendee(other_event, "Cy")
     version = Poll.objects.get(pk=poll.pk).version
@@ -177,7 +177,7 @@ def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event
     def ballot(poll_, who, side, event_id=event.pk):
         return Ballot(poll_id=poll_.pk, attendee_id=who.pk, event_id=event_id, side=side)
 
-    result = services.votes_cast_batch(
+    result = voting.votes_cast_batch(
         ballots=[
             ballot(poll, ada, "for"),
             ballot(poll, bo, "against"),
@@ -193,10 +193,10 @@ def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event
         None,
         None,
         None,
-        str(services.VOTE_POLL_CLOSED),
-        str(services.VOTE_POLL_OTHER_EVENT),
-        str(services.VOTE_SIDE_UNKNOWN),
-        str(services.VOTE_ATTENDEE_UNKNOWN),
+        str(voting.VOTE_POLL_CLOSED),
+        str(voting.VOTE_POLL_OTHER_EVENT),
+        str(voting.VOTE_SIDE_UNKNOWN),
+        str(voting.VOTE_ATTENDEE_UNKNOWN),
         None,
     ]
     assert counts(poll) == {"for": 0, "against": 1, "undecided": 1}
@@ -204,6 +204,34 @@ def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event
     assert result.versions[poll.pk] == version + 1  # what the acknowledgements name
     assert VoteLog.objects.filter(poll=poll, attendee=ada).count() == 3
     assert not Vote.objects.filter(poll__in=[closed, foreign]).exists()
+
+    refused = voting.VoteRefusal
+    assert result.refusals == [
+        None,
+        None,
+        None,
+        refused.POLL_CLOSED,
+        refused.POLL_OTHER_EVENT,
+        refused.SIDE_UNKNOWN,
+        refused.ATTENDEE_UNKNOWN,
+        None,
+    ]
+
+
+def test_a_refused_vote_carries_the_code_of_its_rule_and_its_message(event, poll, attendee):
+    voting.poll_close(poll=poll)
+    with pytest.raises(voting.VoteRefused) as refused:
+        voting.vote_cast(poll=poll, attendee=attendee, side="for")
+    assert refused.value.code == voting.VoteRefusal.POLL_CLOSED
+    assert refused.value.reason == str(voting.VOTE_POLL_CLOSED)
+
+
+def test_every_vote_refusal_has_a_message_and_an_http_status():
+    from debates.views.event import VOTE_REFUSAL_STATUS
+
+    assert set(voting.VOTE_REFUSAL_MESSAGES) == set(voting.VoteRefusal)
+    assert set(VOTE_REFUSAL_STATUS) == set(voting.VoteRefusal)
+    assert VOTE_REFUSAL_STATUS[voting.VoteRefusal.TOO_FAST] == 429
 
 
 # ---------------------------------------------------------------- the host's side
@@ -262,7 +290,7 @@ def test_the_host_opens_and_closes_a_poll_and_sees_tally_and_turnout(host, event
     poll = Poll.objects.get(event=event, kind=PollKind.PRE_VOTE)
     assert poll.state == PollState.OPEN and poll.results_visibility == "after_close"
     for i, side in enumerate(["for", "for", "against"]):
-        services.vote_cast(poll=poll, attendee=make_attendee(event, f"v{i}"), side=side)
+        voting.vote_cast(poll=poll, attendee=make_attendee(event, f"v{i}"), side=side)
     make_attendee(event, "did not vote")
 
     page = host.get(console_url(event)).content.decode()
@@ -275,7 +303,7 @@ def test_the_host_opens_and_closes_a_poll_and_sees_tally_and_turnout(host, event
 
 
 def test_the_host_can_reveal_results_while_the_poll_is_open(host, event):
-    poll = services.poll_open(
+    poll = voting.poll_open(
         event=event, kind=PollKind.PRE_VOTE, results_visibility=ResultsVisibility.AFTER_CLOSE
     )
     url = console_url(event, "poll_visibility", poll_id=poll.pk)
@@ -285,7 +313,7 @@ def test_the_host_can_reveal_results_while_the_poll_is_open(host, event):
 
 
 def test_the_host_cannot_close_a_poll_of_another_event(host, event, other_event):
-    foreign = services.poll_open(event=other_event, kind=PollKind.PRE_VOTE)
+    foreign = voting.poll_open(event=other_event, kind=PollKind.PRE_VOTE)
     response = host.post(console_url(event, "poll_close", poll_id=foreign.pk))
     assert response.status_code == 404
     assert Poll.objects.get(pk=foreign.pk).state == PollState.OPEN

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from debates.services import VOTE_POLL_CLOSED
+from debates.services.voting import VOTE_POLL_CLOSED
 from tests.faults.kit import (
     Person,
     close_all,

@@ -14,7 +14,7 @@ import random
 import psycopg
 import pytest
 
-from debates.services import VOTE_NOT_SAVED
+from debates.services.voting import VOTE_NOT_SAVED
 from tests.faults.kit import Person, close_all, crashes, recount, until
 from tests.servers import Daphne, create_event, join, manage, postgres_env, screen_code
 
@@ -151,11 +151,11 @@ def test_a_dropped_database_gives_explicit_errors_never_false_acks_and_recovers(
 
 @pytest.fixture
 def voting(event, attendee, client):
-    from debates import services
     from debates.models import PollKind
     from debates.selectors import ATTENDEE_SESSION_KEY
+    from debates.services import voting as voting_services
 
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    poll = voting_services.poll_open(event=event, kind=PollKind.PRE_VOTE)
     session = client.session
     session[ATTENDEE_SESSION_KEY] = {str(event.pk): attendee.token}
     session.save()
@@ -166,15 +166,15 @@ def voting(event, attendee, client):
 def test_an_http_vote_the_database_failed_says_it_was_not_saved(voting, monkeypatch):
     from django.db import OperationalError
 
-    from debates import services
     from debates.models import Vote
+    from debates.services import voting as voting_services
 
     client, url, _poll = voting
 
     def gone(**kwargs):
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(services, "vote_cast", gone)
+    monkeypatch.setattr(voting_services, "vote_cast", gone)
     for htmx in ("true", ""):
         response = client.post(url, {"side": "for"}, HTTP_HX_REQUEST=htmx)
         assert (response.status_code, response.content.decode()) == (503, str(VOTE_NOT_SAVED))

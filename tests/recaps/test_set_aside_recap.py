@@ -13,8 +13,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from debates import door, set_aside
+from debates import door
 from debates.models import SetAside, Vote, VoteLog
+from debates.services import set_aside
 from events.models import Attendee, Event, Side
 from recaps.selectors import event_recap
 from tests.recaps.known_votes import EXPECTED, PEOPLE, build_known_event, read_figures

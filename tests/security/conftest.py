@@ -14,9 +14,10 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
-from debates import live, services
+from debates import live
 from debates.models import BreakoutRoom, BreakoutRound, Point, Poll, PollKind
 from debates.selectors import ATTENDEE_SESSION_KEY
+from debates.services import points, rounds, voting
 from events.models import Attendee, Event, Side, Subscriber
 from events.services import subscriber_add
 from tests.conftest import make_attendee
@@ -46,11 +47,11 @@ class World:
 def world(event, other_event, organiser, host_user, moderator_user) -> World:
     attendee = make_attendee(event, "Ada")
     other_attendee = make_attendee(other_event, "Otto")
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
-    services.vote_cast(poll=poll, attendee=attendee, side=Side.FOR)
-    round_ = services.round_start(event=event, rooms=1, minutes=15, names=["Oak"])
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    voting.vote_cast(poll=poll, attendee=attendee, side=Side.FOR)
+    round_ = rounds.round_start(event=event, rooms=1, minutes=15, names=["Oak"])
     room = round_.rooms.get()
-    point = services.point_add(
+    point = points.point_add(
         room=room, attendee=attendee, theme=event.themes.first(), side=Side.FOR, text="First point"
     )
     subscriber_add(email="reader@example.org", consented=True, source_event=event)

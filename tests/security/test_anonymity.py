@@ -13,8 +13,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from debates import services
 from debates.models import PollKind
+from debates.services import points, rounds, voting
 from events.models import Event, Phase, Side
 from recaps.disclosure import MIN_GROUP, WITHHELD_ROOMS
 from recaps.selectors import event_recap
@@ -37,22 +37,22 @@ NAMES = [
 def held(event):
     """An ended, published event: eight named people in two rooms (six and two), two votes."""
     people = [make_attendee(event, name) for name in NAMES]
-    pre = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    pre = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     for i, person in enumerate(people):
-        services.vote_cast(poll=pre, attendee=person, side=(Side.FOR, Side.AGAINST)[i % 2])
-    services.poll_close(poll=pre)
-    round_ = services.round_start(event=event, rooms=2, minutes=10, names=["Big", "Small"])
+        voting.vote_cast(poll=pre, attendee=person, side=(Side.FOR, Side.AGAINST)[i % 2])
+    voting.poll_close(poll=pre)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10, names=["Big", "Small"])
     big, small = round_.rooms.order_by("position")
     for i, person in enumerate(people):
-        services.attendee_move(attendee=person, room=small if i >= 6 else big)
-    services.point_add(
+        rounds.attendee_move(attendee=person, room=small if i >= 6 else big)
+    points.point_add(
         room=small, attendee=people[7], theme=event.themes.first(), side=Side.FOR, text="Mine"
     )
-    services.round_end(round_=round_)
-    final = services.poll_open(event=event, kind=PollKind.FINAL_VOTE)
+    rounds.round_end(round_=round_)
+    final = voting.poll_open(event=event, kind=PollKind.FINAL_VOTE)
     for person in people:
-        services.vote_cast(poll=final, attendee=person, side=Side.FOR)
-    services.poll_close(poll=final)
+        voting.vote_cast(poll=final, attendee=person, side=Side.FOR)
+    voting.poll_close(poll=final)
     Event.objects.filter(pk=event.pk).update(phase=Phase.ENDED, recap_published=True)
     event.refresh_from_db()
     return event, people
@@ -107,12 +107,12 @@ async def test_over_the_socket_a_person_learns_only_their_own_vote(event):
         await in_thread(make_attendee)(event, "Ada"),
         await in_thread(make_attendee)(event, "Bo"),
     )
-    poll = await in_thread(services.poll_open)(event=event, kind=PollKind.PRE_VOTE)
-    await in_thread(services.vote_cast)(poll=poll, attendee=ada, side=Side.AGAINST)
+    poll = await in_thread(voting.poll_open)(event=event, kind=PollKind.PRE_VOTE)
+    await in_thread(voting.vote_cast)(poll=poll, attendee=ada, side=Side.AGAINST)
     watcher = await open_socket(event.slug, await in_thread(session_for)(attendee=bo))
     got = await initial(watcher)
     assert got["you.synced"][0]["votes"] == {}  # Bo's own (none), not Ada's
-    await in_thread(services.vote_cast)(poll=poll, attendee=ada, side=Side.FOR)
+    await in_thread(voting.vote_cast)(poll=poll, attendee=ada, side=Side.FOR)
     tally = await receive_until(
         watcher,
         lambda m: (

@@ -28,7 +28,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 from django.utils import timezone
 
-from debates import door, live, set_aside
+from debates import door, live
 from debates.models import (
     Point,
     PointStatus,
@@ -40,6 +40,7 @@ from debates.models import (
     Vote,
 )
 from debates.selectors import HOST_SESSION_KEY
+from debates.services import set_aside
 from events.models import Attendee, Event, Phase, Side
 from productbreaks.asgi import application
 from tests.conftest import make_instant_voters

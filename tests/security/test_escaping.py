@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from debates import live, selectors, services
+from debates import live, selectors
 from debates.models import BreakoutRound, Point, Takeaway
+from debates.services import points, rounds
 from events.models import Attendee, Event, Phase, Resource, Side, Speaker, Theme
 from tests.conftest import make_attendee
 from tests.security.conftest import Page, World, client_for, main_pages
@@ -72,11 +73,11 @@ def hostile(world: World) -> World:
     Attendee.objects.filter(pk=world.attendee.pk).update(display_name=payload("N"))
     world.room.name, world.room.location = payload("RN"), payload("RL")
     world.room.save()
-    services.round_message(round_=world.round, text=payload("RM"))
+    rounds.round_message(round_=world.round, text=payload("RM"))
     Point.objects.filter(pk=world.point.pk).update(text=payload("P"), highlighted=True)
     formula = make_attendee(event, "Formula")
-    services.attendee_move(attendee=formula, room=world.room)
-    services.point_add(
+    rounds.attendee_move(attendee=formula, room=world.room)
+    points.point_add(
         room=world.room,
         attendee=formula,
         theme=event.themes.first(),
@@ -163,8 +164,8 @@ def test_csv_exports_are_downloads_that_no_spreadsheet_runs(hostile: World):
         assert response["Content-Disposition"].startswith("attachment")
         assert response["X-Content-Type-Options"] == "nosniff"  # never sniffed as HTML
         assert response["Content-Type"].split(";")[0] in {"text/csv", "text/markdown"}
-    points = client.get(reverse("recaps:export_points", args=[slug])).content.decode()
-    cells = [cell for row in csv.reader(io.StringIO(points)) for cell in row]
+    exported = client.get(reverse("recaps:export_points", args=[slug])).content.decode()
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
     assert "'" + '=HYPERLINK("https://evil.example","Click")' in cells
     assert not [
         c for c in cells if c[:1] in {"=", "+", "@"} or (c.startswith("-") and not c[1:].isdigit())

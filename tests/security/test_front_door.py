@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from debates import services
 from debates.models import PollKind, Vote
+from debates.services import voting
 from events import admission
 from events import services as event_services
 from events.models import Admission, Attendee, Side
@@ -50,7 +50,7 @@ def waits(monkeypatch):
 
 @pytest.fixture
 def pre_vote(event):
-    return services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    return voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
 
 
 def vote_url(event, poll) -> str:

@@ -30,7 +30,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from debates import commands, frame_budget, live
+from debates import frame_budget, host_actions, live
 from debates.models import Poll, PollKind, Takeaway
 from debates.selectors import ATTENDEE_SESSION_KEY
 from productbreaks.asgi import application
@@ -297,13 +297,13 @@ class Generator:
         self.floats = 0.3 if rng.random() < 0.08 else 0.0
         known = rng.random() < 0.9
         name = (
-            rng.choice(list(commands.COMMANDS))
+            rng.choice(list(host_actions.HOST_ACTIONS))
             if known
             else rng.choice(["export", "poll.delete", "PHASE.SET", ""])
         )
         data = {}
         if known:
-            fields = list(commands.COMMANDS[name].form.base_fields)
+            fields = list(host_actions.HOST_ACTIONS[name].form.base_fields)
             for field in rng.sample(fields, k=rng.randrange(len(fields) + 1)):
                 data[field] = self.value()
         if rng.random() < 0.2:
@@ -631,8 +631,14 @@ def test_every_console_command_over_http_answers_hostile_posts_without_a_500(wor
     slug = world.event.slug
     statuses: dict[int, int] = {}
     for _ in range(1_000):
-        name = rng.choice(list(commands.COMMANDS))
-        fields = [*commands.COMMANDS[name].form.base_fields, "side", "text", "theme", "room"]
+        name = rng.choice(list(host_actions.HOST_ACTIONS))
+        fields = [
+            *host_actions.HOST_ACTIONS[name].form.base_fields,
+            "side",
+            "text",
+            "theme",
+            "room",
+        ]
         data = {field: _form_value(generator.value()) for field in rng.sample(fields, k=3)}
         url = rng.choice(
             [

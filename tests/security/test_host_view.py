@@ -13,9 +13,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from debates import live, services
+from debates import live
 from debates.models import BreakoutRoom, PollKind, Vote
 from debates.room_mix import MIX_LABELS, MIXED, ONE_SIDED, TOO_SMALL
+from debates.services import rounds, voting
 from events.models import Side
 from tests.conftest import make_attendee
 
@@ -34,11 +35,11 @@ def sent(monkeypatch) -> list[tuple[str, dict]]:
 
 def _crowd(event, sides):
     people = [make_attendee(event, f"Person {i}") for i in range(len(sides))]
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     for person, side in zip(people, sides, strict=True):
         if side:
-            services.vote_cast(poll=poll, attendee=person, side=side)
-    services.poll_close(poll=poll)
+            voting.vote_cast(poll=poll, attendee=person, side=side)
+    voting.poll_close(poll=poll)
     return people
 
 
@@ -55,27 +56,27 @@ def _rooms_panel(client, event) -> str:
 
 def test_the_balance_is_worked_out_when_the_round_starts(event):
     _crowd(event, [F] * 6 + [A] * 6 + [U] * 3)
-    round_ = services.round_start(event=event, rooms=3, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=3, minutes=10)
     assert [room.mix_at_start for room in round_.rooms.all()] == [MIXED] * 3
 
 
 def test_a_room_with_one_side_only_says_so_and_a_small_room_says_nothing(event):
     # Six FOR and one AGAINST: one room of seven is mixed; seven rooms of one show nothing.
     _crowd(event, [F] * 6 + [A])
-    round_ = services.round_start(event=event, rooms=1, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=1, minutes=10)
     assert round_.rooms.get().mix_at_start == MIXED
-    services.round_end(round_=round_)
-    second = services.round_start(event=event, rooms=7, minutes=10)
+    rounds.round_end(round_=round_)
+    second = rounds.round_start(event=event, rooms=7, minutes=10)
     assert {room.mix_at_start for room in second.rooms.all()} == {TOO_SMALL}
-    services.round_end(round_=second)
+    rounds.round_end(round_=second)
     attendees = event.attendees.order_by("pk")
-    third = services.round_start(
+    third = rounds.round_start(
         event=event, rooms=2, minutes=10, attendee_ids=[a.pk for a in attendees[:6]]
     )
     # Six FOR voters in two rooms of three: too small; one room of six would be one-sided.
     assert {room.mix_at_start for room in third.rooms.all()} == {TOO_SMALL}
-    services.round_end(round_=third)
-    fourth = services.round_start(
+    rounds.round_end(round_=third)
+    fourth = rounds.round_start(
         event=event, rooms=1, minutes=10, attendee_ids=[a.pk for a in attendees[:6]]
     )
     assert fourth.rooms.get().mix_at_start == ONE_SIDED
@@ -83,7 +84,7 @@ def test_a_room_with_one_side_only_says_so_and_a_small_room_says_nothing(event):
 
 def test_the_console_shows_no_per_room_counts_of_votes(client, host_user, event):
     _crowd(event, [F] * 5 + [A] * 4 + [U] * 3)
-    services.round_start(event=event, rooms=2, minutes=10)
+    rounds.round_start(event=event, rooms=2, minutes=10)
     client.force_login(host_user)
     html = _rooms_panel(client, event)
     assert not re.search(r"(For|Against|Undecided)\s*\d", re.sub(r"<[^>]+>", " ", html))
@@ -92,28 +93,28 @@ def test_the_console_shows_no_per_room_counts_of_votes(client, host_user, event)
 
 def test_moving_one_person_leaves_every_badge_unchanged(client, host_user, event):
     people = _crowd(event, [F] * 6 + [A] * 6)
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     client.force_login(host_user)
     before = _badges(client, event)
     first, second = round_.rooms.order_by("position")
     for person in people:
         room = first if person in first.members.all() else second
         other = second if room == first else first
-        services.attendee_move(attendee=person, room=other)
+        rounds.attendee_move(attendee=person, room=other)
         assert _badges(client, event) == before
     # Even emptying a room into the other changes nothing.
     for person in list(first.members.all()):
-        services.attendee_move(attendee=person, room=second)
+        rounds.attendee_move(attendee=person, room=second)
     assert _badges(client, event) == before
 
 
 def test_a_room_of_one_shows_no_balance(client, host_user, event):
     people = _crowd(event, [F] * 6 + [A] * 6)
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     first, second = round_.rooms.order_by("position")
     # The host moves everyone but one person out of the first room.
     for person in list(first.members.all())[1:]:
-        services.attendee_move(attendee=person, room=second)
+        rounds.attendee_move(attendee=person, room=second)
     client.force_login(host_user)
     html = _rooms_panel(client, event)
     text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
@@ -121,14 +122,14 @@ def test_a_room_of_one_shows_no_balance(client, host_user, event):
     assert not re.search(r"(For|Against|Undecided)\s*\d", text)
     assert people  # the crowd is there
     # A round that starts with a room of one never shows a balance for it.
-    services.round_end(round_=round_)
-    services.round_start(event=event, rooms=12, minutes=10)
+    rounds.round_end(round_=round_)
+    rounds.round_start(event=event, rooms=12, minutes=10)
     assert set(_badges(client, event).values()) == {str(MIX_LABELS[TOO_SMALL])}
 
 
 def test_the_rooms_panel_does_not_change_with_anyones_vote(client, host_user, event):
     people = _crowd(event, [F] * 6 + [A] * 6)
-    services.round_start(event=event, rooms=3, minutes=10)
+    rounds.round_start(event=event, rooms=3, minutes=10)
     client.force_login(host_user)
     before = _rooms_panel(client, event)
     # Every pre-vote rewritten: the panel (names, rooms, badges) is the same page.
@@ -143,12 +144,12 @@ def test_socket_messages_about_rooms_carry_no_votes(
 ):
     people = _crowd(event, [F] * 6 + [A] * 6)
     with django_capture_on_commit_callbacks(execute=True):
-        round_ = services.round_start(event=event, rooms=2, minutes=10)
+        round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     first, second = BreakoutRoom.objects.filter(round=round_).order_by("position")
     with django_capture_on_commit_callbacks(execute=True):
         for person in people[:3]:
-            services.attendee_move(attendee=person, room=second)
-        services.room_update(room=first, name="Oak", location="Table 4")
+            rounds.attendee_move(attendee=person, room=second)
+        rounds.room_update(room=first, name="Oak", location="Table 4")
     rooms = [m for _group, m in sent if m["type"].startswith(("round.", "room."))]
     assert {m["type"] for m in rooms} >= {"round.started", "room.assigned", "room.changed"}
     for message in rooms:

@@ -11,9 +11,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from debates import live, services
+from debates import live
 from debates.models import Point, PollKind, RoomMember, Takeaway, Vote, VoteLog
 from debates.selectors import ATTENDEE_SESSION_KEY
+from debates.services import points, rounds, takeaways, voting
 from events import services as event_services
 from events.admission import screen_code
 from events.forms import EventForm, ResourceForm, SpeakerForm, ThemeForm
@@ -38,17 +39,17 @@ def attendee_client(attendee: Attendee, **defaults) -> Client:
 
 @pytest.mark.django_db
 def test_an_attendee_changing_sides_too_fast_is_refused_with_a_clear_message(event, attendee):
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     client = attendee_client(attendee)
     url = reverse("debates:vote", args=[event.slug, poll.pk])
-    sides = [Side.FOR, Side.AGAINST] * services.VOTE_RATE_LIMIT
-    for side in sides[: services.VOTE_RATE_LIMIT]:
+    sides = [Side.FOR, Side.AGAINST] * voting.VOTE_RATE_LIMIT
+    for side in sides[: voting.VOTE_RATE_LIMIT]:
         assert client.post(url, {"side": side}, **HTMX).status_code == 200
-    last = sides[services.VOTE_RATE_LIMIT - 1]
+    last = sides[voting.VOTE_RATE_LIMIT - 1]
 
     refused = client.post(url, {"side": Side.UNDECIDED}, **HTMX)
     assert refused.status_code == 429
-    assert refused.content.decode() == str(services.VOTE_TOO_FAST)
+    assert refused.content.decode() == str(voting.VOTE_TOO_FAST)
     assert Vote.objects.get(attendee=attendee).side == last  # the refused change is not counted
     # Saying the same thing again changes nothing and is never limited.
     assert client.post(url, {"side": last}, **HTMX).status_code == 200
@@ -61,23 +62,23 @@ def test_an_attendee_changing_sides_too_fast_is_refused_with_a_clear_message(eve
 
 @pytest.mark.django_db
 def test_the_limit_holds_inside_one_socket_batch_and_spares_the_others(event):
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     flood, calm = make_attendee(event, "Flood"), make_attendee(event, "Calm")
     sides = [Side.FOR, Side.AGAINST]
     ballots = [
-        services.Ballot(poll_id=poll.pk, attendee_id=flood.pk, event_id=event.pk, side=sides[i % 2])
-        for i in range(services.VOTE_RATE_LIMIT + 5)
+        voting.Ballot(poll_id=poll.pk, attendee_id=flood.pk, event_id=event.pk, side=sides[i % 2])
+        for i in range(voting.VOTE_RATE_LIMIT + 5)
     ]
     ballots.append(
-        services.Ballot(poll_id=poll.pk, attendee_id=calm.pk, event_id=event.pk, side=Side.FOR)
+        voting.Ballot(poll_id=poll.pk, attendee_id=calm.pk, event_id=event.pk, side=Side.FOR)
     )
-    reasons = services.votes_cast_batch(ballots=ballots).reasons
-    limit = services.VOTE_RATE_LIMIT
+    reasons = voting.votes_cast_batch(ballots=ballots).reasons
+    limit = voting.VOTE_RATE_LIMIT
     assert reasons[:limit] == [None] * limit
     # Past the limit every change is refused; restating the side held changes nothing and passes.
     held = sides[(limit - 1) % 2]
     for ballot, reason in zip(ballots[limit:-1], reasons[limit:-1], strict=True):
-        assert reason == (None if ballot.side == held else str(services.VOTE_TOO_FAST))
+        assert reason == (None if ballot.side == held else str(voting.VOTE_TOO_FAST))
     assert reasons[-1] is None
     assert Vote.objects.get(attendee=flood).side == sides[(limit - 1) % 2]
     assert VoteLog.objects.filter(attendee=flood).count() == limit
@@ -86,13 +87,13 @@ def test_the_limit_holds_inside_one_socket_batch_and_spares_the_others(event):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_a_socket_voter_over_the_limit_gets_vote_refused_with_the_reason(event, attendee):
-    poll = await in_thread(services.poll_open)(event=event, kind=PollKind.PRE_VOTE)
+    poll = await in_thread(voting.poll_open)(event=event, kind=PollKind.PRE_VOTE)
     socket = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
     await initial(socket)
     answers = {}
     # One change at a time, each answered before the next (pipelined, a newer vote would replace
     # the queued one before it is written: debates.live keeps one per attendee and poll).
-    for i in range(services.VOTE_RATE_LIMIT + 1):
+    for i in range(voting.VOTE_RATE_LIMIT + 1):
         side = (Side.FOR, Side.AGAINST)[i % 2]
         await socket.send_json_to(
             {"type": "vote.cast", "poll": poll.pk, "side": side, "ref": str(i)}
@@ -101,10 +102,10 @@ async def test_a_socket_voter_over_the_limit_gets_vote_refused_with_the_reason(e
             message = await socket.receive_json_from(timeout=5)
             if message["type"].startswith("vote."):
                 answers[message["ref"]] = message
-    last = answers[str(services.VOTE_RATE_LIMIT)]
-    assert last["type"] == "vote.refused" and last["reason"] == str(services.VOTE_TOO_FAST)
+    last = answers[str(voting.VOTE_RATE_LIMIT)]
+    assert last["type"] == "vote.refused" and last["reason"] == str(voting.VOTE_TOO_FAST)
     assert all(
-        answers[str(i)]["type"] == "vote.acknowledged" for i in range(services.VOTE_RATE_LIMIT)
+        answers[str(i)]["type"] == "vote.acknowledged" for i in range(voting.VOTE_RATE_LIMIT)
     )
     await socket.disconnect()
 
@@ -115,16 +116,16 @@ async def test_a_socket_voter_over_the_limit_gets_vote_refused_with_the_reason(e
 @pytest.mark.django_db
 def test_an_attendee_adding_points_too_fast_is_refused_with_a_clear_message(event):
     ada, bo = make_attendee(event, "Ada"), make_attendee(event, "Bo")
-    services.round_start(event=event, rooms=1, minutes=20)
+    rounds.round_start(event=event, rooms=1, minutes=20)
     theme = event.themes.first()
     url = reverse("debates:room_point_add", args=[event.slug])
     client = attendee_client(ada)
-    for n in range(services.POINT_RATE_LIMIT):
+    for n in range(points.POINT_RATE_LIMIT):
         data = {"theme": theme.pk, "side": Side.FOR, "text": f"Point {n}"}
         assert client.post(url, data, **HTMX).status_code == 200
     refused = client.post(url, {"theme": theme.pk, "side": Side.FOR, "text": "One more"}, **HTMX)
     assert refused.status_code == 429
-    assert refused.content.decode() == str(services.POINT_TOO_FAST)
+    assert refused.content.decode() == str(points.POINT_TOO_FAST)
     assert not Point.objects.filter(text="One more").exists()
     # Someone else in the room is not held back by it.
     data = {"theme": theme.pk, "side": Side.AGAINST, "text": "Bo's point"}
@@ -155,30 +156,36 @@ def console(client, host_user, event):
     """A host's client and a running round with a room, a point and a takeaway."""
     client.force_login(host_user)
     ada = make_attendee(event, "Ada")
-    services.poll_open(event=event, kind=PollKind.PRE_VOTE)
-    round_ = services.round_start(event=event, rooms=1, minutes=20)
+    voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    round_ = rounds.round_start(event=event, rooms=1, minutes=20)
     room = round_.rooms.get()
-    point = services.point_add(
+    point = points.point_add(
         room=room, attendee=ada, theme=event.themes.first(), side=Side.FOR, text="A point"
     )
-    takeaway = services.takeaway_add(event=event, title="A takeaway")
+    takeaway = takeaways.takeaway_add(event=event, title="A takeaway")
     return {"client": client, "round": round_, "room": room, "point": point, "takeaway": takeaway}
 
 
 CONSOLE_TEXTS = [
     # (command, the field, its limit, the other fields, the model and field that would hold it)
-    ("takeaway.add", "title", services.TAKEAWAY_TITLE_MAX_LENGTH, {}, (Takeaway, "title")),
-    ("takeaway.add", "text", services.TAKEAWAY_TEXT_MAX_LENGTH, {"title": "T"}, (Takeaway, "text")),
-    ("round.message", "text", services.ROUND_MESSAGE_MAX_LENGTH, {"round": "round"}, None),
-    ("room.update", "name", services.ROOM_NAME_MAX_LENGTH, {"room": "room"}, None),
+    ("takeaway.add", "title", takeaways.TAKEAWAY_TITLE_MAX_LENGTH, {}, (Takeaway, "title")),
+    (
+        "takeaway.add",
+        "text",
+        takeaways.TAKEAWAY_TEXT_MAX_LENGTH,
+        {"title": "T"},
+        (Takeaway, "text"),
+    ),
+    ("round.message", "text", rounds.ROUND_MESSAGE_MAX_LENGTH, {"round": "round"}, None),
+    ("room.update", "name", rounds.ROOM_NAME_MAX_LENGTH, {"room": "room"}, None),
     (
         "room.update",
         "location",
-        services.ROOM_LOCATION_MAX_LENGTH,
+        rounds.ROOM_LOCATION_MAX_LENGTH,
         {"room": "room", "name": "Oak"},
         None,
     ),
-    ("point.edit", "text", services.POINT_MAX_LENGTH, {"point": "point"}, (Point, "text")),
+    ("point.edit", "text", points.POINT_MAX_LENGTH, {"point": "point"}, (Point, "text")),
 ]
 
 
@@ -216,11 +223,11 @@ def test_a_room_link_must_be_a_short_full_address(console):
 @pytest.mark.django_db
 def test_a_point_over_its_limit_is_refused_over_http(event):
     ada = make_attendee(event, "Ada")
-    services.round_start(event=event, rooms=1, minutes=20)
+    rounds.round_start(event=event, rooms=1, minutes=20)
     url = reverse("debates:room_point_add", args=[event.slug])
     data = {"theme": event.themes.first().pk, "side": Side.FOR}
     response = attendee_client(ada).post(url, data | {"text": "x" * 281}, **HTMX)
-    assert (response.status_code, response.content.decode()) == (400, str(services.POINT_TOO_LONG))
+    assert (response.status_code, response.content.decode()) == (400, str(points.POINT_TOO_LONG))
     assert not Point.objects.exists()
 
 
@@ -288,7 +295,7 @@ def test_a_request_body_beyond_the_upload_limit_is_refused(event, settings):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_socket_frames_and_refs_over_their_limit_close_the_socket(event, attendee):
-    poll = await in_thread(services.poll_open)(event=event, kind=PollKind.PRE_VOTE)
+    poll = await in_thread(voting.poll_open)(event=event, kind=PollKind.PRE_VOTE)
     key = await in_thread(session_for)(attendee=attendee)
     for frame in (
         '{"type": "ping", "pad": "' + "x" * live.MAX_FRAME + '"}',
@@ -347,9 +354,9 @@ def test_the_subscribe_form_refuses_an_overlong_return_address(client):
 def test_limits_leave_room_membership_alone(event):
     """Refusing a point is not leaving the room: the refused attendee keeps their place."""
     ada = make_attendee(event, "Ada")
-    services.round_start(event=event, rooms=1, minutes=20)
+    rounds.round_start(event=event, rooms=1, minutes=20)
     client = attendee_client(ada)
     url = reverse("debates:room_point_add", args=[event.slug])
-    for n in range(services.POINT_RATE_LIMIT + 1):
+    for n in range(points.POINT_RATE_LIMIT + 1):
         client.post(url, {"theme": event.themes.first().pk, "side": Side.FOR, "text": f"P{n}"})
     assert RoomMember.objects.filter(attendee=ada).count() == 1

@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from debates import selectors, services
+from debates import selectors
 from debates.models import Point, PollKind, Vote
 from debates.selectors import ATTENDEE_SESSION_KEY
+from debates.services import points, rounds, voting
 from events.models import Attendee, Side
 from events.services import ANONYMISED_TOKEN_PREFIX, ATTENDEE_DATA_DAYS
 from tests.conftest import make_attendee, make_event
@@ -25,12 +26,12 @@ def held(organiser, days_ago: float, title: str):
     start = timezone.now() - timedelta(days=days_ago, hours=2)
     event = make_event(organiser, title=title, starts_at=start, ends_at=start + timedelta(hours=2))
     ada, bo = make_attendee(event, "Ada Lovelace"), make_attendee(event, "Bo")
-    poll = services.poll_open(event=event, kind=PollKind.PRE_VOTE)
-    services.vote_cast(poll=poll, attendee=ada, side=Side.FOR)
-    services.vote_cast(poll=poll, attendee=bo, side=Side.AGAINST)
+    poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
+    voting.vote_cast(poll=poll, attendee=ada, side=Side.FOR)
+    voting.vote_cast(poll=poll, attendee=bo, side=Side.AGAINST)
     theme = event.themes.create(name="Careers")
-    room = services.round_start(event=event, rooms=1, minutes=10).rooms.get()
-    services.point_add(room=room, attendee=ada, theme=theme, side=Side.FOR, text="Depth")
+    room = rounds.round_start(event=event, rooms=1, minutes=10).rooms.get()
+    points.point_add(room=room, attendee=ada, theme=theme, side=Side.FOR, text="Depth")
     return event, poll, ada
 
 

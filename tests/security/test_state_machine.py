@@ -30,9 +30,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from debates import door, live, services, set_aside
+from debates import door, live
 from debates.models import Poll, PollKind, PollState, SetAside, Vote
 from debates.selectors import ATTENDEE_SESSION_KEY, poll_snapshot
+from debates.services import phases, set_aside, voting
 from events.models import Attendee, Event, Phase
 from events.services import attendee_join, event_create
 from recaps.services import recap_publish
@@ -78,7 +79,7 @@ class PollMachine(RuleBasedStateMachine):
         self.aside: set[int] = set()  # attendees whose votes do not count
         self.published = False
         # Most events open the pre-vote first thing.
-        self.polls[PollKind.PRE_VOTE] = services.poll_open(event=self.event, kind=PollKind.PRE_VOTE)
+        self.polls[PollKind.PRE_VOTE] = voting.poll_open(event=self.event, kind=PollKind.PRE_VOTE)
         self.state[PollKind.PRE_VOTE] = PollState.OPEN
 
     # ------------------------------------------------------------ the model's rule
@@ -86,19 +87,19 @@ class PollMachine(RuleBasedStateMachine):
     def expected(self, kind: str, attendee: Attendee, side: str) -> str | None:
         """What the rules say about one ballot, applying it to the model if it counts."""
         if side not in SIDES:
-            return str(services.VOTE_SIDE_UNKNOWN)
+            return str(voting.VOTE_SIDE_UNKNOWN)
         if attendee.event_id != self.event.pk:
             # Someone of another event, naming this event's poll from their own session.
-            return str(services.VOTE_POLL_OTHER_EVENT)
+            return str(voting.VOTE_POLL_OTHER_EVENT)
         if self.state[kind] == PollState.DRAFT:
-            return str(services.VOTE_POLL_NOT_OPEN)
+            return str(voting.VOTE_POLL_NOT_OPEN)
         if self.state[kind] == PollState.CLOSED:
-            return str(services.VOTE_POLL_CLOSED)
+            return str(voting.VOTE_POLL_CLOSED)
         if self.votes.get((kind, attendee.pk)) == side:
             return None  # the same again: nothing changes
         if self.logged[attendee.pk] >= RATE_LIMIT:
             event("a vote over the rate limit")
-            return str(services.VOTE_TOO_FAST)
+            return str(voting.VOTE_TOO_FAST)
         self.logged[attendee.pk] += 1
         self.votes[(kind, attendee.pk)] = side
         self.last = (kind, attendee, side)
@@ -110,9 +111,9 @@ class PollMachine(RuleBasedStateMachine):
             self.polls[kind] = Poll.objects.create(event=self.event, kind=kind)
         return self.polls[kind].pk
 
-    def ballot(self, kind: str, attendee: Attendee, side: str) -> services.Ballot:
+    def ballot(self, kind: str, attendee: Attendee, side: str) -> voting.Ballot:
         # The event is the one the voter joined: for a stranger, their own event.
-        return services.Ballot(
+        return voting.Ballot(
             poll_id=self.poll_id(kind),
             attendee_id=attendee.pk,
             event_id=attendee.event_id,
@@ -140,8 +141,8 @@ class PollMachine(RuleBasedStateMachine):
         poll = Poll.objects.get(pk=self.poll_id(kind))
         reason = self.expected(kind, attendee, side)
         try:
-            services.vote_cast(poll=poll, attendee=attendee, side=side)
-        except services.VoteRefused as refused:
+            voting.vote_cast(poll=poll, attendee=attendee, side=side)
+        except voting.VoteRefused as refused:
             assert refused.reason == reason
         else:
             assert reason is None
@@ -164,7 +165,7 @@ class PollMachine(RuleBasedStateMachine):
             people.insert(min(stranger_at, len(people)), (self.stranger, KINDS[0], "for"))
         sent = [self.ballot(kind, attendee, side) for attendee, kind, side in people]
         expected = [self.expected(kind, attendee, side) for attendee, kind, side in people]
-        assert services.votes_cast_batch(ballots=sent).reasons == expected
+        assert voting.votes_cast_batch(ballots=sent).reasons == expected
 
     @rule(
         attendee=attendees,
@@ -175,7 +176,7 @@ class PollMachine(RuleBasedStateMachine):
         """One impatient person taps away: the socket writer gets their votes in one batch."""
         sent = [self.ballot(kind, attendee, side) for side in sides]
         expected = [self.expected(kind, attendee, side) for side in sides]
-        assert services.votes_cast_batch(ballots=sent).reasons == expected
+        assert voting.votes_cast_batch(ballots=sent).reasons == expected
 
     @precondition(lambda self: self.last is not None)
     @rule()
@@ -183,7 +184,7 @@ class PollMachine(RuleBasedStateMachine):
         """A client resends a vote it never saw acknowledged: counted once, whatever happened."""
         kind, attendee, side = self.last
         reason = self.expected(kind, attendee, side)
-        assert services.votes_cast_batch(ballots=[self.ballot(kind, attendee, side)]).reasons == [
+        assert voting.votes_cast_batch(ballots=[self.ballot(kind, attendee, side)]).reasons == [
             reason
         ]
 
@@ -192,7 +193,7 @@ class PollMachine(RuleBasedStateMachine):
     @rule(kind=st.sampled_from(KINDS), hidden=st.booleans())
     def open_or_reopen(self, kind: str, hidden: bool) -> None:
         visibility = "after_close" if hidden else "live"
-        self.polls[kind] = services.poll_open(
+        self.polls[kind] = voting.poll_open(
             event=self.event, kind=kind, results_visibility=visibility
         )
         self.state[kind] = PollState.OPEN
@@ -201,10 +202,10 @@ class PollMachine(RuleBasedStateMachine):
     def close(self, kind: str, twice: bool) -> None:
         if kind not in self.polls:
             return
-        services.poll_close(poll=self.polls[kind])
+        voting.poll_close(poll=self.polls[kind])
         first = poll_snapshot(poll_id=self.polls[kind].pk)
         if twice:
-            services.poll_close(poll=self.polls[kind])
+            voting.poll_close(poll=self.polls[kind])
             assert poll_snapshot(poll_id=self.polls[kind].pk) == first  # nothing moved
         if self.state[kind] == PollState.OPEN:
             self.state[kind] = PollState.CLOSED
@@ -249,7 +250,7 @@ class PollMachine(RuleBasedStateMachine):
         kind = PollKind.PRE_VOTE
         sent = [self.ballot(kind, member, side) for member in members]
         expected = [self.expected(kind, member, side) for member in members]
-        assert services.votes_cast_batch(ballots=sent).reasons == expected
+        assert voting.votes_cast_batch(ballots=sent).reasons == expected
         return multiple(*members)
 
     @rule(name=st.text(max_size=10))
@@ -317,7 +318,7 @@ class PollMachine(RuleBasedStateMachine):
     @rule(publish=st.booleans())
     def publish_or_take_down_the_recap(self, publish: bool) -> None:
         if publish:
-            services.phase_set(event=self.event, phase=Phase.ENDED)
+            phases.phase_set(event=self.event, phase=Phase.ENDED)
         recap_publish(event=self.event, publish=publish)
         # Once published, always: taking the recap down does not unfreeze the set-asides.
         self.published = self.published or publish
@@ -369,7 +370,7 @@ class PollMachine(RuleBasedStateMachine):
 
 @pytest.mark.django_db
 def test_the_tally_always_equals_a_plain_model(organiser, monkeypatch):
-    monkeypatch.setattr(services, "VOTE_RATE_LIMIT", RATE_LIMIT)
+    monkeypatch.setattr(voting, "VOTE_RATE_LIMIT", RATE_LIMIT)
     monkeypatch.setattr(door, "BURST_JOINS", BURST_JOINS)
     PollMachine.organiser = organiser
     run_state_machine_as_test(

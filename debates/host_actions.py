@@ -1,17 +1,19 @@
-"""Host commands: every console action, by name, with the form that validates its input.
+"""Host actions: every console action, by name, with the form that validates its input.
 
 Both transports go through here, so a host action means the same thing whoever sends it:
-the console's htmx POST (debates.views.console_command) and a `host.command` socket frame
-(debates.consumers). Each command validates its fields with a form scoped to the event (an id
+the console's POSTs (debates.views.console: console_command, and the poll open, close and
+visibility pages, which keep their own URLs) and a `host.command` socket frame
+(debates.consumers). Each action validates its fields with a form scoped to the event (an id
 from another event is "not found", never acted on) and calls one function in
-debates.services, which decides. Who may send a command at all is decided before this, by
-debates.selectors.can_host.
+debates.services, which decides. A refusal carries a code (Refusal) each transport maps to its
+own answer. Who may act at all is decided before this, by debates.selectors.can_host.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from django import forms
@@ -19,7 +21,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from debates import services, set_aside
 from debates.forms import PollOpenForm
 from debates.models import (
     AssignmentMode,
@@ -31,17 +32,30 @@ from debates.models import (
     SetAside,
     Takeaway,
 )
+from debates.services import phases, points, rounds, set_aside, takeaways, voting
 from events.models import Attendee, Event, Phase
 
 NOT_IN_EVENT = _("That is no longer part of this event. Reload the console.")
-COMMAND_UNKNOWN = _("The console does not know that action.")
+ACTION_UNKNOWN = _("The console does not know that action.")
+POLL_VISIBILITY_UNKNOWN = _("Choose live or after the close.")
 
 
-class CommandRefused(Exception):
-    """A command the input or the rules turn down; `reason` is shown to the host."""
+class Refusal(StrEnum):
+    """Why a host action was turned down. Each transport answers by the code (the views with
+    an HTTP status, the consumer with command.refused or a close code); `reason` is the text."""
 
-    def __init__(self, reason: str) -> None:
+    UNKNOWN = "unknown"  # no action has that name
+    NOT_IN_EVENT = "not_in_event"  # an id names nothing of this event
+    INVALID = "invalid"  # the input does not fit the action's form
+    RULE = "rule"  # the service turned it down (its ValidationError's message)
+
+
+class HostActionRefused(Exception):
+    """A host action the input or the rules turn down; `reason` is shown to the host."""
+
+    def __init__(self, code: Refusal, reason: str) -> None:
         super().__init__(reason)
+        self.code = code
         self.reason = reason
 
 
@@ -83,7 +97,13 @@ class PollForm(EventScopedForm):
 
 
 class PollVisibilityForm(PollForm):
-    results_visibility = forms.ChoiceField(choices=ResultsVisibility.choices)
+    results_visibility = forms.ChoiceField(
+        choices=ResultsVisibility.choices,
+        error_messages={
+            "required": POLL_VISIBILITY_UNKNOWN,
+            "invalid_choice": POLL_VISIBILITY_UNKNOWN,
+        },
+    )
 
 
 class PollOpenScopedForm(PollOpenForm):
@@ -97,17 +117,17 @@ class RoundStartForm(EventScopedForm):
         choices=[("rooms", _("this many rooms")), ("size", _("rooms of this size"))],
         initial="rooms",
     )
-    count = forms.IntegerField(label=_("Number"), min_value=1, max_value=services.MAX_ROOMS)
+    count = forms.IntegerField(label=_("Number"), min_value=1, max_value=rounds.MAX_ROOMS)
     mode = forms.ChoiceField(
         label=_("Fill them"), choices=AssignmentMode.choices, initial=AssignmentMode.BALANCED
     )
     minutes = forms.IntegerField(
-        label=_("Minutes"), min_value=1, max_value=services.MAX_ROUND_MINUTES, initial=15
+        label=_("Minutes"), min_value=1, max_value=rounds.MAX_ROUND_MINUTES, initial=15
     )
     names = forms.CharField(
         label=_("Room names (optional, one per line)"),
         required=False,
-        max_length=services.MAX_ROOMS * (services.ROOM_NAME_MAX_LENGTH + 1),
+        max_length=rounds.MAX_ROOMS * (rounds.ROOM_NAME_MAX_LENGTH + 1),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -122,22 +142,22 @@ class RoundForm(EventScopedForm):
 class RoundMessageForm(RoundForm):
     text = forms.CharField(
         label=_("Message to every room"),
-        max_length=services.ROUND_MESSAGE_MAX_LENGTH * 2,
-        error_messages={"required": services.ROUND_MESSAGE_EMPTY},
+        max_length=rounds.ROUND_MESSAGE_MAX_LENGTH * 2,
+        error_messages={"required": rounds.ROUND_MESSAGE_EMPTY},
     )
 
 
 class RoundMinutesForm(RoundForm):
     minutes = forms.IntegerField(
-        min_value=-services.MAX_EXTEND_MINUTES, max_value=services.MAX_ROUND_MINUTES
+        min_value=-rounds.MAX_EXTEND_MINUTES, max_value=rounds.MAX_ROUND_MINUTES
     )
 
 
 class RoomUpdateForm(EventScopedForm):
     room = _id_field(BreakoutRoom)
-    name = forms.CharField(max_length=services.ROOM_NAME_MAX_LENGTH)
+    name = forms.CharField(max_length=rounds.ROOM_NAME_MAX_LENGTH)
     video_url = forms.CharField(required=False, max_length=200)
-    location = forms.CharField(required=False, max_length=services.ROOM_LOCATION_MAX_LENGTH)
+    location = forms.CharField(required=False, max_length=rounds.ROOM_LOCATION_MAX_LENGTH)
 
 
 class AttendeeMoveForm(EventScopedForm):
@@ -155,21 +175,21 @@ class PointMergeForm(PointForm):
 
 class PointEditForm(PointForm):
     text = forms.CharField(
-        max_length=services.POINT_MAX_LENGTH * 2,
-        error_messages={"required": services.POINT_EMPTY},
+        max_length=points.POINT_MAX_LENGTH * 2,
+        error_messages={"required": points.POINT_EMPTY},
     )
 
 
 class TakeawayAddForm(EventScopedForm):
     title = forms.CharField(
         label=_("Headline"),
-        max_length=services.TAKEAWAY_TITLE_MAX_LENGTH * 2,
-        error_messages={"required": services.TAKEAWAY_TITLE_EMPTY},
+        max_length=takeaways.TAKEAWAY_TITLE_MAX_LENGTH * 2,
+        error_messages={"required": takeaways.TAKEAWAY_TITLE_EMPTY},
     )
     text = forms.CharField(
         label=_("Detail (optional)"),
         required=False,
-        max_length=services.TAKEAWAY_TEXT_MAX_LENGTH * 2,
+        max_length=takeaways.TAKEAWAY_TEXT_MAX_LENGTH * 2,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -207,7 +227,7 @@ class SetAsideUndoForm(EventScopedForm):
 
 def _round_start(event: Event, data: dict) -> object:
     size_or_rooms = {"rooms" if data["split"] == "rooms" else "size": data["count"]}
-    return services.round_start(
+    return rounds.round_start(
         event=event,
         minutes=data["minutes"],
         mode=data["mode"],
@@ -217,7 +237,7 @@ def _round_start(event: Event, data: dict) -> object:
 
 
 @dataclass(frozen=True)
-class Command:
+class HostAction:
     form: type[forms.Form]
     # Called with the event and the form's cleaned data, plus "actor" (set_aside.Actor): who
     # runs it, for the commands that keep a log.
@@ -226,108 +246,110 @@ class Command:
     panel: str
 
 
-COMMANDS: dict[str, Command] = {
-    "phase.set": Command(
-        PhaseForm, lambda e, d: services.phase_set(event=e, phase=d["phase"]), "phase"
+HOST_ACTIONS: dict[str, HostAction] = {
+    "phase.set": HostAction(
+        PhaseForm, lambda e, d: phases.phase_set(event=e, phase=d["phase"]), "phase"
     ),
-    "poll.open": Command(
+    "poll.open": HostAction(
         PollOpenScopedForm,
-        lambda e, d: services.poll_open(
+        lambda e, d: voting.poll_open(
             event=e, kind=d["kind"], results_visibility=d["results_visibility"]
         ),
         "polls",
     ),
-    "poll.close": Command(PollForm, lambda e, d: services.poll_close(poll=d["poll"]), "polls"),
-    "poll.visibility": Command(
+    "poll.close": HostAction(PollForm, lambda e, d: voting.poll_close(poll=d["poll"]), "polls"),
+    "poll.visibility": HostAction(
         PollVisibilityForm,
-        lambda e, d: services.poll_results_visibility_set(
+        lambda e, d: voting.poll_results_visibility_set(
             poll=d["poll"], results_visibility=d["results_visibility"]
         ),
         "polls",
     ),
-    "round.start": Command(RoundStartForm, _round_start, "round"),
-    "round.message": Command(
+    "round.start": HostAction(RoundStartForm, _round_start, "round"),
+    "round.message": HostAction(
         RoundMessageForm,
-        lambda e, d: services.round_message(round_=d["round"], text=d["text"]),
+        lambda e, d: rounds.round_message(round_=d["round"], text=d["text"]),
         "round",
     ),
-    "round.extend": Command(
+    "round.extend": HostAction(
         RoundMinutesForm,
-        lambda e, d: services.round_extend(round_=d["round"], minutes=d["minutes"]),
+        lambda e, d: rounds.round_extend(round_=d["round"], minutes=d["minutes"]),
         "round",
     ),
-    "round.timer": Command(
+    "round.timer": HostAction(
         RoundMinutesForm,
-        lambda e, d: services.round_timer_set(round_=d["round"], minutes=d["minutes"]),
+        lambda e, d: rounds.round_timer_set(round_=d["round"], minutes=d["minutes"]),
         "round",
     ),
-    "round.end": Command(RoundForm, lambda e, d: services.round_end(round_=d["round"]), "round"),
-    "room.update": Command(
+    "round.end": HostAction(RoundForm, lambda e, d: rounds.round_end(round_=d["round"]), "round"),
+    "room.update": HostAction(
         RoomUpdateForm,
-        lambda e, d: services.room_update(
+        lambda e, d: rounds.room_update(
             room=d["room"], name=d["name"], video_url=d["video_url"], location=d["location"]
         ),
         "rooms",
     ),
-    "attendee.move": Command(
+    "attendee.move": HostAction(
         AttendeeMoveForm,
-        lambda e, d: services.attendee_move(attendee=d["attendee"], room=d["room"]),
+        lambda e, d: rounds.attendee_move(attendee=d["attendee"], room=d["room"]),
         "rooms",
     ),
-    "point.hide": Command(PointForm, lambda e, d: services.point_hide(point=d["point"]), "plenary"),
-    "point.unhide": Command(
-        PointForm, lambda e, d: services.point_unhide(point=d["point"]), "plenary"
+    "point.hide": HostAction(
+        PointForm, lambda e, d: points.point_hide(point=d["point"]), "plenary"
     ),
-    "point.highlight": Command(
-        PointForm, lambda e, d: services.point_highlight(point=d["point"]), "plenary"
+    "point.unhide": HostAction(
+        PointForm, lambda e, d: points.point_unhide(point=d["point"]), "plenary"
     ),
-    "point.unhighlight": Command(
+    "point.highlight": HostAction(
+        PointForm, lambda e, d: points.point_highlight(point=d["point"]), "plenary"
+    ),
+    "point.unhighlight": HostAction(
         PointForm,
-        lambda e, d: services.point_highlight(point=d["point"], highlighted=False),
+        lambda e, d: points.point_highlight(point=d["point"], highlighted=False),
         "plenary",
     ),
-    "point.merge": Command(
+    "point.merge": HostAction(
         PointMergeForm,
-        lambda e, d: services.point_merge(point=d["point"], into=d["into"]),
+        lambda e, d: points.point_merge(point=d["point"], into=d["into"]),
         "plenary",
     ),
-    "point.unmerge": Command(
-        PointForm, lambda e, d: services.point_unmerge(point=d["point"]), "plenary"
+    "point.unmerge": HostAction(
+        PointForm, lambda e, d: points.point_unmerge(point=d["point"]), "plenary"
     ),
-    "point.edit": Command(
-        PointEditForm, lambda e, d: services.point_edit(point=d["point"], text=d["text"]), "plenary"
+    "point.edit": HostAction(
+        PointEditForm, lambda e, d: points.point_edit(point=d["point"], text=d["text"]), "plenary"
     ),
-    "takeaway.add": Command(
+    "takeaway.add": HostAction(
         TakeawayAddForm,
-        lambda e, d: services.takeaway_add(event=e, title=d["title"], text=d["text"]),
+        lambda e, d: takeaways.takeaway_add(event=e, title=d["title"], text=d["text"]),
         "takeaways",
     ),
-    "takeaway.edit": Command(
+    "takeaway.edit": HostAction(
         TakeawayEditForm,
-        lambda e, d: services.takeaway_edit(
+        lambda e, d: takeaways.takeaway_edit(
             takeaway=d["takeaway"], title=d["title"], text=d["text"]
         ),
         "takeaways",
     ),
-    "takeaway.delete": Command(
-        TakeawayForm, lambda e, d: services.takeaway_delete(takeaway=d["takeaway"]), "takeaways"
+    "takeaway.delete": HostAction(
+        TakeawayForm, lambda e, d: takeaways.takeaway_delete(takeaway=d["takeaway"]), "takeaways"
     ),
-    "takeaway.move": Command(
+    "takeaway.move": HostAction(
         TakeawayMoveForm,
-        lambda e, d: services.takeaway_move(takeaway=d["takeaway"], offset=d["offset"]),
+        lambda e, d: takeaways.takeaway_move(takeaway=d["takeaway"], offset=d["offset"]),
         "takeaways",
     ),
-    "takeaway.reorder": Command(
+    "takeaway.reorder": HostAction(
         TakeawayReorderForm,
-        lambda e, d: services.takeaway_reorder(event=e, order=d["order"]),
+        lambda e, d: takeaways.takeaway_reorder(event=e, order=d["order"]),
         "takeaways",
     ),
-    "votes.set_aside": Command(
+    "votes.set_aside": HostAction(
         SetAsideForm,
         lambda e, d: set_aside.set_aside(event=e, key=d["group"], actor=d["actor"]),
         "door",
     ),
-    "votes.set_aside_undo": Command(
+    "votes.set_aside_undo": HostAction(
         SetAsideUndoForm,
         lambda e, d: set_aside.set_aside_undo(set_aside=d["set_aside"], actor=d["actor"]),
         "door",
@@ -335,24 +357,32 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def _form_reason(form: forms.Form) -> str:
-    return " ".join(str(message) for errors in form.errors.values() for message in errors)
+def _form_refusal(form: forms.Form) -> HostActionRefused:
+    reason = " ".join(str(message) for errors in form.errors.values() for message in errors)
+    # An id field's "invalid_choice" is an id that names nothing of this event.
+    codes = {error.code for errors in form.errors.as_data().values() for error in errors}
+    id_fields = {
+        name for name, field in form.fields.items() if isinstance(field, forms.ModelChoiceField)
+    }
+    if "invalid_choice" in codes and id_fields & set(form.errors):
+        return HostActionRefused(Refusal.NOT_IN_EVENT, reason)
+    return HostActionRefused(Refusal.INVALID, reason)
 
 
-def command_run(
+def host_action_run(
     *, event: Event, name: str, data: Mapping[str, Any], actor: set_aside.Actor
-) -> Command:
-    """Validates and runs one host command for `actor` (set_aside.actor_for: who is acting,
+) -> HostAction:
+    """Validates and runs one host action for `actor` (set_aside.actor_for: who is acting,
     after can_host let them in). Sync (ORM); call it through database_sync_to_async from the
-    consumer. Raises CommandRefused with the reason."""
-    command = COMMANDS.get(name)
-    if command is None:
-        raise CommandRefused(str(COMMAND_UNKNOWN))
-    form = command.form(data, event=event)
+    consumer. Raises HostActionRefused with a code and the reason."""
+    action = HOST_ACTIONS.get(name)
+    if action is None:
+        raise HostActionRefused(Refusal.UNKNOWN, str(ACTION_UNKNOWN))
+    form = action.form(data, event=event)
     if not form.is_valid():
-        raise CommandRefused(_form_reason(form))
+        raise _form_refusal(form)
     try:
-        command.run(event, {**form.cleaned_data, "actor": actor})
+        action.run(event, {**form.cleaned_data, "actor": actor})
     except ValidationError as error:
-        raise CommandRefused(" ".join(error.messages)) from None
-    return command
+        raise HostActionRefused(Refusal.RULE, " ".join(error.messages)) from None
+    return action

@@ -12,8 +12,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from debates import live, services
+from debates import live
 from debates.models import AssignmentMode, BreakoutRoom, Poll, PollKind, PollState, RoomMember, Vote
+from debates.services import rounds
 from events.models import EventFormat, Phase, Side
 from tests.conftest import make_attendee, make_event
 
@@ -67,7 +68,7 @@ def assert_within_one_of_ideal_share(counts: dict[int, Counter], sides: dict[int
 
 def test_forty_attendees_mix_evenly_into_four_rooms(event):
     sides = crowd(event, for_=18, against=17, undecided=5)
-    round_ = services.round_start(event=event, rooms=4, minutes=15, rng=random.Random(7))
+    round_ = rounds.round_start(event=event, rooms=4, minutes=15, rng=random.Random(7))
 
     counts = side_counts(round_, sides)
     assert_within_one_of_ideal_share(counts, sides)
@@ -79,28 +80,28 @@ def test_forty_attendees_mix_evenly_into_four_rooms(event):
 
 def test_late_joiners_go_to_the_smallest_room(event):
     sides = crowd(event, for_=18, against=17, undecided=5)
-    round_ = services.round_start(event=event, rooms=4, minutes=15)
+    round_ = rounds.round_start(event=event, rooms=4, minutes=15)
     rooms = list(round_.rooms.all())
     # Someone leaves room 3 for room 1: room 3 is now the smallest (9).
     leaver = RoomMember.objects.filter(room=rooms[2]).first().attendee
-    services.attendee_move(attendee=leaver, room=rooms[0])
+    rounds.attendee_move(attendee=leaver, room=rooms[0])
 
     late = make_attendee(event, "Late Lou")
-    assert services.room_place_late_joiner(attendee=late) == rooms[2]
+    assert rounds.room_place_late_joiner(attendee=late) == rooms[2]
     later = make_attendee(event, "Later Lee")
-    placed = services.room_place_late_joiner(attendee=later)
+    placed = rounds.room_place_late_joiner(attendee=later)
     # Rooms were 11, 10, 10, 10: the next one goes to one of the tens, never room 1.
     assert placed in rooms[1:]
     sizes = Counter(RoomMember.objects.filter(round=round_).values_list("room_id", flat=True))
     assert sizes[rooms[0].pk] == 11 and max(sizes.values()) - min(sizes.values()) <= 1
     # Placing someone twice keeps them where they are.
-    assert services.room_place_late_joiner(attendee=late) == rooms[2]
+    assert rounds.room_place_late_joiner(attendee=late) == rooms[2]
     assert sides  # the crowd is there
 
 
 def test_a_late_joiner_prefers_the_small_room_with_fewest_of_their_side(event):
     sides = crowd(event, for_=3, against=1)
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     # Two rooms of two: one holds both sides, the other two FOR.
     [(mixed, _)] = [
         (room, c) for room, c in side_counts(round_, sides).items() if c[Side.AGAINST] == 1
@@ -109,14 +110,37 @@ def test_a_late_joiner_prefers_the_small_room_with_fewest_of_their_side(event):
     late = make_attendee(event, "Late For")
     Vote.objects.create(poll=poll, attendee=late, side=Side.FOR)
 
-    assert services.room_place_late_joiner(attendee=late).pk == mixed
+    assert rounds.room_place_late_joiner(attendee=late).pk == mixed
 
 
 def test_no_late_placement_outside_a_round_or_when_attendees_choose(event, attendee):
-    assert services.room_place_late_joiner(attendee=attendee) is None
-    services.round_start(event=event, rooms=2, minutes=10, mode=AssignmentMode.CHOICE)
+    assert rounds.room_place_late_joiner(attendee=attendee) is None
+    rounds.round_start(event=event, rooms=2, minutes=10, mode=AssignmentMode.CHOICE)
     late = make_attendee(event, "Chooser")
-    assert services.room_place_late_joiner(attendee=late) is None
+    assert rounds.room_place_late_joiner(attendee=late) is None
+
+
+def test_an_arrival_is_placed_once_and_then_finds_their_room_without_a_write(
+    event, attendee, django_assert_max_num_queries
+):
+    assert rounds.room_arrive(attendee=attendee) is None  # no round running: nowhere to go
+    crowd(event, for_=2, against=2)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
+    late = make_attendee(event, "Late Lou")
+
+    placed = rounds.room_arrive(attendee=late)
+
+    assert placed is not None and placed.round_id == round_.pk
+    assert RoomMember.objects.get(attendee=late).room == placed
+    with django_assert_max_num_queries(2):  # the running round, their room: nothing locked
+        assert rounds.room_arrive(attendee=late) == placed
+    assert RoomMember.objects.filter(attendee=late).count() == 1
+
+
+def test_an_arrival_in_a_round_where_attendees_choose_is_not_placed(event, attendee):
+    rounds.round_start(event=event, rooms=2, minutes=10, mode=AssignmentMode.CHOICE)
+    assert rounds.room_arrive(attendee=attendee) is None
+    assert not RoomMember.objects.filter(attendee=attendee).exists()
 
 
 @settings(max_examples=150, deadline=None)
@@ -134,9 +158,7 @@ def test_balanced_dealing_stays_within_one_of_the_ideal_share(
     for side, n in ((Side.FOR, for_), (Side.AGAINST, against), (Side.UNDECIDED, undecided)):
         for _ in range(n):
             sides[len(sides) + 1] = side.value
-    rooms = services.rooms_deal_balanced(
-        sides=sides, room_count=room_count, rng=random.Random(seed)
-    )
+    rooms = rounds.rooms_deal_balanced(sides=sides, room_count=room_count, rng=random.Random(seed))
 
     assert len(rooms) == room_count
     assert sorted(a for room in rooms for a in room) == sorted(sides)  # everyone, once
@@ -161,12 +183,12 @@ def test_rounds_and_late_joiners_keep_the_bound_over_random_sizes(
 ):
     event = make_event(organiser, title="Property")
     sides = crowd(event, for_=for_, against=against, undecided=undecided)
-    round_ = services.round_start(event=event, rooms=room_count, minutes=5)
+    round_ = rounds.round_start(event=event, rooms=room_count, minutes=5)
     assert_within_one_of_ideal_share(side_counts(round_, sides), sides)
 
     for i in range(late):
         before = room_sizes(round_)
-        placed = services.room_place_late_joiner(attendee=make_attendee(event, f"late-{i}"))
+        placed = rounds.room_place_late_joiner(attendee=make_attendee(event, f"late-{i}"))
         assert before[placed.pk] == min(before.values())
     sizes = room_sizes(round_)
     assert sum(sizes.values()) == for_ + against + undecided + late
@@ -175,7 +197,7 @@ def test_rounds_and_late_joiners_keep_the_bound_over_random_sizes(
 
 def test_rooms_of_size_k_make_as_few_rooms_as_hold_everyone(event):
     sides = crowd(event, for_=18, against=17, undecided=5)
-    round_ = services.round_start(event=event, size=6, minutes=15)
+    round_ = rounds.round_start(event=event, size=6, minutes=15)
 
     counts = side_counts(round_, sides)
     assert len(counts) == 7
@@ -185,7 +207,7 @@ def test_rooms_of_size_k_make_as_few_rooms_as_hold_everyone(event):
 
 def test_random_assignment_places_everyone_in_even_rooms(event):
     crowd(event, for_=10, against=3)
-    round_ = services.round_start(
+    round_ = rounds.round_start(
         event=event, rooms=3, minutes=5, mode=AssignmentMode.RANDOM, rng=random.Random(1)
     )
     sizes = Counter(RoomMember.objects.filter(round=round_).values_list("room_id", flat=True))
@@ -195,7 +217,7 @@ def test_random_assignment_places_everyone_in_even_rooms(event):
 def test_only_attendees_present_are_assigned(event):
     sides = crowd(event, for_=4, against=4)
     present = list(sides)[:6]
-    round_ = services.round_start(event=event, rooms=2, minutes=5, attendee_ids=present)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=5, attendee_ids=present)
     assert set(
         RoomMember.objects.filter(round=round_).values_list("attendee_id", flat=True)
     ) == set(present)
@@ -203,27 +225,27 @@ def test_only_attendees_present_are_assigned(event):
 
 def test_in_a_choice_round_attendees_pick_rooms_up_to_capacity(event):
     people = [make_attendee(event, name) for name in "ABCD"]
-    round_ = services.round_start(event=event, rooms=2, minutes=5, mode=AssignmentMode.CHOICE)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=5, mode=AssignmentMode.CHOICE)
     first, second = round_.rooms.all()
     assert not RoomMember.objects.filter(round=round_).exists()
 
-    services.room_choose(attendee=people[0], room=first)
-    services.room_choose(attendee=people[1], room=first)
+    rounds.room_choose(attendee=people[0], room=first)
+    rounds.room_choose(attendee=people[1], room=first)
     with pytest.raises(ValidationError) as refused:
-        services.room_choose(attendee=people[2], room=first)
-    assert refused.value.messages == [services.ROOM_FULL]
+        rounds.room_choose(attendee=people[2], room=first)
+    assert refused.value.messages == [rounds.ROOM_FULL]
 
     # Switching rooms frees the place.
-    services.room_choose(attendee=people[1], room=second)
-    services.room_choose(attendee=people[2], room=first)
+    rounds.room_choose(attendee=people[1], room=second)
+    rounds.room_choose(attendee=people[2], room=first)
     assert set(first.members.all()) == {people[0], people[2]}
 
 
 def test_attendees_cannot_choose_when_the_host_assigns(event, attendee):
-    round_ = services.round_start(event=event, rooms=2, minutes=5)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=5)
     with pytest.raises(ValidationError) as refused:
-        services.room_choose(attendee=attendee, room=round_.rooms.first())
-    assert refused.value.messages == [services.ROOMS_ASSIGNED_BY_HOST]
+        rounds.room_choose(attendee=attendee, room=round_.rooms.first())
+    assert refused.value.messages == [rounds.ROOMS_ASSIGNED_BY_HOST]
 
 
 def test_starting_a_round_moves_to_breakouts_and_tells_everyone(
@@ -231,7 +253,7 @@ def test_starting_a_round_moves_to_breakouts_and_tells_everyone(
 ):
     sides = crowd(event, for_=3, against=3)
     with django_capture_on_commit_callbacks(execute=True):
-        round_ = services.round_start(event=event, rooms=2, minutes=12, names=["Oak", "Elm"])
+        round_ = rounds.round_start(event=event, rooms=2, minutes=12, names=["Oak", "Elm"])
 
     event.refresh_from_db()
     assert event.phase == Phase.BREAKOUTS
@@ -248,7 +270,7 @@ def test_nothing_is_announced_when_a_round_fails_to_start(
     event, sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
-        services.round_start(event=event, rooms=2, minutes=12, names=["Same", "Same"])
+        rounds.round_start(event=event, rooms=2, minutes=12, names=["Same", "Same"])
     assert sent == []
     assert not event.breakout_rounds.exists()
 
@@ -256,35 +278,35 @@ def test_nothing_is_announced_when_a_round_fails_to_start(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"rooms": 2, "size": 5}, services.ROOMS_OR_SIZE),
-        ({}, services.ROOMS_OR_SIZE),
-        ({"rooms": 0}, services.ROOM_COUNT_RANGE),
-        ({"rooms": 51}, services.ROOM_COUNT_RANGE),
-        ({"size": 1}, services.ROOM_SIZE_RANGE),
-        ({"rooms": 2, "minutes": 0}, services.ROUND_MINUTES_RANGE),
-        ({"rooms": 2, "mode": "alphabetical"}, services.ASSIGNMENT_UNKNOWN),
-        ({"rooms": 2, "names": ["A" * 61]}, services.ROOM_NAMES_INVALID),
-        ({"rooms": 2, "video_urls": ["javascript:alert(1)"]}, services.ROOM_LINK_INVALID),
-        ({"rooms": 1, "locations": ["x" * 101]}, services.ROOM_LOCATION_TOO_LONG),
+        ({"rooms": 2, "size": 5}, rounds.ROOMS_OR_SIZE),
+        ({}, rounds.ROOMS_OR_SIZE),
+        ({"rooms": 0}, rounds.ROOM_COUNT_RANGE),
+        ({"rooms": 51}, rounds.ROOM_COUNT_RANGE),
+        ({"size": 1}, rounds.ROOM_SIZE_RANGE),
+        ({"rooms": 2, "minutes": 0}, rounds.ROUND_MINUTES_RANGE),
+        ({"rooms": 2, "mode": "alphabetical"}, rounds.ASSIGNMENT_UNKNOWN),
+        ({"rooms": 2, "names": ["A" * 61]}, rounds.ROOM_NAMES_INVALID),
+        ({"rooms": 2, "video_urls": ["javascript:alert(1)"]}, rounds.ROOM_LINK_INVALID),
+        ({"rooms": 1, "locations": ["x" * 101]}, rounds.ROOM_LOCATION_TOO_LONG),
     ],
 )
 def test_round_start_refuses_bad_settings(event, kwargs, message):
     with pytest.raises(ValidationError) as refused:
-        services.round_start(event=event, **({"minutes": 10} | kwargs))
+        rounds.round_start(event=event, **({"minutes": 10} | kwargs))
     assert refused.value.messages == [message]
 
 
 def test_only_one_round_runs_at_a_time(event):
-    services.round_start(event=event, rooms=2, minutes=10)
+    rounds.round_start(event=event, rooms=2, minutes=10)
     with pytest.raises(ValidationError) as refused:
-        services.round_start(event=event, rooms=3, minutes=10)
-    assert refused.value.messages == [services.ROUND_ALREADY_RUNNING]
+        rounds.round_start(event=event, rooms=3, minutes=10)
+    assert refused.value.messages == [rounds.ROUND_ALREADY_RUNNING]
 
 
 def test_a_second_round_gets_the_next_number(event):
-    first = services.round_start(event=event, rooms=2, minutes=10)
-    services.round_end(round_=first)
-    second = services.round_start(event=event, rooms=2, minutes=10)
+    first = rounds.round_start(event=event, rooms=2, minutes=10)
+    rounds.round_end(round_=first)
+    second = rounds.round_start(event=event, rooms=2, minutes=10)
     assert (first.number, second.number) == (1, 2)
 
 
@@ -296,7 +318,7 @@ def test_online_rooms_get_call_links_from_the_pattern(organiser):
         video_url="https://meet.example.org/main",
         room_video_pattern="https://meet.jit.si/pb-{event}-{room}",
     )
-    round_ = services.round_start(
+    round_ = rounds.round_start(
         event=event,
         rooms=2,
         minutes=10,
@@ -311,7 +333,7 @@ def test_online_rooms_get_call_links_from_the_pattern(organiser):
 def test_venue_rooms_get_tables_and_no_call_link(event):
     event.room_video_pattern = "https://meet.jit.si/{room}"
     event.save()
-    round_ = services.round_start(event=event, rooms=2, minutes=10, locations=["Table 1", "Bar"])
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10, locations=["Table 1", "Bar"])
     assert [(r.location, r.video_url) for r in round_.rooms.all()] == [
         ("Table 1", ""),
         ("Bar", ""),
@@ -319,9 +341,9 @@ def test_venue_rooms_get_tables_and_no_call_link(event):
 
 
 def test_the_host_edits_a_room(event):
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     first, second = round_.rooms.all()
-    services.room_update(
+    rounds.room_update(
         room=first, name="Window", video_url="https://meet.jit.si/x", location="By the window"
     )
     first.refresh_from_db()
@@ -331,20 +353,20 @@ def test_the_host_edits_a_room(event):
         "By the window",
     )
     with pytest.raises(ValidationError) as refused:
-        services.room_update(room=second, name="Window")
-    assert refused.value.messages == [services.ROOM_NAMES_INVALID]
+        rounds.room_update(room=second, name="Window")
+    assert refused.value.messages == [rounds.ROOM_NAMES_INVALID]
 
 
 def test_the_host_moves_an_attendee_and_both_rooms_hear(
     event, sent, django_capture_on_commit_callbacks
 ):
     crowd(event, for_=2, against=2)
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     first, second = round_.rooms.all()
     mover = first.members.first()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.attendee_move(attendee=mover, room=second)
+        rounds.attendee_move(attendee=mover, room=second)
 
     assert RoomMember.objects.get(round=round_, attendee=mover).room == second
     [(group, message)] = sent.of_type("room.assigned")
@@ -358,21 +380,21 @@ def test_the_host_moves_an_attendee_and_both_rooms_hear(
 
 
 def test_moves_are_refused_across_events_and_after_the_round(event, other_event, attendee):
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     room = round_.rooms.first()
     with pytest.raises(ValidationError) as refused:
-        services.attendee_move(attendee=make_attendee(other_event), room=room)
-    assert refused.value.messages == [services.ATTENDEE_NOT_IN_EVENT]
-    services.round_end(round_=round_)
+        rounds.attendee_move(attendee=make_attendee(other_event), room=room)
+    assert refused.value.messages == [rounds.ATTENDEE_NOT_IN_EVENT]
+    rounds.round_end(round_=round_)
     with pytest.raises(ValidationError) as refused:
-        services.attendee_move(attendee=attendee, room=room)
-    assert refused.value.messages == [services.ROUND_NOT_RUNNING]
+        rounds.attendee_move(attendee=attendee, room=room)
+    assert refused.value.messages == [rounds.ROUND_NOT_RUNNING]
 
 
 def test_a_message_goes_to_every_room(event, sent, django_capture_on_commit_callbacks):
-    round_ = services.round_start(event=event, rooms=3, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=3, minutes=10)
     with django_capture_on_commit_callbacks(execute=True):
-        services.round_message(round_=round_, text="  Five minutes left:\n pick your best point ")
+        rounds.round_message(round_=round_, text="  Five minutes left:\n pick your best point ")
 
     round_.refresh_from_db()
     assert round_.message == "Five minutes left: pick your best point"
@@ -383,43 +405,43 @@ def test_a_message_goes_to_every_room(event, sent, django_capture_on_commit_call
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [(" \n ", services.ROUND_MESSAGE_EMPTY), ("x" * 281, services.ROUND_MESSAGE_TOO_LONG)],
+    [(" \n ", rounds.ROUND_MESSAGE_EMPTY), ("x" * 281, rounds.ROUND_MESSAGE_TOO_LONG)],
 )
 def test_empty_or_long_messages_are_refused(event, text, reason):
-    round_ = services.round_start(event=event, rooms=1, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=1, minutes=10)
     with pytest.raises(ValidationError) as refused:
-        services.round_message(round_=round_, text=text)
+        rounds.round_message(round_=round_, text=text)
     assert refused.value.messages == [reason]
 
 
 def test_the_host_extends_and_resets_the_countdown(event, sent, django_capture_on_commit_callbacks):
-    round_ = services.round_start(event=event, rooms=1, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=1, minutes=10)
     due = round_.ends_at
     with django_capture_on_commit_callbacks(execute=True):
-        services.round_extend(round_=round_, minutes=5)
+        rounds.round_extend(round_=round_, minutes=5)
     round_.refresh_from_db()
     assert round_.ends_at == due + timedelta(minutes=5)
     [(_, message)] = sent.of_type("timer.changed")
     assert message["ends_at"] == round_.ends_at.isoformat()
 
-    services.round_timer_set(round_=round_, minutes=2)
+    rounds.round_timer_set(round_=round_, minutes=2)
     round_.refresh_from_db()
     assert abs((round_.ends_at - timezone.now()) - timedelta(minutes=2)) < timedelta(seconds=5)
 
-    services.round_extend(round_=round_, minutes=-30)  # never before now
+    rounds.round_extend(round_=round_, minutes=-30)  # never before now
     round_.refresh_from_db()
     assert round_.ends_at >= round_.started_at
     with pytest.raises(ValidationError) as refused:
-        services.round_extend(round_=round_, minutes=0)
-    assert refused.value.messages == [services.EXTEND_MINUTES_RANGE]
+        rounds.round_extend(round_=round_, minutes=0)
+    assert refused.value.messages == [rounds.EXTEND_MINUTES_RANGE]
 
 
 def test_bring_everyone_back_ends_the_round_and_opens_the_plenary(
     event, sent, django_capture_on_commit_callbacks
 ):
-    round_ = services.round_start(event=event, rooms=2, minutes=10)
+    round_ = rounds.round_start(event=event, rooms=2, minutes=10)
     with django_capture_on_commit_callbacks(execute=True):
-        services.round_end(round_=round_)
+        rounds.round_end(round_=round_)
 
     round_.refresh_from_db()
     event.refresh_from_db()
@@ -428,7 +450,7 @@ def test_bring_everyone_back_ends_the_round_and_opens_the_plenary(
     [(group, message)] = sent.of_type("round.ended")
     assert group == live.event_group(event.pk) and message["phase"] == Phase.PLENARY
     with pytest.raises(ValidationError) as refused:
-        services.round_end(round_=round_)
-    assert refused.value.messages == [services.ROUND_NOT_RUNNING]
+        rounds.round_end(round_=round_)
+    assert refused.value.messages == [rounds.ROUND_NOT_RUNNING]
     # Rooms and memberships stay for the recap.
     assert BreakoutRoom.objects.filter(round=round_).count() == 2

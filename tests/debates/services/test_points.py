@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from debates import live, selectors, services
+from debates import live, selectors
 from debates.models import Point, PointStatus, PointUpvote
+from debates.services import points, rounds
 from events.models import Side, Theme
 from tests.conftest import make_attendee
 
@@ -17,12 +18,12 @@ pytestmark = pytest.mark.django_db
 def room_of_three(event):
     """A running round with one room: Ada, Bo and Cy, and the event's first theme."""
     people = [make_attendee(event, name) for name in ("Ada", "Bo", "Cy")]
-    round_ = services.round_start(event=event, rooms=1, minutes=20)
+    round_ = rounds.round_start(event=event, rooms=1, minutes=20)
     return round_.rooms.get(), people, event.themes.first()
 
 
 def add(room, who, theme, text="Specialists see what generalists miss.", side=Side.FOR):
-    return services.point_add(room=room, attendee=who, theme=theme, side=side, text=text)
+    return points.point_add(room=room, attendee=who, theme=theme, side=side, text=text)
 
 
 def test_a_member_adds_a_point_and_only_that_room_hears_the_text(
@@ -49,10 +50,10 @@ def test_a_member_adds_a_point_and_only_that_room_hears_the_text(
 @pytest.mark.parametrize(
     ("text", "side", "reason"),
     [
-        ("   ", Side.FOR, services.POINT_EMPTY),
-        ("x" * 281, Side.FOR, services.POINT_TOO_LONG),
-        ("Fine text", Side.UNDECIDED, services.POINT_SIDE_INVALID),
-        ("Fine text", "maybe", services.POINT_SIDE_INVALID),
+        ("   ", Side.FOR, points.POINT_EMPTY),
+        ("x" * 281, Side.FOR, points.POINT_TOO_LONG),
+        ("Fine text", Side.UNDECIDED, points.POINT_SIDE_INVALID),
+        ("Fine text", "maybe", points.POINT_SIDE_INVALID),
     ],
 )
 def test_bad_points_are_refused(room_of_three, text, side, reason):
@@ -65,7 +66,7 @@ def test_bad_points_are_refused(room_of_three, text, side, reason):
 
 def test_a_point_of_exactly_the_limit_is_kept(room_of_three):
     room, (ada, *_), theme = room_of_three
-    assert len(add(room, ada, theme, text="y" * services.POINT_MAX_LENGTH).text) == 280
+    assert len(add(room, ada, theme, text="y" * points.POINT_MAX_LENGTH).text) == 280
 
 
 def test_outsiders_and_other_events_themes_are_refused(room_of_three, event, other_event):
@@ -73,31 +74,31 @@ def test_outsiders_and_other_events_themes_are_refused(room_of_three, event, oth
     outsider = make_attendee(event, "Not in a room")
     with pytest.raises(ValidationError) as refused:
         add(room, outsider, event.themes.first())
-    assert refused.value.messages == [services.NOT_A_ROOM_MEMBER]
+    assert refused.value.messages == [points.NOT_A_ROOM_MEMBER]
 
     foreign = Theme.objects.create(event=other_event, name="Elsewhere")
     with pytest.raises(ValidationError) as refused:
         add(room, ada, foreign)
-    assert refused.value.messages == [services.THEME_NOT_IN_EVENT]
+    assert refused.value.messages == [points.THEME_NOT_IN_EVENT]
 
 
 def test_points_close_with_the_round(room_of_three):
     room, (ada, *_), theme = room_of_three
-    services.round_end(round_=room.round)
+    rounds.round_end(round_=room.round)
     room.refresh_from_db()
     with pytest.raises(ValidationError) as refused:
         add(room, ada, theme)
-    assert refused.value.messages == [services.ROUND_NOT_RUNNING]
+    assert refused.value.messages == [rounds.ROUND_NOT_RUNNING]
 
 
 def test_an_upvote_counts_once_per_attendee(room_of_three):
     room, (ada, bo, cy), theme = room_of_three
     point = add(room, ada, theme)
-    services.point_upvote(point=point, attendee=bo)
-    services.point_upvote(point=point, attendee=cy)
+    points.point_upvote(point=point, attendee=bo)
+    points.point_upvote(point=point, attendee=cy)
     with pytest.raises(ValidationError) as refused:
-        services.point_upvote(point=point, attendee=bo)
-    assert refused.value.messages == [services.POINT_ALREADY_UPVOTED]
+        points.point_upvote(point=point, attendee=bo)
+    assert refused.value.messages == [points.POINT_ALREADY_UPVOTED]
     point.refresh_from_db()
     assert point.upvotes == 2
 
@@ -106,17 +107,17 @@ def test_only_room_members_upvote(room_of_three, event):
     room, (ada, *_), theme = room_of_three
     point = add(room, ada, theme)
     with pytest.raises(ValidationError) as refused:
-        services.point_upvote(point=point, attendee=make_attendee(event, "Passer-by"))
-    assert refused.value.messages == [services.NOT_A_ROOM_MEMBER]
+        points.point_upvote(point=point, attendee=make_attendee(event, "Passer-by"))
+    assert refused.value.messages == [points.NOT_A_ROOM_MEMBER]
 
 
 def test_hidden_points_leave_the_board_and_the_plenary(room_of_three):
     room, (ada, bo, _), theme = room_of_three
     rude = add(room, ada, theme, text="Something rude")
     kept = add(room, bo, theme, text="Something useful", side=Side.AGAINST)
-    services.point_highlight(point=rude)
+    points.point_highlight(point=rude)
 
-    services.point_hide(point=rude)
+    points.point_hide(point=rude)
 
     rude.refresh_from_db()
     assert rude.status == PointStatus.HIDDEN and not rude.highlighted
@@ -124,10 +125,10 @@ def test_hidden_points_leave_the_board_and_the_plenary(room_of_three):
     [group] = selectors.plenary_points(event_id=room.round.event_id)[:1]
     assert group.by_side[Side.FOR] == [] and group.by_side[Side.AGAINST] == [kept]
     with pytest.raises(ValidationError) as refused:
-        services.point_upvote(point=rude, attendee=bo)
-    assert refused.value.messages == [services.POINT_NOT_ON_BOARD]
+        points.point_upvote(point=rude, attendee=bo)
+    assert refused.value.messages == [points.POINT_NOT_ON_BOARD]
 
-    services.point_unhide(point=rude)
+    points.point_unhide(point=rude)
     rude.refresh_from_db()
     assert rude.status == PointStatus.VISIBLE
 
@@ -136,11 +137,11 @@ def test_merging_adds_upvotes_without_counting_anyone_twice(room_of_three):
     room, (ada, bo, cy), theme = room_of_three
     target = add(room, ada, theme, text="Specialists go deep.")
     duplicate = add(room, bo, theme, text="Specialists go deeper.")
-    services.point_upvote(point=target, attendee=bo)
-    services.point_upvote(point=duplicate, attendee=bo)  # bo upvoted both
-    services.point_upvote(point=duplicate, attendee=cy)
+    points.point_upvote(point=target, attendee=bo)
+    points.point_upvote(point=duplicate, attendee=bo)  # bo upvoted both
+    points.point_upvote(point=duplicate, attendee=cy)
 
-    services.point_merge(point=duplicate, into=target)
+    points.point_merge(point=duplicate, into=target)
 
     target.refresh_from_db()
     duplicate.refresh_from_db()
@@ -149,9 +150,9 @@ def test_merging_adds_upvotes_without_counting_anyone_twice(room_of_three):
     assert list(selectors.room_points(room_id=room.pk)) == [target]
     # cy already backed this point through the duplicate.
     with pytest.raises(ValidationError) as refused:
-        services.point_upvote(point=target, attendee=cy)
-    assert refused.value.messages == [services.POINT_ALREADY_UPVOTED]
-    services.point_upvote(point=target, attendee=ada)
+        points.point_upvote(point=target, attendee=cy)
+    assert refused.value.messages == [points.POINT_ALREADY_UPVOTED]
+    points.point_upvote(point=target, attendee=ada)
     target.refresh_from_db()
     assert target.upvotes == 3
 
@@ -159,16 +160,16 @@ def test_merging_adds_upvotes_without_counting_anyone_twice(room_of_three):
 def test_merging_a_chain_keeps_one_level_and_unmerge_restores_counts(room_of_three):
     room, (ada, bo, cy), theme = room_of_three
     a, b, c = (add(room, ada, theme, text=t) for t in ("A point", "B point", "C point"))
-    services.point_upvote(point=a, attendee=bo)
-    services.point_upvote(point=b, attendee=cy)
-    services.point_merge(point=a, into=b)
-    services.point_merge(point=b, into=c)
+    points.point_upvote(point=a, attendee=bo)
+    points.point_upvote(point=b, attendee=cy)
+    points.point_merge(point=a, into=b)
+    points.point_merge(point=b, into=c)
 
     a.refresh_from_db()
     c.refresh_from_db()
     assert a.merged_into == c and c.upvotes == 2
 
-    services.point_unmerge(point=a)
+    points.point_unmerge(point=a)
     a.refresh_from_db()
     c.refresh_from_db()
     assert (a.status, a.upvotes, c.upvotes) == (PointStatus.VISIBLE, 1, 1)
@@ -184,12 +185,12 @@ def test_invalid_merges_are_refused(room_of_three, other_event, case):
         foreign_theme = Theme.objects.create(event=other_event, name="T")
         target = Point.objects.create(event=other_event, theme=foreign_theme, side="for", text="x")
     elif case == "into_hidden":
-        services.point_hide(point=target)
+        points.point_hide(point=target)
     else:
-        services.point_merge(point=point, into=target)
+        points.point_merge(point=point, into=target)
     with pytest.raises(ValidationError) as refused:
-        services.point_merge(point=point, into=target)
-    assert refused.value.messages == [services.POINT_MERGE_INVALID]
+        points.point_merge(point=point, into=target)
+    assert refused.value.messages == [points.POINT_MERGE_INVALID]
 
 
 def test_highlighting_tells_the_projector_and_audience_to_show_it(
@@ -199,14 +200,14 @@ def test_highlighting_tells_the_projector_and_audience_to_show_it(
     event_id = room.round.event_id
     point = add(room, ada, theme, text="Recap-worthy")
     with django_capture_on_commit_callbacks(execute=True):
-        services.point_highlight(point=point)
+        points.point_highlight(point=point)
 
     assert list(selectors.highlighted_points(event_id=event_id)) == [point]
     assert sent.to(live.event_group(event_id)) == [
         {"type": "highlights.changed", "event": event_id}
     ]
     with django_capture_on_commit_callbacks(execute=True):
-        services.point_hide(point=point)  # a hidden point leaves the projector too
+        points.point_hide(point=point)  # a hidden point leaves the projector too
     assert len(sent.to(live.event_group(event_id))) == 2
     assert not selectors.highlighted_points(event_id=event_id).exists()
 
@@ -214,11 +215,11 @@ def test_highlighting_tells_the_projector_and_audience_to_show_it(
 def test_a_moderator_rewords_a_point(room_of_three):
     room, (ada, *_), theme = room_of_three
     point = add(room, ada, theme, text="teh point")
-    services.point_edit(point=point, text="The point")
+    points.point_edit(point=point, text="The point")
     point.refresh_from_db()
     assert point.text == "The point"
     with pytest.raises(ValidationError):
-        services.point_edit(point=point, text="")
+        points.point_edit(point=point, text="")
 
 
 def test_the_plenary_groups_points_by_theme_and_side(room_of_three, event):

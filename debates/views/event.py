@@ -1,0 +1,185 @@
+"""The event's public pages: the attendee's page with its votes, and the projector's big screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from debates import door_views, selectors
+from debates.models import Poll
+from debates.services import voting
+from events.models import Admission, Event, Phase
+
+HOST_RIGHTS_ENDED = _(
+    "You can no longer run this event: the host link was changed, or your access was. "
+    "Ask the organiser for the new host link."
+)
+
+
+def live_labels() -> dict[str, str]:
+    """Words static/js/live.js shows, translated here (the script holds no user-facing text)."""
+    return {
+        "for": str(_("For")),
+        "against": str(_("Against")),
+        "undecided": str(_("Undecided")),
+        "votes_one": str(_("%(n)s vote")),
+        "votes_other": str(_("%(n)s votes")),
+        "your_vote": str(_("Your vote:")),
+        "can_change": str(_("You can change it until the poll closes.")),
+        "no_vote": str(_("You have not voted yet.")),
+        "sending": str(_("Sending your vote…")),
+        "saved": str(_("Vote saved.")),
+        "replaced": str(_("A newer vote from you replaced this one.")),
+        "too_fast": str(
+            _(
+                "This page sent too much too fast, so live updates stopped. They come back in "
+                "a minute or two; you can still vote."
+            )
+        ),
+        "live": str(_("Live")),
+        "connecting": str(_("Connecting…")),
+        "offline": str(_("Connection lost. Reconnecting…")),
+        "closed": str(_("The poll is closed.")),
+        "tally": str(
+            _(
+                "%(poll)s: for %(for)s%%, against %(against)s%%, undecided %(undecided)s%%, %(votes)s."
+            )
+        ),
+        "hidden_tally": str(
+            _("%(poll)s: %(votes)s so far. Results are shown when the poll closes.")
+        ),
+        "turnout": str(_("%(total)s of %(joined)s who joined have voted")),
+        "phase": str(_("Now: %(phase)s")),
+        "host_revoked": str(HOST_RIGHTS_ENDED),
+    }
+
+
+def rooms_labels() -> dict[str, str]:
+    """Words static/js/rooms.js shows."""
+    return {
+        "time_up": str(_("Time is up")),
+        "back": str(_("The breakout is over: everyone is back together.")),
+    }
+
+
+def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str, Any]:
+    attendee = selectors.attendee_for_session(event=event, session=request.session)
+    return {
+        "event": event,
+        "attendee": attendee,
+        "polls": selectors.poll_snapshots(event_id=event.pk),
+        "my_votes": selectors.votes_of(attendee_id=attendee.pk) if attendee else {},
+        "speakers": event.speakers.all(),
+        # The standing link admits only when the door is open: only then is it worth sharing.
+        "invite_url": (
+            door_views.standing_join_url(request, event)
+            if event.admission == Admission.OPEN
+            else ""
+        ),
+        "vote_errors": {},
+        "live_labels": live_labels(),
+        "rooms_labels": rooms_labels(),
+        **extra,
+    }
+
+
+# ---------------------------------------------------------------- the event and voting
+
+
+@require_GET
+def event_page(request: HttpRequest, slug: str) -> HttpResponse:
+    event = get_object_or_404(Event, slug=slug)
+    context = _event_context(request, event)
+    if request.htmx:
+        return render(request, "debates/event.html#stage", context)
+    return render(request, "debates/event.html", context)
+
+
+# A refused vote's HTTP status, by the rule that refused it (the socket sends the message).
+VOTE_REFUSAL_STATUS = {
+    voting.VoteRefusal.SIDE_UNKNOWN: 400,
+    voting.VoteRefusal.ATTENDEE_UNKNOWN: 403,
+    voting.VoteRefusal.POLL_UNKNOWN: 404,
+    voting.VoteRefusal.POLL_OTHER_EVENT: 404,
+    voting.VoteRefusal.POLL_NOT_OPEN: 409,
+    voting.VoteRefusal.POLL_CLOSED: 409,
+    voting.VoteRefusal.TOO_FAST: 429,
+}
+
+
+@require_POST
+def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
+    """The plain-form and htmx way to vote; the socket way is debates.consumers.
+
+    If the database goes away mid-request the voter is told so (503, VOTE_NOT_SAVED, as the
+    socket says it), never shown a crash page, and never told a vote was kept that was not.
+    """
+    try:
+        event = get_object_or_404(Event, slug=slug)
+        attendee = selectors.attendee_for_session(event=event, session=request.session)
+        poll = Poll.objects.filter(pk=poll_id).first()
+        try:
+            if poll is None:
+                raise voting.VoteRefused(voting.VoteRefusal.POLL_UNKNOWN)
+            if attendee is None:
+                raise voting.VoteRefused(voting.VoteRefusal.ATTENDEE_UNKNOWN)
+            voting.vote_cast(poll=poll, attendee=attendee, side=request.POST.get("side", ""))
+        except voting.VoteRefused as refused:
+            status = VOTE_REFUSAL_STATUS.get(refused.code, 400)
+            if request.htmx:
+                return HttpResponse(refused.reason, status=status, content_type="text/plain")
+            context = _event_context(request, event, vote_errors={poll_id: refused.reason})
+            return render(request, "debates/event.html", context, status=status)
+    except (OperationalError, InterfaceError):
+        return HttpResponse(voting.VOTE_NOT_SAVED, status=503, content_type="text/plain")
+    if request.htmx:
+        # Only the poll's card: this path must stay cheap when a whole room votes at once.
+        try:
+            context = {
+                "event": event,
+                "poll": selectors.poll_snapshot(poll_id=poll.pk),
+                "my_votes": selectors.votes_of(attendee_id=attendee.pk),
+                "vote_errors": {},
+            }
+            return render(request, "debates/event.html#poll", context)
+        except (OperationalError, InterfaceError):
+            return HttpResponse(status=204)  # the vote is kept: the socket brings the tally
+    return redirect(f"{event.get_absolute_url()}#poll-{poll.pk}")
+
+
+@require_GET
+def projector(request: HttpRequest, slug: str) -> HttpResponse:
+    """The big screen: hosts, and browsers given the projector link (it shows the code that
+    lets people in, so it is not public)."""
+    event = door_views.event_for_projector(request, slug)
+    context = _event_context(request, event) | door_views.screen_context(request, event)
+    context["attendee"] = None  # the big screen votes for no one
+    context["my_votes"] = {}
+    return render(request, "debates/projector.html", context)
+
+
+@require_GET
+def projector_extras(request: HttpRequest, slug: str) -> HttpResponse:
+    """The projector's phase-dependent part: the breakout timer and message, the highlighted
+    points in the plenary. Public, like the projector: it shows only what the room sees."""
+    event = get_object_or_404(Event, slug=slug)
+    running = selectors.round_running(event_id=event.pk) if event.phase == Phase.BREAKOUTS else None
+    context = {
+        "event": event,
+        "round": running,
+        "rooms": selectors.rooms_with_members(round_id=running.pk) if running else [],
+        "highlighted": (
+            selectors.highlighted_points(event_id=event.pk) if event.phase == Phase.PLENARY else []
+        ),
+        "takeaways": (
+            selectors.takeaways(event_id=event.pk)
+            if event.phase in {Phase.TAKEAWAYS, Phase.ENDED}
+            else []
+        ),
+    }
+    return render(request, "debates/projector.html#extras", context)
