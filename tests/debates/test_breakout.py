@@ -220,7 +220,7 @@ def test_the_plenary_and_takeaways_show_on_the_attendee_page(event, rooms):
 
 def test_the_event_page_loads_the_panel_and_the_room_script(event, attendee):
     page = as_attendee(attendee).get(reverse("debates:event", args=[event.slug])).content.decode()
-    assert f'hx-get="{room_url(event)}"' in page
+    assert f'data-hx-get="{room_url(event)}"' in page
     assert "js/rooms.js" in page
 
 
@@ -242,7 +242,7 @@ def test_the_projector_shows_the_timer_then_the_highlights(event, rooms, host_cl
     body = client.get(extras).content.decode()
     assert "Big" in body and "data-countdown" not in body
     projector = client.get(reverse("debates:projector", args=[event.slug])).content.decode()
-    assert f'hx-get="{extras}"' in projector
+    assert f'data-hx-get="{extras}"' in projector
 
 
 def test_online_attendees_get_the_main_call_link_outside_their_room(organiser):

@@ -208,10 +208,11 @@ class Page(HTMLParser):
         ]
 
     def handlers(self) -> list[tuple[str, str]]:
-        """Inline event handlers: on*="..." and htmx's hx-on (both need 'unsafe-inline'/eval)."""
+        """Inline event handlers: on*="..." and htmx's hx-on / data-hx-on (both need
+        'unsafe-inline'/eval), and hx-vars, which htmx evaluates."""
         return [
             (tag, name)
             for tag, attrs in self.elements
             for name in attrs
-            if name.startswith(("on", "hx-on")) or name == "hx-vars"
+            if name.startswith(("on", "hx-on", "data-hx-on")) or name in {"hx-vars", "data-hx-vars"}
         ]
