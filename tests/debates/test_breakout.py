@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.timezone import localtime
 
 from debates import services
 from debates.models import AssignmentMode, Point, RoomMember
@@ -53,7 +54,7 @@ def test_an_attendee_sees_their_room_people_themes_place_and_timer(event, rooms)
     assert all(name in page for name in mates)
     assert "Domain knowledge" in page and "Your career" in page
     assert room.location in page
-    assert f'datetime="{round_.ends_at.isoformat()}"' in page
+    assert f'datetime="{localtime(round_.ends_at).isoformat(timespec="milliseconds")}"' in page
     assert "Halfway there" in page
     others = {p.display_name for p in people} - mates
     assert not any(f"<li>{name}" in page for name in others)
@@ -230,7 +231,10 @@ def test_the_projector_shows_the_timer_then_the_highlights(event, rooms, host_cl
     services.round_message(round_=round_, text="Wrap up")
     extras = reverse("debates:projector_extras", args=[event.slug])
     body = client.get(extras).content.decode()
-    assert f'datetime="{round_.ends_at.isoformat()}"' in body and "Wrap up" in body
+    assert (
+        f'datetime="{localtime(round_.ends_at).isoformat(timespec="milliseconds")}"' in body
+        and "Wrap up" in body
+    )
     assert "Oak" in body and "Table 1" in body
 
     room = round_.rooms.first()
