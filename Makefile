@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint migrate seed venv dev-deps browser java node-deps clean bench
+.PHONY: help run test lint migrate seed static venv dev-deps browser java node-deps clean bench
 
 help:
 	@echo "make run    install, migrate, seed the demo event and serve it on http://$(HOST):$(PORT)/"
@@ -39,7 +39,11 @@ migrate: venv
 seed: migrate
 	DEBUG=1 $(PY) manage.py seed_demo
 
-run: seed
+# Hashed, compressed copies in staticfiles/ for WhiteNoise (the tests collect their own).
+static: venv
+	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
+
+run: seed static
 	DEBUG=1 $(PY) manage.py demo_urls --base http://$(HOST):$(PORT)
 	@# A listen queue of 4,096 and a 30 s handshake timeout: a room joining at once is a storm
 	@# (deploy/README.md says why; Twisted's defaults are 50 and 5 s).

@@ -7,7 +7,7 @@ SECRET_KEY    required unless DEBUG is on.
 ALLOWED_HOSTS comma-separated; never "*".
 DEBUG         "1" for development; off by default.
 HTTPS         "1" behind TLS (secure cookies, HSTS, redirect); defaults to "not DEBUG".
-SERVE_STATIC  "0" when nginx serves collected static files; by default daphne serves them.
+SERVE_STATIC  "0" when nginx serves collected static files; by default WhiteNoise serves them.
 """
 
 from __future__ import annotations
@@ -178,8 +178,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Off when a proxy serves STATIC_ROOT (see deploy/); on, daphne serves static files itself.
+# collectstatic writes each file under a name with its content's hash (so it may be cached for
+# good) plus gzip/brotli copies; pages name the hashed file. With DEBUG off that needs the
+# manifest collectstatic writes: make run, the tests and the bench run it first.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Off when a proxy serves STATIC_ROOT (see deploy/); on, WhiteNoise serves it from the app.
+# WhiteNoise has no ASGI middleware of its own: Django runs this sync one under ASGI, right
+# after SecurityMiddleware (HTTPS redirect and HSTS first), as WhiteNoise asks.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
+if SERVE_STATIC:
+    security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+    MIDDLEWARE.insert(security + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # Attendees have no account: the session carries their secret, for a long evening and a recap.
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
