@@ -12,6 +12,7 @@ SERVE_STATIC  "0" when nginx serves collected static files; by default WhiteNois
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -126,9 +127,11 @@ SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Channels: the in-memory layer for one process; Redis pub/sub across several.
+# Channels' layer carries nothing of the app's (debates.live relays over Redis itself): only
+# the bench's group_send baseline (PB_FANOUT=group_send) uses it, across processes through
+# channels-redis, which only the dev/bench extra installs. Without it, the in-memory layer.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+if REDIS_URL and importlib.util.find_spec("channels_redis"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
