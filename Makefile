@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint migrate seed venv dev-deps browser node-deps clean bench
+.PHONY: help run test lint migrate seed static venv dev-deps browser java node-deps clean bench
 
 help:
 	@echo "make run    install, migrate, seed the demo event and serve it on http://$(HOST):$(PORT)/"
@@ -39,7 +39,11 @@ migrate: venv
 seed: migrate
 	DEBUG=1 $(PY) manage.py seed_demo
 
-run: seed
+# Hashed, compressed copies in staticfiles/ for WhiteNoise (the tests collect their own).
+static: venv
+	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
+
+run: seed static
 	DEBUG=1 $(PY) manage.py demo_urls --base http://$(HOST):$(PORT)
 	@# A listen queue of 4,096 and a 30 s handshake timeout: a room joining at once is a storm
 	@# (deploy/README.md says why; Twisted's defaults are 50 and 5 s).
@@ -50,7 +54,7 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: dev-deps browser node-deps
+test: dev-deps browser java node-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
@@ -66,13 +70,25 @@ browser:
 		fi; \
 	fi
 
-# axe-core for the browser tests' accessibility checks, pinned by package-lock.json.
+# The Nu HTML checker (vnu-jar, tests/security/test_valid_html.py) runs on Debian's Java.
+java:
+	@if ! command -v java >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's Java for the HTML checker"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+		else \
+			echo "No java: the HTML validation test will be skipped (sudo apt-get install default-jre-headless)"; \
+		fi; \
+	fi
+
+# axe-core for the browser tests' accessibility checks and vnu-jar, pinned by package-lock.json.
+# --ignore-scripts: vnu-jar's postinstall would download a Java of its own; Debian's is used.
 node_modules/.installed: package.json package-lock.json
 	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's npm for axe-core"; \
+		echo "Installing Debian's npm for axe-core and vnu-jar"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
 	fi
-	npm ci --no-audit --no-fund
+	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 node-deps: node_modules/.installed

@@ -390,6 +390,7 @@ def start_embedded(*, fanout: str = "", port: int = 0, log_dir: Path | None = No
     server._cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
     try:
         server.manage("migrate", "--noinput")
+        server.manage("collectstatic", "--noinput", "-v0")  # the manifest WhiteNoise serves
         logs = log_dir or workdir
         server.daphne.append(
             subprocess.Popen(
@@ -466,6 +467,7 @@ def start_cluster(
     server._cleanup.extend(cleanup)
     try:
         server.manage("migrate", "--noinput")
+        server.manage("collectstatic", "--noinput", "-v0")  # the manifest WhiteNoise serves
         sockets = []
         for instance in range(1, processes + 1):
             argv, limit = daphne_command_from_unit(instance, workdir)

@@ -33,21 +33,17 @@ class OneDatabaseThreadASGIHandler(ASGIHandler):
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from debates.live import daphne_protocol_middleware  # noqa: E402
 from debates.routing import websocket_urlpatterns  # noqa: E402
 from productbreaks.origins import SameOriginValidator  # noqa: E402
 
+# Static files: WhiteNoise's middleware when SERVE_STATIC (settings), nginx behind deploy/.
 django_asgi_app = OneDatabaseThreadASGIHandler() if settings.SQLITE else ASGIHandler()
-
-# Behind nginx (deploy/), nginx serves collected static files and SERVE_STATIC=0; everywhere
-# else (make run, tests, a single daphne) the app serves its own.
-http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
 application = ProtocolTypeRouter(
     {
-        "http": http_app,
+        "http": django_asgi_app,
         # Only our own pages' origin, scheme, host and port (productbreaks/origins.py).
         "websocket": daphne_protocol_middleware(
             SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))

@@ -7,11 +7,12 @@ SECRET_KEY    required unless DEBUG is on.
 ALLOWED_HOSTS comma-separated; never "*".
 DEBUG         "1" for development; off by default.
 HTTPS         "1" behind TLS (secure cookies, HSTS, redirect); defaults to "not DEBUG".
-SERVE_STATIC  "0" when nginx serves collected static files; by default daphne serves them.
+SERVE_STATIC  "0" when nginx serves collected static files; by default WhiteNoise serves them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -127,9 +128,11 @@ SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Channels: the in-memory layer for one process; Redis pub/sub across several.
+# Channels' layer carries nothing of the app's (debates.live relays over Redis itself): only
+# the bench's group_send baseline (PB_FANOUT=group_send) uses it, across processes through
+# channels-redis, which only the dev/bench extra installs. Without it, the in-memory layer.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+if REDIS_URL and importlib.util.find_spec("channels_redis"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -179,8 +182,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Off when a proxy serves STATIC_ROOT (see deploy/); on, daphne serves static files itself.
+# collectstatic writes each file under a name with its content's hash (so it may be cached for
+# good) plus gzip/brotli copies; pages name the hashed file. With DEBUG off that needs the
+# manifest collectstatic writes: make run, the tests and the bench run it first.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Off when a proxy serves STATIC_ROOT (see deploy/); on, WhiteNoise serves it from the app.
+# WhiteNoise has no ASGI middleware of its own: Django runs this sync one under ASGI, right
+# after SecurityMiddleware (HTTPS redirect and HSTS first), as WhiteNoise asks.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
+if SERVE_STATIC:
+    security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+    MIDDLEWARE.insert(security + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # Attendees have no account: the session carries their secret, for a long evening and a recap.
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30

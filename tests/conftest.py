@@ -71,6 +71,15 @@ def postgres_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static() -> None:
+    """Pages name static files by their hashed names from collectstatic's manifest (DEBUG is
+    off in tests), and the test servers serve STATIC_ROOT: collect once, before any test."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2 costs ~0.4 s per user; tests check access rules, not hash strength."""

@@ -66,3 +66,22 @@ def test_a_flood_of_typed_codes_never_holds_back_the_qr_link():
     assert conf.index("location ~ ^/j/[^/]+/[^/]+/$") < conf.index("location ~ ^/(join/|j/)")
     assert "limit_conn pb_ws" in locations["/ws/"]
     assert "limit_conn pb_ws" not in locations["/"]
+
+
+def test_nginx_caches_hashed_static_files_for_good_and_the_originals_for_an_hour():
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    conf = NGINX.read_text()
+    [block] = re.findall(r"map \$uri \$pb_static_expires \{\n(.*?)\n\}", conf, re.S)
+    rules = dict(re.findall(r'^\s*"?(\S+?)"?\s+(\S+);', block, re.M))
+    [pattern] = [key.removeprefix("~") for key in rules if key.startswith("~")]
+    assert rules["default"] == "1h" and rules["~" + pattern] == "max"
+    hashed = staticfiles_storage.url("css/app.css")  # the name a page links
+    for url, cached_for_good in (
+        (hashed, True),
+        ("/static/css/app.css", False),
+        ("/static/vendor/htmx-2.0.11.min.js", False),
+    ):
+        assert bool(re.search(pattern, url)) is cached_for_good, url
+    static = _locations(conf)["/static/"]
+    assert "expires $pb_static_expires;" in static and "gzip_static on;" in static

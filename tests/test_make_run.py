@@ -95,6 +95,8 @@ def test_make_run_serves_the_demo_and_every_url_it_prints_works_twice(tmp_path):
             projector = httpx.Client(follow_redirects=True, timeout=20)
             screen = projector.get(_printed(lines, "Projector link", base))
             assert screen.status_code == 200 and "Design sprints, live" in screen.text
+            stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', screen.text)[1]
+            assert projector.get(base + stylesheet).status_code == 200  # WhiteNoise serves it
             code = re.search(r"data-screen-code>([0-9A-Z]{3}-[0-9A-Z]{3})<", screen.text)[1]
             attendee = httpx.Client(follow_redirects=True, timeout=20)
             form = attendee.get(_printed(lines, "Attendees join at", base))

@@ -146,7 +146,7 @@ def _presence_context(request: HttpRequest, event: Event) -> dict[str, Any]:
 
 
 def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...]) -> HttpResponse:
-    """The first panel as the response; the others out of band (hx-swap-oob in the partial)."""
+    """The first panel as the response; the others out of band (data-hx-swap-oob in the partial)."""
     if panels == ("presence",):
         # Every console re-reads this every few seconds: only what it shows (two queries).
         return render(request, "debates/console.html#presence", _presence_context(request, event))

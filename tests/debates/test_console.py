@@ -262,7 +262,7 @@ def test_a_round_command_also_refreshes_the_rooms_out_of_band(client, host_user,
         url(live_event["event"], "round.end"), {"round": live_event["round"].pk}, **HTMX
     )
     body = response.content.decode()
-    assert 'id="rooms" hx-swap-oob="innerHTML"' in body and "Round 1 ended" in body
+    assert 'id="rooms" data-hx-swap-oob="innerHTML"' in body and "Round 1 ended" in body
 
 
 def test_unknown_commands_and_gets_are_refused(client, host_user, live_event):

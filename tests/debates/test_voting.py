@@ -256,7 +256,7 @@ def test_the_host_link_opens_the_console_with_the_join_qr_code(client, event):
     assert page.status_code == 200
     # The join box (code and QR) loads from the screen view, which the host may read.
     screen = reverse("debates:screen", kwargs={"slug": event.slug})
-    assert f'hx-get="{screen}"' in page.content.decode()
+    assert f'data-hx-get="{screen}"' in page.content.decode()
     assert b"data-screen-code" in client.get(screen).content
 
 

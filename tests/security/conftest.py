@@ -18,7 +18,7 @@ from debates import live
 from debates.models import BreakoutRoom, BreakoutRound, Point, Poll, PollKind
 from debates.selectors import ATTENDEE_SESSION_KEY
 from debates.services import points, rounds, voting
-from events.models import Attendee, Event, Side, Subscriber
+from events.models import Attendee, Event, Phase, Side, Subscriber
 from events.services import subscriber_add
 from tests.conftest import make_attendee
 
@@ -137,6 +137,12 @@ def live_calls(monkeypatch) -> LiveCalls:
 # ---------------------------------------------------------------- the served pages
 
 
+def page_status(label: str, w: World) -> int:
+    """The status a page of main_pages answers with: a finished event's join link says the
+    debate is over (410 Gone), every other page is a plain 200."""
+    return 410 if label == "join link" and w.event.phase == Phase.ENDED else 200
+
+
 def main_pages(w: World) -> list[tuple[str, str, str]]:
     """(label, role, url) of every page a person opens, with the role that may open it."""
     from django.urls import reverse
@@ -209,10 +215,11 @@ class Page(HTMLParser):
         ]
 
     def handlers(self) -> list[tuple[str, str]]:
-        """Inline event handlers: on*="..." and htmx's hx-on (both need 'unsafe-inline'/eval)."""
+        """Inline event handlers: on*="..." and htmx's hx-on / data-hx-on (both need
+        'unsafe-inline'/eval), and hx-vars, which htmx evaluates."""
         return [
             (tag, name)
             for tag, attrs in self.elements
             for name in attrs
-            if name.startswith(("on", "hx-on")) or name == "hx-vars"
+            if name.startswith(("on", "hx-on", "data-hx-on")) or name in {"hx-vars", "data-hx-vars"}
         ]
