@@ -13,7 +13,8 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import commands, frame_budget, live, selectors, set_aside
+from debates import commands, live, selectors, set_aside
+from debates.live import budget as frame_budget
 from debates.services import Ballot, room_place_late_joiner
 from events.models import Attendee, Event
 

@@ -1,4 +1,4 @@
-"""Host rights ending mid-connection: the debate's half (the realtime half is debates.live_hosts).
+"""Host rights ending mid-connection: the debate's half (the realtime half is debates.live.hosts).
 
 `still_hosting` is the checker the debate registers with live: its own rule (selectors.can_host)
 with the user and the session read afresh, as a socket's scope holds both as they were at
@@ -19,7 +19,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from debates import live_hosts, selectors
+from debates import selectors
+from debates.live import hosts as live_hosts
 from events.models import Event, Speaker
 
 # Saves of these fields can end someone's host rights (None: a full save, as the admin does).

@@ -12,7 +12,8 @@ import threading
 
 import pytest
 
-from debates import frame_budget, live, services
+from debates import live, services
+from debates.live import budget as frame_budget
 from debates.models import Poll, PollKind, Vote
 from events.models import Admission
 from tests.conftest import make_attendee, make_event

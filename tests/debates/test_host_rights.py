@@ -13,7 +13,8 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
-from debates import host_rights, live, live_hosts, services
+from debates import host_rights, live, services
+from debates.live import hosts as live_hosts
 from debates.models import PollKind, ResultsVisibility
 from events.models import Event, Speaker, SpeakerRole
 from events.services import host_key_rotate

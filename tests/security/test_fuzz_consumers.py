@@ -11,7 +11,7 @@ Driven in-process through the whole ASGI stack (origin check, session, auth, rou
 WebsocketCommunicator; a connection is reused until a frame closes it, and frames that get a
 reply go in bursts, as a busy client's would.
 
-The per-socket frame budget (debates.frame_budget) is lifted here: in-process, a burst of 24
+The per-socket frame budget (debates.live.budget) is lifted here: in-process, a burst of 24
 frames takes a millisecond, so it would close sockets at moments the generator cannot predict.
 What the budget itself does is shown by tests/debates/test_flood.py.
 """
@@ -30,7 +30,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from debates import commands, frame_budget, live
+from debates import commands, live
+from debates.live import budget as frame_budget
 from debates.models import Poll, PollKind, Takeaway
 from debates.selectors import ATTENDEE_SESSION_KEY
 from productbreaks.asgi import application

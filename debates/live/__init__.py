@@ -60,7 +60,7 @@ Votes over the socket: one writer per process
     never holds more than WRITER_QUEUE_MAX votes; a vote beyond that is refused with
     VOTE_QUEUE_FULL, never dropped. `votes_queued()` reads its size.
 
-Flooding (debates.frame_budget)
+Flooding (debates.live.budget)
     Every client frame (any type, even a malformed one) costs its socket one token of a bucket
     of FRAME_BURST (60), refilled at FRAME_RATE (20) a second. A socket that sends faster is
     closed with CLOSE_TOO_MANY_FRAMES (4429). Under daphne frames are counted as they arrive,
@@ -93,7 +93,7 @@ Host rights ending (control messages)
     rotated, an organiser or a linked host/moderator speaker changed, a user deactivated), the
     change is announced on commit with `control("hosts.changed", ...)`: ONE message per change,
     sent to every process through the same Redis channel as deliveries (`{"o", "c"}` instead of
-    `{"o", "d"}`). Each process acts on it for its own sockets (debates.live_hosts): it re-checks
+    `{"o", "d"}`). Each process acts on it for its own sockets (debates.live.hosts): it re-checks
     its host sockets of the event (or of the user) in one database call per event, and a socket
     that is no longer a host leaves `hosts_group` at once, its `Connection.host` turns False, and
     it is sent `{"type": "host.revoked", "event": N}`. The socket stays open as an audience
@@ -147,7 +147,7 @@ STAGE_CACHE_SECONDS = 2.0  # a connect storm renders the event page's stage once
 CLOSE_BAD_MESSAGE = 4400  # malformed JSON, unknown type, oversized or binary frame
 CLOSE_FORBIDDEN = 4403  # e.g. a vote from a socket that is not an attendee of the event
 CLOSE_NOT_FOUND = 4404  # no such event
-CLOSE_TOO_MANY_FRAMES = 4429  # more frames than debates.frame_budget allows a socket
+CLOSE_TOO_MANY_FRAMES = 4429  # more frames than debates.live.budget allows a socket
 
 VOTE_QUEUE_FULL = gettext_lazy("Too many votes are waiting to be saved. Please vote again.")
 
