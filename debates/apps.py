@@ -7,7 +7,9 @@ class DebatesConfig(AppConfig):
     verbose_name = _("Live debate")
 
     def ready(self) -> None:
-        # Live learns who hosts from the debate; the debate announces when that may change.
-        from debates import host_rights
+        # Realtime reads and writes through the debate's functions (it imports nothing of the
+        # debate); the debate announces when host rights may change.
+        from debates import host_rights, realtime
 
+        realtime.plug_in()
         host_rights.connect()

@@ -21,6 +21,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from debates import live, selectors
+from debates.live import protocol
 from debates.models import (
     ARGUING_SIDES,
     AssignmentMode,
@@ -455,13 +456,13 @@ def _round_for_update(round_: BreakoutRound) -> BreakoutRound:
 
 
 def _round_message(round_: BreakoutRound, message_type: str, **extra: object) -> dict:
-    return {
-        "type": message_type,
-        "round": round_.pk,
-        "number": round_.number,
-        "ends_at": round_.ends_at.isoformat() if round_.ends_at else None,
+    return protocol.round_message(
+        message_type,
+        round_id=round_.pk,
+        number=round_.number,
+        ends_at=round_.ends_at.isoformat() if round_.ends_at else None,
         **extra,
-    }
+    )
 
 
 def _room_json(room: BreakoutRoom) -> dict:
@@ -564,7 +565,7 @@ def round_start(
         live.event_group(event.pk),
         _round_message(
             round_,
-            "round.started",
+            protocol.ROUND_STARTED,
             assignment=mode,
             rooms=[_room_json(room) for room in created],
             assignments=assignments,
@@ -590,11 +591,11 @@ def _notify_assigned(
 ) -> None:
     _notify(
         live.event_group(round_.event_id),
-        _round_message(round_, "room.assigned", attendee=attendee.pk, room=_room_json(room)),
+        _round_message(round_, protocol.ROOM_ASSIGNED, attendee=attendee.pk, room=_room_json(room)),
     )
     for room_id in {room.pk, old_room_id} - {None}:
-        _notify(live.room_group(room_id), {"type": "room.changed", "room": room_id})
-    _notify(live.hosts_group(round_.event_id), {"type": "room.changed", "room": room.pk})
+        _notify(live.room_group(room_id), protocol.room_changed(room_id))
+    _notify(live.hosts_group(round_.event_id), protocol.room_changed(room.pk))
 
 
 @transaction.atomic
@@ -693,8 +694,8 @@ def room_update(
     room.video_url = _clean_room_link(video_url)
     room.location = _clean_location(location)
     room.save(update_fields=["name", "video_url", "location"])
-    _notify(live.room_group(room.pk), {"type": "room.changed", "room": room.pk, **_room_json(room)})
-    _notify(live.hosts_group(round_.event_id), {"type": "room.changed", "room": room.pk})
+    _notify(live.room_group(room.pk), protocol.room_changed(room.pk, **_room_json(room)))
+    _notify(live.hosts_group(round_.event_id), protocol.room_changed(room.pk))
     return room
 
 
@@ -712,7 +713,9 @@ def round_message(*, round_: BreakoutRound, text: str) -> BreakoutRound:
     round_.save(update_fields=["message", "message_at"])
     _notify(
         live.event_group(round_.event_id),
-        _round_message(round_, "message.broadcast", text=text, at=round_.message_at.isoformat()),
+        _round_message(
+            round_, protocol.MESSAGE_BROADCAST, text=text, at=round_.message_at.isoformat()
+        ),
     )
     return round_
 
@@ -741,7 +744,7 @@ def round_extend(*, round_: BreakoutRound, minutes: int) -> BreakoutRound:
 def _round_timer_save(round_: BreakoutRound, ends_at: datetime) -> BreakoutRound:
     round_.ends_at = ends_at
     round_.save(update_fields=["ends_at"])
-    _notify(live.event_group(round_.event_id), _round_message(round_, "timer.changed"))
+    _notify(live.event_group(round_.event_id), _round_message(round_, protocol.TIMER_CHANGED))
     return round_
 
 
@@ -755,7 +758,9 @@ def round_end(*, round_: BreakoutRound) -> BreakoutRound:
     if event.phase == Phase.BREAKOUTS:
         event.phase = Phase.PLENARY
         event.save(update_fields=["phase", "updated_at"])
-    _notify(live.event_group(event.pk), _round_message(round_, "round.ended", phase=event.phase))
+    _notify(
+        live.event_group(event.pk), _round_message(round_, protocol.ROUND_ENDED, phase=event.phase)
+    )
     _notify_event_changed(event.pk)
     return round_
 
@@ -816,14 +821,14 @@ def _notify_point(point: Point, message_type: str, *, highlights_changed: bool =
     projector, the audience in the plenary) only hears that the highlighted points changed:
     one small message, and nothing about points nobody has chosen to show.
     """
-    message = {"type": message_type, **_point_json(point), "text": point.text}
+    message = protocol.point_message(message_type, point=_point_json(point), text=point.text)
     if point.room_id:
         _notify(live.room_group(point.room_id), message)
     _notify(live.hosts_group(point.event_id), message)
     if highlights_changed:
         _notify(
             live.event_group(point.event_id),
-            {"type": "highlights.changed", "event": point.event_id},
+            protocol.highlights_changed(point.event_id),
         )
 
 
@@ -855,7 +860,7 @@ def point_add(
     point = Point.objects.create(
         event_id=round_.event_id, room=room, theme=theme, side=side, text=text, author=attendee
     )
-    _notify_point(point, "point.added")
+    _notify_point(point, protocol.POINT_ADDED)
     return point
 
 
@@ -886,7 +891,7 @@ def point_upvote(*, point: Point, attendee: Attendee) -> Point:
     except IntegrityError:
         raise ValidationError(POINT_ALREADY_UPVOTED, code="point_already_upvoted") from None
     _recount_upvotes(point)
-    _notify_point(point, "point.upvoted")
+    _notify_point(point, protocol.POINT_UPVOTED)
     return point
 
 
@@ -903,7 +908,7 @@ def point_hide(*, point: Point) -> Point:
         point.status = PointStatus.HIDDEN
         point.highlighted = False
         point.save(update_fields=["status", "highlighted"])
-        _notify_point(point, "point.changed", highlights_changed=was_highlighted)
+        _notify_point(point, protocol.POINT_CHANGED, highlights_changed=was_highlighted)
     return point
 
 
@@ -914,7 +919,7 @@ def point_unhide(*, point: Point) -> Point:
         raise ValidationError(POINT_NOT_HIDDEN, code="point_not_hidden")
     point.status = PointStatus.VISIBLE
     point.save(update_fields=["status"])
-    _notify_point(point, "point.changed")
+    _notify_point(point, protocol.POINT_CHANGED)
     return point
 
 
@@ -949,8 +954,8 @@ def point_merge(*, point: Point, into: Point) -> Point:
     point.save(update_fields=["status", "merged_into", "highlighted"])
     into.save(update_fields=["highlighted"])
     _recount_upvotes(into)
-    _notify_point(point, "point.changed")
-    _notify_point(into, "point.changed", highlights_changed=highlights_changed)
+    _notify_point(point, protocol.POINT_CHANGED)
+    _notify_point(into, protocol.POINT_CHANGED, highlights_changed=highlights_changed)
     return into
 
 
@@ -966,8 +971,8 @@ def point_unmerge(*, point: Point) -> Point:
     point.save(update_fields=["status", "merged_into"])
     _recount_upvotes(target)
     _recount_upvotes(point)
-    _notify_point(point, "point.changed")
-    _notify_point(target, "point.changed")
+    _notify_point(point, protocol.POINT_CHANGED)
+    _notify_point(target, protocol.POINT_CHANGED)
     return point
 
 
@@ -980,7 +985,7 @@ def point_highlight(*, point: Point, highlighted: bool = True) -> Point:
     if point.highlighted != highlighted:
         point.highlighted = highlighted
         point.save(update_fields=["highlighted"])
-        _notify_point(point, "point.changed", highlights_changed=True)
+        _notify_point(point, protocol.POINT_CHANGED, highlights_changed=True)
     return point
 
 
@@ -992,7 +997,7 @@ def point_edit(*, point: Point, text: str) -> Point:
     if point.text != text:
         point.text = text
         point.save(update_fields=["text"])
-        _notify_point(point, "point.changed", highlights_changed=point.highlighted)
+        _notify_point(point, protocol.POINT_CHANGED, highlights_changed=point.highlighted)
     return point
 
 
@@ -1009,7 +1014,7 @@ def _clean_takeaway(title: str, text: str) -> tuple[str, str]:
 
 
 def _notify_takeaways(event_id: int) -> None:
-    _notify(live.event_group(event_id), {"type": "takeaways.changed", "event": event_id})
+    _notify(live.event_group(event_id), protocol.takeaways_changed(event_id))
 
 
 @transaction.atomic

@@ -13,8 +13,9 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
-from debates import host_rights, live, services
+from debates import host_rights, live, realtime, services
 from debates.live import hosts as live_hosts
+from debates.live import plugs, protocol
 from debates.models import PollKind, ResultsVisibility
 from events.models import Event, Speaker, SpeakerRole
 from events.services import host_key_rotate
@@ -24,7 +25,7 @@ from tests.debates.test_console_socket import command, session_of_user
 
 pytestmark = pytest.mark.django_db(transaction=True)  # async tests: asyncio_mode = "auto"
 
-REVOKED = live_hosts.HOST_REVOKED
+REVOKED = protocol.HOST_REVOKED
 QUIET = 0.5  # seconds a socket is watched for a message that must not come
 
 
@@ -101,19 +102,18 @@ class Rechecks:
 @pytest.fixture
 def rechecks(monkeypatch) -> Rechecks:
     record = Rechecks()
-    original = live_hosts._recheck
+    original = live_hosts.recheck
 
     async def spy(event_id, sockets):
         await original(event_id, sockets)
         record.finished.append(event_id)
 
-    monkeypatch.setattr(live_hosts, "_recheck", spy)
+    monkeypatch.setattr(live_hosts, "recheck", spy)
     return record
 
 
 def hosts_here(event: Event) -> set:
-    hub = live._HUB
-    return set(hub.groups.get(live.hosts_group(event.pk), ())) if hub else set()
+    return live.members(live.hosts_group(event.pk))
 
 
 # ---------------------------------------------------------------- the host link rotated
@@ -147,7 +147,7 @@ async def test_every_host_socket_of_the_event_is_rechecked_in_one_database_call(
         calls.append((event_id, len(holders)))
         return host_rights.still_hosting(event_id, holders)
 
-    monkeypatch.setattr(live_hosts, "_checker", counting)
+    monkeypatch.setattr(plugs.plugged, "hosts", counting)
     first, _ = await host_link_socket(event)
     second, _ = await host_link_socket(event)
 
@@ -350,7 +350,7 @@ async def test_a_socket_connecting_while_the_link_rotates_is_not_left_a_host(hid
     """Its rights are read just before the rotation commits: the re-check that follows finds
     it not yet registered, so connect reads it again and registers what it is now."""
     event = hidden["event"]
-    original = live.connection_read
+    original = realtime.connection_read
     reads = []
 
     def read_then_rotate(**kwargs):
@@ -360,7 +360,7 @@ async def test_a_socket_connecting_while_the_link_rotates_is_not_left_a_host(hid
         reads.append(connection.host)
         return connection
 
-    monkeypatch.setattr(live, "connection_read", read_then_rotate)
+    monkeypatch.setattr(plugs.plugged, "connection", read_then_rotate)
     socket, synced = await host_link_socket(event)
     assert reads == [True, False]
     assert synced["host"] is False

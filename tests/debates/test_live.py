@@ -36,7 +36,7 @@ async def test_a_process_resends_everything_when_its_redis_subscription_comes_ba
     await drain(socket)
 
     # Cut this process's subscription (and only it), as a Redis restart or a network blip would.
-    name = live._HUB.bridge.name
+    name = live.stats()["relay"]["name"]
     admin = aioredis.Redis.from_url(redis_url)
     [client] = [c for c in await admin.client_list() if c.get("name") == name]
     await admin.client_kill_filter(_id=client["id"])
@@ -47,7 +47,7 @@ async def test_a_process_resends_everything_when_its_redis_subscription_comes_ba
     # A generous deadline, not a timing claim: on a loaded machine the resync can queue.
     tally = await receive_until(socket, lambda m: m["type"] == "tally.updated", timeout=20)
     assert tally["poll"] == poll.pk
-    assert live._HUB.bridge.subscriptions == 2
+    assert live.stats()["relay"]["subscriptions"] == 2
     await socket.disconnect()
 
 
@@ -92,7 +92,7 @@ async def test_connected_now_adds_up_the_attendees_of_every_process(event, redis
     assert await in_thread(live.attendees_connected)(event.pk) == 1 + 3
 
     # This process reports its own attendee for the others to read.
-    origin = live._HUB.bridge.origin
+    origin = live.stats()["relay"]["origin"]
     for _ in range(40):
         mine = await admin.hget(key, origin)
         if mine and mine.decode().startswith("1:"):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from debates import live, selectors, services
+from debates import realtime, selectors, services
 from debates.models import BreakoutRound, Point, Takeaway
 from events.models import Attendee, Event, Phase, Resource, Side, Speaker, Theme
 from tests.conftest import make_attendee
@@ -121,7 +121,7 @@ def test_every_page_in_every_phase_shows_hostile_text_as_text(hostile: World):
 @pytest.mark.django_db
 def test_the_socket_pushes_escaped_html_and_text_only_as_json(hostile: World):
     event = hostile.event
-    message = live.event_message(event, selectors.poll_snapshots(event_id=event.pk), fresh=True)
+    message = realtime.event_message(event, selectors.poll_snapshots(event_id=event.pk), fresh=True)
     page = Page(message["html"])
     assert _injected(page) == []
     assert shown("M") in page.text
