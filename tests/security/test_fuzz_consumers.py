@@ -13,7 +13,7 @@ reply go in bursts, as a busy client's would.
 
 The per-socket frame budget (debates.live.budget) is lifted here: in-process, a burst of 24
 frames takes a millisecond, so it would close sockets at moments the generator cannot predict.
-What the budget itself does is shown by tests/debates/test_flood.py.
+What the budget itself does is shown by tests/debates/live/test_budget.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 In-process sockets through the whole ASGI stack; the changes are made in a worker thread, as a
 view or the admin makes them, so they are announced on commit like in production. The same over
-real daphne processes is in tests/debates/test_host_rights_servers.py.
+real daphne processes is in tests/debates/live/test_hosts_servers.py.
 """
 
 from __future__ import annotations
