@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
@@ -43,19 +44,26 @@ log = logging.getLogger(__name__)
 DAPHNE_PROTOCOL = "productbreaks.daphne_protocol"  # scope key: daphne's protocol of the socket
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {
-    "fast_path": "unchecked",  # "on", or "off" (then `fast_path_off_because` says why)
-    "fast_path_off_because": "",
-    "frames_fast": 0,  # fan-out frames written straight to the socket
-    "frames_fallback": 0,  # fan-out frames sent through daphne because the fast path is off
-}
+
+
+@dataclass
+class FastPath:
+    """This process's fast path, as `stats()` reports it."""
+
+    fast_path: str = "unchecked"  # until a socket through daphne; then "on", or "off"
+    fast_path_off_because: str = ""
+    frames_fast: int = 0  # fan-out frames written straight to the socket
+    frames_fallback: int = 0  # fan-out frames sent through daphne because the fast path is off
+
+
+FAST_PATH = FastPath()
 
 
 def stats() -> dict[str, Any]:
     """This process's fast path: "unchecked" (no socket through daphne yet), "on" or "off",
     why it is off, and the frames sent each way since the process started."""
     with _lock:
-        return dict(_state)
+        return asdict(FAST_PATH)
 
 
 def text_frame(text: str) -> bytes:
@@ -94,7 +102,7 @@ def daphne_protocol_middleware(app: Callable) -> Callable:
     async def middleware(scope: dict, receive: Callable, send: Callable) -> None:
         protocol = daphne_protocol(send)
         if protocol is not None:
-            if _state["fast_path"] == "unchecked":
+            if FAST_PATH.fast_path == "unchecked":
                 fast_path_check(protocol)
             scope = {**scope, DAPHNE_PROTOCOL: protocol}
         return await app(scope, receive, send)
@@ -141,17 +149,17 @@ def fast_path_check(protocol: Any) -> bool:
         if not ok:
             return _fast_path_off(f"Twisted's transport has no usable {name}")
     with _lock:
-        if _state["fast_path"] == "unchecked":
-            _state["fast_path"] = "on"
+        if FAST_PATH.fast_path == "unchecked":
+            FAST_PATH.fast_path = "on"
     return True
 
 
 def _fast_path_off(reason: str) -> bool:
     with _lock:
-        if _state["fast_path"] == "off":
+        if FAST_PATH.fast_path == "off":
             return False
-        _state["fast_path"] = "off"
-        _state["fast_path_off_because"] = reason
+        FAST_PATH.fast_path = "off"
+        FAST_PATH.fast_path_off_because = reason
     log.warning(
         "live: the socket fast path is off (%s); every frame now goes through daphne's send. "
         "Check the Twisted and daphne versions against pyproject.toml.",
@@ -192,17 +200,17 @@ async def send_frame(consumer: Any, frame: bytes, message: dict[str, Any]) -> No
     and applies, else `message` (the same text) through daphne's send (`consumer.base_send`).
     Raises what daphne's send raises (a closed socket)."""
     protocol = consumer.scope.get(DAPHNE_PROTOCOL)
-    if protocol is not None and _state["fast_path"] == "on":
+    if protocol is not None and FAST_PATH.fast_path == "on":
         try:
             written = write_fast(protocol, frame)
         except Exception as exc:  # a changed internal: fall back, never drop
             _fast_path_off(f"a fast write failed: {exc!r}")
             written = False
         if written:
-            _state["frames_fast"] += 1
+            FAST_PATH.frames_fast += 1
             return
-    if protocol is not None and _state["fast_path"] == "off":
-        _state["frames_fallback"] += 1
+    if protocol is not None and FAST_PATH.fast_path == "off":
+        FAST_PATH.frames_fallback += 1
     await consumer.base_send(message)
 
 
