@@ -337,11 +337,17 @@ def members(group: str) -> set[Any]:
 def stats() -> dict[str, Any]:
     """This process's realtime at a glance: groups, sockets, queued votes, Redis, transport."""
     hub = _hub
-    groups = dict(hub.groups) if hub is not None else {}
+    groups: list[set[Any]] = []
+    for _attempt in range(3):  # read from a view's thread while the loop may change it
+        try:
+            groups = [set(members) for members in list(hub.groups.values())] if hub else []
+            break
+        except RuntimeError:
+            continue
     bridge = hub.bridge if hub is not None else None
     return {
         "groups": len(groups),
-        "sockets": len(set().union(*groups.values())) if groups else 0,
+        "sockets": len(set().union(*groups)),
         "votes_queued": len(hub.writer.queue) if hub is not None else 0,
         "relay": bridge.stats() if bridge is not None else None,
         "transport": transport.stats(),

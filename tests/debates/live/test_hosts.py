@@ -8,7 +8,6 @@ real daphne processes is in tests/debates/live/test_hosts_servers.py.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -321,29 +320,6 @@ def test_the_checker_reads_the_account_and_the_session_afresh(hidden, host_user,
     get_user_model().objects.filter(pk=host_user.pk).update(is_active=False)
     assert host_rights.still_hosting(event.pk, holders) == [False, True, False, False]
     assert host_rights.still_hosting(event.pk + 999, holders) == [False] * 4
-
-
-async def test_the_control_message_crosses_processes_as_one_json_envelope(
-    hidden, rechecks, monkeypatch
-):
-    """Through Redis it is {"o": origin, "c": [name, payload]}: what a listener acts on."""
-    published = []
-
-    class Bridge:
-        async def publish(self, body, key="d"):
-            published.append(json.loads(live.encode({"o": "me", key: body})))
-
-    socket, _ = await host_link_socket(hidden["event"])
-    monkeypatch.setattr(live._HUB, "bridge", Bridge())
-    await in_thread(live_hosts.hosts_changed)(event_id=hidden["event"].pk)
-    assert await rechecks.done() == [hidden["event"].pk]
-    assert await socket.receive_nothing(timeout=QUIET)  # the key did not change: still a host
-    [member] = hosts_here(hidden["event"])
-    assert member.connection.host is True
-    assert published == [
-        {"o": "me", "c": [live_hosts.CONTROL, {"event": hidden["event"].pk, "user": None}]}
-    ]
-    await socket.disconnect()
 
 
 async def test_a_socket_connecting_while_the_link_rotates_is_not_left_a_host(hidden, monkeypatch):

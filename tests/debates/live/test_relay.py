@@ -1,4 +1,5 @@
-"""debates.live beyond one socket: Redis across processes in-process, resync after a drop."""
+"""debates.live.relay: Redis across processes in-process, resync after a drop, presence, control
+messages."""
 
 from __future__ import annotations
 
@@ -109,3 +110,32 @@ async def test_connected_now_adds_up_the_attendees_of_every_process(event, redis
         await asyncio.sleep(0.25)
     assert mine.decode().startswith("0:")
     await admin.aclose()
+
+
+async def test_a_control_message_crosses_processes_as_one_json_envelope(event, redis_url, settings):
+    """Through Redis it is {"o": origin, "c": [name, payload]}: what a listener acts on."""
+    import json
+
+    import redis.asyncio as aioredis
+
+    from debates.live import hosts
+
+    settings.REDIS_URL = redis_url
+    socket = await open_socket(event.slug)
+    await initial(socket)
+    listener = aioredis.Redis.from_url(redis_url).pubsub()
+    await listener.subscribe(live.REDIS_CHANNEL)
+
+    await in_thread(hosts.hosts_changed)(event_id=event.pk)
+
+    for _ in range(100):
+        item = await listener.get_message(ignore_subscribe_messages=True, timeout=0.2)
+        if item is not None:
+            break
+    envelope = json.loads(item["data"])
+    assert envelope == {
+        "o": live.stats()["relay"]["origin"],
+        "c": [hosts.CONTROL, {"event": event.pk, "user": None}],
+    }
+    await listener.aclose()
+    await socket.disconnect()
