@@ -259,7 +259,7 @@ def host_key_rotate(*, event: Event) -> Event:
 
 
 def _event_changed_on_commit(event_id: int) -> None:
-    # Imported here: debates.live reads events through debates.selectors, which imports this module.
+    # Imported here: events must not import the debate at all (a known gap, see the lead).
     from debates import live
 
     transaction.on_commit(lambda: live.event_changed(event_id))
