@@ -3,8 +3,8 @@
 Every client frame costs one token, whatever it is (a vote, a ping, a room.sync, a host
 command, a malformed or binary frame). A socket starts with FRAME_BURST tokens and earns
 FRAME_RATE a second up to FRAME_BURST again; a frame that finds the bucket empty closes the
-socket with CLOSE_TOO_MANY_FRAMES (4429, debates.live.protocol), and what the client sends after that
-costs nothing.
+socket with CLOSE_TOO_MANY_FRAMES (4429, debates.live.protocol), and what the client sends
+after that costs nothing.
 
 The numbers, and why no honest client comes near them
     An attendee's page sends a ping every 25 s, one room.sync after a round starts or ends or
@@ -16,8 +16,8 @@ The numbers, and why no honest client comes near them
     bucket below 50 of its 60. A flood is closed after about 60 frames.
 
 Where frames are counted: where they arrive
-    Under daphne, `transport.frames_guard` counts each frame in daphne's protocol (`onMessage`, on the reactor)
-    before it is queued for the consumer. Counting in the consumer would be too late: daphne
+    Under daphne, `transport.frames_guard` counts each frame in daphne's protocol
+    (`onMessage`, on the reactor) before it is queued for the consumer. Counting in the consumer would be too late: daphne
     parses a whole read (a thousand small frames) per turn of the loop and queues each one
     (an unbounded queue), while the consumer takes one per turn, so a flood piles up in
     daphne's queue (tens of MB) and the consumer sees it at a trickle that may never empty the
