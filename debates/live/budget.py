@@ -16,12 +16,12 @@ The numbers, and why no honest client comes near them
     bucket below 50 of its 60. A flood is closed after about 60 frames.
 
 Where frames are counted: where they arrive
-    Under daphne, `transport.frames_guard` counts each frame in daphne's protocol
-    (`onMessage`, on the reactor) before it is queued for the consumer. Counting in the
-    consumer would be too late: daphne parses a whole read (a thousand small frames) per turn
-    of the loop and queues each one (an unbounded queue), while the consumer takes one per
-    turn, so a flood piles up in daphne's queue (tens of MB) and the consumer sees it at a
-    trickle that may never empty the bucket. When the bucket is empty, the guard sends the close frame and stops reading the
+    Under daphne, `transport.frames_guard` counts each frame in daphne's protocol (`onMessage`,
+    on the reactor) before it is queued for the consumer. Counting in the consumer would be too
+    late: daphne parses a whole read (a thousand small frames) per turn of the loop and queues
+    each one (an unbounded queue), while the consumer takes one per turn, so a flood piles up in
+    daphne's queue (tens of MB) and the consumer sees it at a trickle that may never empty the
+    bucket. When the bucket is empty, the guard sends the close frame and stops reading the
     socket: what the client sends afterwards stays unread in the kernel's buffer until autobahn
     drops the connection (its close handshake timeout, 1 s); a frame already read is dropped
     without being queued. Outside daphne (in-process tests) the consumer spends the budget.
