@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 import subprocess
 import sys
 import time
 
 from bench.server import REPO, die_with_parent, free_port, raise_nofile, venv_bin
+from debates.live.transport import daphne_protocol, text_frame, write_fast
 
 PAYLOAD = json.dumps(
     {
@@ -41,17 +41,8 @@ PAYLOAD = json.dumps(
 _sockets: dict[object, object] = {}
 
 
-def frame(text: str) -> bytes:
-    """An unmasked, unfragmented server-to-client text frame (RFC 6455)."""
-    data = text.encode()
-    n = len(data)
-    if n < 126:
-        head = struct.pack("!BB", 0x81, n)
-    elif n < 65536:
-        head = struct.pack("!BBH", 0x81, 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x81, 127, n)
-    return head + data
+# The product's own builder (one RFC 6455 frame builder in the project).
+frame = text_frame
 
 
 async def _fan_out(way: str) -> dict:
@@ -64,17 +55,11 @@ async def _fan_out(way: str) -> dict:
     else:
         raw = frame(PAYLOAD)
         for send in sends:
-            # daphne's send is partial(server.handle_reply, protocol).
-            transport = send.args[0].transport
-            if way == "frame" or transport.dataBuffer or transport._tempDataBuffer:
-                transport.write(raw)
-                continue
-            try:
-                sent = transport.socket.send(raw)
-            except BlockingIOError:
-                sent = 0
-            if sent < len(raw):
-                transport.write(raw[sent:])
+            protocol = daphne_protocol(send)
+            if way == "frame":
+                protocol.transport.write(raw)
+            elif not write_fast(protocol, raw):
+                await send({"type": "websocket.send", "text": PAYLOAD})
     in_loop = time.process_time() - started
     await asyncio.sleep(1.0)  # the reactor writes what was queued
     total = time.process_time() - started

@@ -6,7 +6,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   storm     2,000 attendees join within 5 s; every one must end up connected
   burst     5,000 attendees each vote once within 10 s, then a rising sustained rate
   latency   vote-to-every-screen at 200 votes/s with 2,000 then 5,000 sockets
-  baseline  3,000 sockets, 5 votes/s: group_send per vote (PB_FANOUT=group_send) vs snapshots
+  baseline  3,000 sockets, 5 votes/s: group_send per vote (bench/baseline.py) vs snapshots
   cluster   2 daphne processes + PostgreSQL + Redis + nginx: burst correctness and latency
   flood     one socket floods vote.cast for 20 s beside 50 innocent voters (bench.flood)
 
@@ -327,7 +327,7 @@ def server_for(args: argparse.Namespace, *, fanout: str = "") -> Server:
     if args.cluster:
         log("starting the cluster: PostgreSQL database, Redis, 2 daphne, nginx")
         return start_cluster(processes=args.processes, fanout=fanout)
-    log(f"starting one embedded daphne{' with PB_FANOUT=' + fanout if fanout else ''}")
+    log(f"starting one embedded daphne{' serving the ' + fanout + ' baseline' if fanout else ''}")
     return start_embedded(fanout=fanout)
 
 

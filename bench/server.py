@@ -106,7 +106,13 @@ class ProcSample:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def daphne_command_from_unit(instance: int, runtime_dir: Path) -> tuple[list[str], int]:
+# The group_send baseline is its own ASGI application (bench/baseline.py), never the product's.
+FANOUT_APPS = {"group_send": "bench.baseline:application"}
+
+
+def daphne_command_from_unit(
+    instance: int, runtime_dir: Path, *, fanout: str = ""
+) -> tuple[list[str], int]:
     """The unit's ExecStart for one instance, with /run/productbreaks and the venv made local."""
     text = UNIT.read_text()
     match = re.search(r"^ExecStart=(.+)$", text, re.MULTILINE)
@@ -120,12 +126,14 @@ def daphne_command_from_unit(instance: int, runtime_dir: Path) -> tuple[list[str
     # To measure a change to the entry point without editing the unit: BENCH_ASGI_APP=mod:app.
     if os.environ.get("BENCH_ASGI_APP"):
         argv[-1] = os.environ["BENCH_ASGI_APP"]
+    if fanout:
+        argv[-1] = FANOUT_APPS[fanout]
     return argv, int(limit.group(1)) if limit else 65536
 
 
-def embedded_command(port: int) -> list[str]:
+def embedded_command(port: int, *, fanout: str = "") -> list[str]:
     """The unit's daphne flags, but on a TCP port and without proxy headers (no proxy)."""
-    argv, _ = daphne_command_from_unit(1, Path("/nonexistent"))
+    argv, _ = daphne_command_from_unit(1, Path("/nonexistent"), fanout=fanout)
     out: list[str] = []
     skip = False
     for arg in argv:
@@ -326,7 +334,7 @@ def _base_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "PB_FANOUT", "SQLITE_PATH"}
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SQLITE_PATH"}
     }
     env |= {
         "DJANGO_SETTINGS_MODULE": "productbreaks.settings",
@@ -378,7 +386,7 @@ def start_embedded(*, fanout: str = "", port: int = 0, log_dir: Path | None = No
     raise_nofile()
     workdir = Path(tempfile.mkdtemp(prefix="pb-bench-"))
     sqlite_path = str(workdir / "db.sqlite3")
-    env = _base_env(SQLITE_PATH=sqlite_path, **({"PB_FANOUT": fanout} if fanout else {}))
+    env = _base_env(SQLITE_PATH=sqlite_path)
     port = port or free_port()
     server = Server(
         mode="embedded",
@@ -394,7 +402,7 @@ def start_embedded(*, fanout: str = "", port: int = 0, log_dir: Path | None = No
         logs = log_dir or workdir
         server.daphne.append(
             subprocess.Popen(
-                embedded_command(port),
+                embedded_command(port, fanout=fanout),
                 cwd=REPO,
                 env=env,
                 preexec_fn=_child_setup(),
@@ -461,7 +469,6 @@ def start_cluster(
         REDIS_URL=redis_url,
         SERVE_STATIC="1",
         CSRF_TRUSTED_ORIGINS=url,
-        **({"PB_FANOUT": fanout} if fanout else {}),
     )
     server = Server(mode="cluster", url=url, env=env, workdir=workdir, database_url=database_url)
     server._cleanup.extend(cleanup)
@@ -470,7 +477,7 @@ def start_cluster(
         server.manage("collectstatic", "--noinput", "-v0")  # the manifest WhiteNoise serves
         sockets = []
         for instance in range(1, processes + 1):
-            argv, limit = daphne_command_from_unit(instance, workdir)
+            argv, limit = daphne_command_from_unit(instance, workdir, fanout=fanout)
             limit = min(limit, hard)
             proc = subprocess.Popen(
                 argv,

@@ -13,10 +13,12 @@ class DebatesConfig(AppConfig):
     verbose_name = _("Live debate")
 
     def ready(self) -> None:
-        # Live learns who hosts from the debate; the debate announces when that may change.
-        from debates import host_rights
+        # Realtime reads and writes through the debate's functions (it imports nothing of the
+        # debate); the debate announces when host rights may change.
+        from debates import host_rights, realtime
         from events.signals import event_changed
 
+        realtime.plug_in()
         host_rights.connect()
         # An edited event reaches its open pages: events announces the edit on commit (it may
         # not call live itself) and the debate passes it on.

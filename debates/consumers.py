@@ -1,7 +1,8 @@
 """The one websocket consumer: a thin translation between frames and debates.live/services.
 
-Who the socket is comes from the session (see debates.live.connect); what a vote means is
-decided by debates.services, through the process's batch writer.
+Who the socket is comes from the session (debates.live.hub.connect, through the debate's
+reader in debates.realtime); what a vote means is decided by debates.services, through the
+process's batch writer (debates.live.writer). The messages are debates.live.protocol's.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import frame_budget, host_actions, live, selectors
+from debates import host_actions, live, selectors
+from debates.live import budget as frame_budget
+from debates.live import protocol, transport
 from debates.services import rounds, set_aside
 from debates.services.voting import Ballot
 from events.models import Attendee, Event
 
-PONG = live.encode({"type": "pong"})
+PONG = live.encode(protocol.pong())
+# An alias no channel layer is configured under: this consumer gets none (fan-out is
+# debates.live's); bench/baseline.py subclasses it with the default layer.
+NO_LAYER = "productbreaks-no-layer"
 
 
 def _parse(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any] | None:
@@ -64,12 +70,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     connection: live.Connection | None = None
     room_group: str | None = None  # the breakout room this attendee's socket follows
     closing = False  # the server closed it: what the client still sends is dropped unread
-    frames_guarded = False  # daphne counts this socket's frames (frame_budget.guard)
-
-    @property
-    def channel_layer_alias(self) -> str:  # type: ignore[override]
-        # No channel layer at all (fan-out is debates.live's), except in the bench baseline.
-        return live.consumer_layer_alias()
+    frames_guarded = False  # daphne counts this socket's frames (transport.frames_guard)
+    channel_layer_alias = NO_LAYER
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels 4.2+ hops to a thread (aclose_old_connections) before every handler, i.e.
@@ -82,10 +84,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.budget = frame_budget.FrameBudget()
-        self.frames_guarded = frame_budget.guard(
-            self.scope.get(live.DAPHNE_PROTOCOL),
-            self.budget,
-            close_code=live.CLOSE_TOO_MANY_FRAMES,
+        self.frames_guarded = transport.frames_guard(
+            self.scope, self.budget.spend, close_code=live.CLOSE_TOO_MANY_FRAMES
         )
         slug = self.scope["url_route"]["kwargs"]["slug"]
         self.connection = await live.connect(self, slug=slug)
@@ -139,10 +139,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
         )
         await live.vote_submit(self, ballot=ballot, ref=ref)
 
-    async def live_forward(self, message: dict[str, Any]) -> None:
-        """Bench baseline only (PB_FANOUT=group_send): a tally relayed by the channel layer."""
-        await self.send(text_data=message["text"])
-
     # ------------------------------------------------------------ host console (host console)
 
     async def _host_command(self, message: dict[str, Any]) -> None:
@@ -181,14 +177,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if outcome is _FORBIDDEN:
             await self.close(code=live.CLOSE_FORBIDDEN)
             return
-        answer: dict[str, Any] = {"ref": ref, "command": name}
         if outcome is None:
-            answer["type"] = "command.done"
+            answer = protocol.command_done(ref=ref, command=name)
         elif outcome.code == host_actions.Refusal.UNKNOWN:
             await self.close(code=live.CLOSE_BAD_MESSAGE)
             return
         else:
-            answer |= {"type": "command.refused", "reason": outcome.reason}
+            answer = protocol.command_refused(ref=ref, command=name, reason=outcome.reason)
         await self.send(text_data=live.encode(answer))
 
     async def _room_follow(self) -> int | None:
@@ -210,7 +205,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _room_sync(self) -> None:
         """{"type": "room.sync"}: the client saw rooms change; answered with room.synced."""
         room_id = await self._room_follow()
-        await self.send(text_data=live.encode({"type": "room.synced", "room": room_id}))
+        await self.send(text_data=live.encode(protocol.room_synced(room_id)))
 
 
 _FORBIDDEN = object()

@@ -1,4 +1,4 @@
-"""Host rights ending mid-connection: the debate's half (the realtime half is debates.live_hosts).
+"""Host rights ending mid-connection: the debate's half (the realtime half is debates.live.hosts).
 
 `still_hosting` is the checker the debate registers with live: its own rule (selectors.can_host)
 with the user and the session read afresh, as a socket's scope holds both as they were at
@@ -19,7 +19,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from debates import live_hosts, selectors
+from debates import live, selectors
+from debates.live import hosts as live_hosts
 from events.models import Event, Speaker
 
 # Saves of these fields can end someone's host rights (None: a full save, as the admin does).
@@ -27,7 +28,7 @@ EVENT_HOST_FIELDS = frozenset({"host_key", "organiser"})
 USER_HOST_FIELDS = frozenset({"is_active", "is_superuser"})
 
 
-def still_hosting(event_id: int, holders: list[live_hosts.Holder]) -> list[bool]:
+def still_hosting(event_id: int, holders: list[live.Holder]) -> list[bool]:
     """For each (user id, session key): may it still host the event? Sync; one query for the
     event, one for the users, then per holder one for its session and at most one in can_host."""
     event = Event.objects.filter(pk=event_id).first()
@@ -86,8 +87,7 @@ def _user_deleted(sender, instance, **kwargs) -> None:
 
 
 def connect() -> None:
-    """Called once, from DebatesConfig.ready."""
-    live_hosts.checker_register(still_hosting)
+    """Called once, from DebatesConfig.ready (debates.realtime plugs `still_hosting` in)."""
     user = get_user_model()
     uid = "debates.host_rights."
     post_save.connect(_event_saved, sender=Event, dispatch_uid=uid + "event_saved")

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from debates.live import protocol
 from debates.models import (
     ARGUING_SIDES,
     BreakoutRoom,
@@ -179,23 +180,19 @@ class PollSnapshot:
     def message(self, *, full: bool) -> dict[str, Any]:
         """The tally.updated message. `full`: for hosts, who always see counts and turnout."""
         visible = full or self.visible_to_attendees
-        message: dict[str, Any] = {
-            "type": "tally.updated",
-            "poll": self.id,
-            "version": self.version,
-            "kind": self.kind,
-            "state": self.state,
-            "visible": visible,
-            "hidden_from_attendees": not self.visible_to_attendees,
-            "total": self.total,
-            "set_aside": self.set_aside,
-        }
-        if visible:
-            message["counts"] = dict(self.counts)
-            message["percent"] = self.percent
-        if full:
-            message["attendees"] = self.attendees
-        return message
+        return protocol.tally_updated(
+            poll=self.id,
+            version=self.version,
+            kind=self.kind,
+            state=self.state,
+            visible=visible,
+            hidden_from_attendees=not self.visible_to_attendees,
+            total=self.total,
+            set_aside=self.set_aside,
+            counts=self.counts if visible else None,
+            percent=self.percent if visible else None,
+            attendees=self.attendees if full else None,
+        )
 
 
 # Raw SQL on purpose: the ORM spent ~8 ms building this query (four correlated subqueries), the

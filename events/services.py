@@ -228,7 +228,7 @@ def host_key_rotate(*, event: Event) -> Event:
     """A new secret host link; browsers that came in through the old one lose host rights.
 
     Their open sockets too, within a second of the commit: debates.host_rights announces this
-    save (events must not import the debate) and debates.live_hosts demotes those sockets.
+    save (events must not import the debate) and debates.live.hosts demotes those sockets.
     """
     event.host_key = secrets.token_urlsafe(24)
     event.save(update_fields=["host_key", "updated_at"])

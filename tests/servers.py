@@ -31,7 +31,6 @@ _SCRUB = {
     "DATABASE_URL",
     "REDIS_URL",
     "SQLITE_PATH",
-    "PB_FANOUT",
     "DEBUG",
     "DJANGO_SETTINGS_MODULE",
 }

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from debates import live
+from debates.live import protocol
 from debates.models import (
     ARGUING_SIDES,
     BreakoutRoom,
@@ -71,14 +72,14 @@ def _notify_point(point: Point, message_type: str, *, highlights_changed: bool =
     projector, the audience in the plenary) only hears that the highlighted points changed:
     one small message, and nothing about points nobody has chosen to show.
     """
-    message = {"type": message_type, **_point_json(point), "text": point.text}
+    message = protocol.point_message(message_type, point=_point_json(point), text=point.text)
     if point.room_id:
         notify(live.room_group(point.room_id), message)
     notify(live.hosts_group(point.event_id), message)
     if highlights_changed:
         notify(
             live.event_group(point.event_id),
-            {"type": "highlights.changed", "event": point.event_id},
+            protocol.highlights_changed(point.event_id),
         )
 
 
@@ -110,7 +111,7 @@ def point_add(
     point = Point.objects.create(
         event_id=round_.event_id, room=room, theme=theme, side=side, text=text, author=attendee
     )
-    _notify_point(point, "point.added")
+    _notify_point(point, protocol.POINT_ADDED)
     return point
 
 
@@ -141,7 +142,7 @@ def point_upvote(*, point: Point, attendee: Attendee) -> Point:
     except IntegrityError:
         raise ValidationError(POINT_ALREADY_UPVOTED, code="point_already_upvoted") from None
     _recount_upvotes(point)
-    _notify_point(point, "point.upvoted")
+    _notify_point(point, protocol.POINT_UPVOTED)
     return point
 
 
@@ -158,7 +159,7 @@ def point_hide(*, point: Point) -> Point:
         point.status = PointStatus.HIDDEN
         point.highlighted = False
         point.save(update_fields=["status", "highlighted"])
-        _notify_point(point, "point.changed", highlights_changed=was_highlighted)
+        _notify_point(point, protocol.POINT_CHANGED, highlights_changed=was_highlighted)
     return point
 
 
@@ -169,7 +170,7 @@ def point_unhide(*, point: Point) -> Point:
         raise ValidationError(POINT_NOT_HIDDEN, code="point_not_hidden")
     point.status = PointStatus.VISIBLE
     point.save(update_fields=["status"])
-    _notify_point(point, "point.changed")
+    _notify_point(point, protocol.POINT_CHANGED)
     return point
 
 
@@ -204,8 +205,8 @@ def point_merge(*, point: Point, into: Point) -> Point:
     point.save(update_fields=["status", "merged_into", "highlighted"])
     into.save(update_fields=["highlighted"])
     _recount_upvotes(into)
-    _notify_point(point, "point.changed")
-    _notify_point(into, "point.changed", highlights_changed=highlights_changed)
+    _notify_point(point, protocol.POINT_CHANGED)
+    _notify_point(into, protocol.POINT_CHANGED, highlights_changed=highlights_changed)
     return into
 
 
@@ -221,8 +222,8 @@ def point_unmerge(*, point: Point) -> Point:
     point.save(update_fields=["status", "merged_into"])
     _recount_upvotes(target)
     _recount_upvotes(point)
-    _notify_point(point, "point.changed")
-    _notify_point(target, "point.changed")
+    _notify_point(point, protocol.POINT_CHANGED)
+    _notify_point(target, protocol.POINT_CHANGED)
     return point
 
 
@@ -235,7 +236,7 @@ def point_highlight(*, point: Point, highlighted: bool = True) -> Point:
     if point.highlighted != highlighted:
         point.highlighted = highlighted
         point.save(update_fields=["highlighted"])
-        _notify_point(point, "point.changed", highlights_changed=True)
+        _notify_point(point, protocol.POINT_CHANGED, highlights_changed=True)
     return point
 
 
@@ -247,5 +248,5 @@ def point_edit(*, point: Point, text: str) -> Point:
     if point.text != text:
         point.text = text
         point.save(update_fields=["text"])
-        _notify_point(point, "point.changed", highlights_changed=point.highlighted)
+        _notify_point(point, protocol.POINT_CHANGED, highlights_changed=point.highlighted)
     return point

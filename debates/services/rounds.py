@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from debates import live, selectors
+from debates.live import protocol
 from debates.models import AssignmentMode, BreakoutRoom, BreakoutRound, RoomMember
 from debates.room_mix import room_mix
 from debates.services.notify import notify, notify_event_changed
@@ -136,13 +137,13 @@ def _round_for_update(round_: BreakoutRound) -> BreakoutRound:
 
 
 def _round_message(round_: BreakoutRound, message_type: str, **extra: object) -> dict:
-    return {
-        "type": message_type,
-        "round": round_.pk,
-        "number": round_.number,
-        "ends_at": round_.ends_at.isoformat() if round_.ends_at else None,
+    return protocol.round_message(
+        message_type,
+        round_id=round_.pk,
+        number=round_.number,
+        ends_at=round_.ends_at.isoformat() if round_.ends_at else None,
         **extra,
-    }
+    )
 
 
 def _room_json(room: BreakoutRoom) -> dict:
@@ -245,7 +246,7 @@ def round_start(
         live.event_group(event.pk),
         _round_message(
             round_,
-            "round.started",
+            protocol.ROUND_STARTED,
             assignment=mode,
             rooms=[_room_json(room) for room in created],
             assignments=assignments,
@@ -271,11 +272,11 @@ def _notify_assigned(
 ) -> None:
     notify(
         live.event_group(round_.event_id),
-        _round_message(round_, "room.assigned", attendee=attendee.pk, room=_room_json(room)),
+        _round_message(round_, protocol.ROOM_ASSIGNED, attendee=attendee.pk, room=_room_json(room)),
     )
     for room_id in {room.pk, old_room_id} - {None}:
-        notify(live.room_group(room_id), {"type": "room.changed", "room": room_id})
-    notify(live.hosts_group(round_.event_id), {"type": "room.changed", "room": room.pk})
+        notify(live.room_group(room_id), protocol.room_changed(room_id))
+    notify(live.hosts_group(round_.event_id), protocol.room_changed(room.pk))
 
 
 def room_arrive(*, attendee: Attendee) -> BreakoutRoom | None:
@@ -391,8 +392,8 @@ def room_update(
     room.video_url = _clean_room_link(video_url)
     room.location = _clean_location(location)
     room.save(update_fields=["name", "video_url", "location"])
-    notify(live.room_group(room.pk), {"type": "room.changed", "room": room.pk, **_room_json(room)})
-    notify(live.hosts_group(round_.event_id), {"type": "room.changed", "room": room.pk})
+    notify(live.room_group(room.pk), protocol.room_changed(room.pk, **_room_json(room)))
+    notify(live.hosts_group(round_.event_id), protocol.room_changed(room.pk))
     return room
 
 
@@ -410,7 +411,9 @@ def round_message(*, round_: BreakoutRound, text: str) -> BreakoutRound:
     round_.save(update_fields=["message", "message_at"])
     notify(
         live.event_group(round_.event_id),
-        _round_message(round_, "message.broadcast", text=text, at=round_.message_at.isoformat()),
+        _round_message(
+            round_, protocol.MESSAGE_BROADCAST, text=text, at=round_.message_at.isoformat()
+        ),
     )
     return round_
 
@@ -439,7 +442,7 @@ def round_extend(*, round_: BreakoutRound, minutes: int) -> BreakoutRound:
 def _round_timer_save(round_: BreakoutRound, ends_at: datetime) -> BreakoutRound:
     round_.ends_at = ends_at
     round_.save(update_fields=["ends_at"])
-    notify(live.event_group(round_.event_id), _round_message(round_, "timer.changed"))
+    notify(live.event_group(round_.event_id), _round_message(round_, protocol.TIMER_CHANGED))
     return round_
 
 
@@ -453,6 +456,8 @@ def round_end(*, round_: BreakoutRound) -> BreakoutRound:
     if event.phase == Phase.BREAKOUTS:
         event.phase = Phase.PLENARY
         event.save(update_fields=["phase", "updated_at"])
-    notify(live.event_group(event.pk), _round_message(round_, "round.ended", phase=event.phase))
+    notify(
+        live.event_group(event.pk), _round_message(round_, protocol.ROUND_ENDED, phase=event.phase)
+    )
     notify_event_changed(event.pk)
     return round_

@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from debates import live
+from debates.live import protocol
 from debates.models import Takeaway
 from debates.services.notify import notify
 from events.models import Event
@@ -36,7 +37,7 @@ def _clean_takeaway(title: str, text: str) -> tuple[str, str]:
 
 
 def _notify_takeaways(event_id: int) -> None:
-    notify(live.event_group(event_id), {"type": "takeaways.changed", "event": event_id})
+    notify(live.event_group(event_id), protocol.takeaways_changed(event_id))
 
 
 @transaction.atomic

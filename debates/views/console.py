@@ -123,6 +123,7 @@ def _console_host_context(event: Event) -> dict[str, Any]:
         "suggested_rooms": max(2, min(rounds.MAX_ROOMS, math.ceil(joined / 6))),
         "timer_steps": [(-1, _("−1 min")), (1, _("+1 min")), (5, _("+5 min"))],
         "attendees_connected": live.attendees_connected(event.pk),
+        "transport": live.stats()["transport"],
         "plenary": selectors.plenary_points(event_id=event.pk, include_hidden=True),
         "takeaways": selectors.takeaways(event_id=event.pk),
         "takeaway_form": host_actions.TakeawayAddForm(None, event=event),
@@ -138,6 +139,9 @@ def _presence_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "event": event,
         "joined": selectors.attendees_joined(event_id=event.pk),
         "attendees_connected": live.attendees_connected(event.pk),
+        # This process's socket fast path: off (a WARNING in the log) means Twisted or daphne
+        # changed; frames still go out, through daphne's own send (debates.live.transport).
+        "transport": live.stats()["transport"],
         "rows": [
             {"label": kind.label, "snapshot": snapshots.get(kind)}
             for kind in (PollKind.PRE_VOTE, PollKind.FINAL_VOTE)

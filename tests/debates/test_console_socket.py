@@ -135,7 +135,7 @@ async def test_a_new_host_link_ends_host_rights_on_an_open_socket(live_event):
     await in_thread(rotate)()
     await host.send_json_to(command("phase.set", {"phase": Phase.ENDED}))
     output = await host.receive_output(timeout=3)
-    if output.get("text"):  # told first (host.revoked, tests/debates/test_host_rights.py)
+    if output.get("text"):  # told first (host.revoked, tests/debates/live/test_hosts.py)
         assert json.loads(output["text"])["type"] == "host.revoked"
         output = await host.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": 4403}

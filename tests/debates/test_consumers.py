@@ -283,37 +283,6 @@ async def test_a_burst_of_votes_is_coalesced_into_a_few_snapshots(event, poll):
     await viewer.disconnect()
 
 
-async def test_the_bench_baseline_relays_every_vote_through_the_channel_layer(
-    event, poll, attendee, monkeypatch
-):
-    monkeypatch.setenv("PB_FANOUT", "group_send")
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    sent = []
-    real = layer.group_send
-
-    async def spy(group, message):
-        sent.append(group)
-        await real(group, message)
-
-    monkeypatch.setattr(layer, "group_send", spy)
-    voter = await open_socket(event.slug, await in_thread(session_for)(attendee=attendee))
-    viewer = await open_socket(event.slug)
-    await initial(voter)
-    await initial(viewer)
-    for ref, side in (("1", "for"), ("2", "against")):
-        await voter.send_json_to({"type": "vote.cast", "poll": poll.pk, "side": side, "ref": ref})
-        await receive_until(voter, lambda m, ref=ref: m.get("ref") == ref)
-    last = await receive_until(
-        viewer, is_tally(poll, counts={"for": 0, "against": 1, "undecided": 0})
-    )
-    assert last["total"] == 1
-    assert sent.count(live.event_group(event.pk)) == 2  # one group_send per vote
-    await voter.disconnect()
-    await viewer.disconnect()
-
-
 async def test_a_failed_batch_is_retried_vote_by_vote(event, poll, attendee, monkeypatch):
     real = voting.votes_cast_batch
     calls = []

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from debates import door, live
+from debates import door, live, realtime
 from debates.models import PollKind, SetAside, Vote
 from debates.selectors import poll_snapshot
 from debates.services import set_aside, voting
@@ -89,7 +89,7 @@ def test_the_tally_message_leaves_the_votes_out_and_says_how_many(stuffed):
         assert message["counts"] == {"for": 2, "against": 1, "undecided": 0}
         assert message["total"] == 3
         assert message["set_aside"] == 6
-    for _group, text, _except in live._tally_deliveries(poll.pk):  # what every screen is sent
+    for _group, text, _except in realtime.tally_deliveries(poll.pk):  # what every screen is sent
         sent = json.loads(text)
         assert sent["counts"]["against"] == 1 and sent["set_aside"] == 6
 

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from debates import live, selectors
+from debates import realtime, selectors
 from events.models import Phase
 from tests.security.conftest import Page, World, client_for, main_pages, page_status
 
@@ -100,7 +100,9 @@ def test_the_stage_pushed_over_the_socket_has_no_inline_style_or_handler(world: 
             "my_votes": {},
         },
     )
-    assert html == live.stage_html(world.event, selectors.poll_snapshots(event_id=world.event.pk))
+    assert html == realtime.stage_html(
+        world.event, selectors.poll_snapshots(event_id=world.event.pk)
+    )
     page = Page(html)
     assert page.elements and [t for t, a in page.elements if "style" in a] == []
     assert page.handlers() == [] and page.scripts() == []

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from debates import live, selectors
+from debates import realtime, selectors
 from debates.models import BreakoutRound, Point, Takeaway
 from debates.services import points, rounds
 from events.models import Attendee, Event, Phase, Resource, Side, Speaker, Theme
@@ -122,7 +122,7 @@ def test_every_page_in_every_phase_shows_hostile_text_as_text(hostile: World):
 @pytest.mark.django_db
 def test_the_socket_pushes_escaped_html_and_text_only_as_json(hostile: World):
     event = hostile.event
-    message = live.event_message(event, selectors.poll_snapshots(event_id=event.pk), fresh=True)
+    message = realtime.event_message(event, selectors.poll_snapshots(event_id=event.pk), fresh=True)
     page = Page(message["html"])
     assert _injected(page) == []
     assert shown("M") in page.text

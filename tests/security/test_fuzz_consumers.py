@@ -11,9 +11,9 @@ Driven in-process through the whole ASGI stack (origin check, session, auth, rou
 WebsocketCommunicator; a connection is reused until a frame closes it, and frames that get a
 reply go in bursts, as a busy client's would.
 
-The per-socket frame budget (debates.frame_budget) is lifted here: in-process, a burst of 24
+The per-socket frame budget (debates.live.budget) is lifted here: in-process, a burst of 24
 frames takes a millisecond, so it would close sockets at moments the generator cannot predict.
-What the budget itself does is shown by tests/debates/test_flood.py.
+What the budget itself does is shown by tests/debates/live/test_budget.py.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from debates import frame_budget, host_actions, live
+from debates import host_actions, live
+from debates.live import budget as frame_budget
 from debates.models import Poll, PollKind, Takeaway
 from debates.selectors import ATTENDEE_SESSION_KEY
 from productbreaks.asgi import application
@@ -546,9 +547,8 @@ async def test_ten_thousand_hostile_frames_never_crash_the_consumer_nor_grow_mem
     )
     print(f"fuzz: {outcomes}, {held / 1e3:.0f} kB held after the warm-up")
     # Nothing is left behind in the live registry or the vote writer once the sockets are gone.
-    hub = live._HUB
-    assert hub is not None
-    assert not any(hub.groups.values()), hub.groups
+    stats = live.stats()
+    assert stats["groups"] == 0 and stats["sockets"] == 0, stats
     assert live.votes_queued() == 0
 
 

@@ -3,12 +3,13 @@ minds, replay a vote, reconnect, and hosts close and reopen polls, set a script'
 and undo it, and publish the recap, the tally equals the model.
 
 Hypothesis drives debates.services (the code both transports call: vote_cast for HTTP, one
-votes_cast_batch per socket writer batch) and debates.live.connection_read (what a socket reads
+votes_cast_batch per socket writer batch) and debates.realtime.connection_read (what a socket reads
 on every connect). The vote rate limit is lowered so that the limit is part of the game too.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections import Counter
 from datetime import timedelta
@@ -30,7 +31,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from debates import door, live
+from debates import door, realtime
 from debates.models import Poll, PollKind, PollState, SetAside, Vote
 from debates.selectors import ATTENDEE_SESSION_KEY, poll_snapshot
 from debates.services import phases, set_aside, voting
@@ -216,8 +217,8 @@ class PollMachine(RuleBasedStateMachine):
     def reconnect(self, attendee: Attendee) -> None:
         """What a socket reads on (re)connect: the attendee's own votes and every tally."""
         session = {ATTENDEE_SESSION_KEY: {str(self.event.pk): attendee.token}}
-        connection = live.connection_read(slug=self.event.slug, session=session, user=None)
-        messages = [live.json.loads(text) for text in connection.messages]
+        connection = realtime.connection_read(slug=self.event.slug, session=session, user=None)
+        messages = [json.loads(text) for text in connection.messages]
         [you] = [m for m in messages if m["type"] == "you.synced"]
         mine = {
             str(self.polls[kind].pk): side

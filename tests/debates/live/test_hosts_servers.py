@@ -1,7 +1,7 @@
 """Host rights ending over real daphne: the organiser rotates the host link in the browser, and
 a console that came in through the old link is told and hears no more hidden counts; with two
 processes (Redis) the rotation made on one reaches a console held by the other, and so does an
-account deactivated outside any server. The in-process cases are in test_host_rights.py.
+account deactivated outside any server. The in-process cases are in test_hosts.py.
 """
 
 from __future__ import annotations

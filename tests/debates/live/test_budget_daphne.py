@@ -1,5 +1,6 @@
 """A flood against a real daphne (issue 11): there frames are counted where daphne receives them
-(debates.frame_budget.guard), not in the consumer as in the in-process tests of test_flood.py.
+(debates.live.transport.frames_guard), not in the consumer as in the in-process tests of
+test_budget.py.
 The flooding socket is closed with 4429 every time it comes back, an innocent voter beside it
 is acknowledged every time and counted, and the database, the pushed tally and what the server
 tells the flooder all agree. Correctness only; the figures are `python -m bench.run flood`'s.

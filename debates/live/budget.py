@@ -3,8 +3,8 @@
 Every client frame costs one token, whatever it is (a vote, a ping, a room.sync, a host
 command, a malformed or binary frame). A socket starts with FRAME_BURST tokens and earns
 FRAME_RATE a second up to FRAME_BURST again; a frame that finds the bucket empty closes the
-socket with CLOSE_TOO_MANY_FRAMES (4429, debates.live), and what the client sends after that
-costs nothing.
+socket with CLOSE_TOO_MANY_FRAMES (4429, debates.live.protocol), and what the client sends
+after that costs nothing.
 
 The numbers, and why no honest client comes near them
     An attendee's page sends a ping every 25 s, one room.sync after a round starts or ends or
@@ -16,12 +16,12 @@ The numbers, and why no honest client comes near them
     bucket below 50 of its 60. A flood is closed after about 60 frames.
 
 Where frames are counted: where they arrive
-    Under daphne, `guard` counts each frame in daphne's protocol (`onMessage`, on the reactor)
-    before it is queued for the consumer. Counting in the consumer would be too late: daphne
-    parses a whole read (a thousand small frames) per turn of the loop and queues each one
-    (an unbounded queue), while the consumer takes one per turn, so a flood piles up in
+    Under daphne, `transport.frames_guard` counts each frame in daphne's protocol (`onMessage`,
+    on the reactor) before it is queued for the consumer. Counting in the consumer would be too
+    late: daphne parses a whole read (a thousand small frames) per turn of the loop and queues
+    each one (an unbounded queue), while the consumer takes one per turn, so a flood piles up in
     daphne's queue (tens of MB) and the consumer sees it at a trickle that may never empty the
-    bucket. When the bucket is empty, `guard` sends the close frame and stops reading the
+    bucket. When the bucket is empty, the guard sends the close frame and stops reading the
     socket: what the client sends afterwards stays unread in the kernel's buffer until autobahn
     drops the connection (its close handshake timeout, 1 s); a frame already read is dropped
     without being queued. Outside daphne (in-process tests) the consumer spends the budget.
@@ -30,7 +30,6 @@ Where frames are counted: where they arrive
 from __future__ import annotations
 
 import time
-from typing import Any
 
 FRAME_RATE = 20.0  # tokens a socket earns per second
 FRAME_BURST = 60  # the bucket's size: frames a socket may send at once (full on connect)
@@ -60,24 +59,3 @@ class FrameBudget:
             return False
         self.tokens -= 1.0
         return True
-
-
-def guard(protocol: Any, budget: FrameBudget, *, close_code: int) -> bool:
-    """Spends `budget` on every frame daphne receives on this socket, before it is queued (see
-    the module notes). `protocol` is daphne's (from the scope); False when there is none."""
-    transport = getattr(protocol, "transport", None)
-    deliver = getattr(protocol, "onMessage", None)
-    if transport is None or deliver is None:
-        return False
-
-    def on_message(payload: bytes, is_binary: bool) -> None:
-        if budget.spent_out:
-            return  # the close is decided: not queued, not parsed as JSON, not answered
-        if budget.spend():
-            deliver(payload, is_binary)
-            return
-        protocol.serverClose(code=close_code)  # the close frame goes out...
-        transport.pauseProducing()  # ...and nothing more is read (Twisted's IPushProducer)
-
-    protocol.onMessage = on_message
-    return True

@@ -2,18 +2,19 @@
 
 In-process sockets through the whole ASGI stack; the changes are made in a worker thread, as a
 view or the admin makes them, so they are announced on commit like in production. The same over
-real daphne processes is in tests/debates/test_host_rights_servers.py.
+real daphne processes is in tests/debates/live/test_hosts_servers.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from debates import host_rights, live, live_hosts
+from debates import host_rights, live, realtime
+from debates.live import hosts as live_hosts
+from debates.live import plugs, protocol
 from debates.models import PollKind, ResultsVisibility
 from debates.services import voting
 from events.models import Event, Speaker, SpeakerRole
@@ -24,7 +25,7 @@ from tests.debates.test_console_socket import command, session_of_user
 
 pytestmark = pytest.mark.django_db(transaction=True)  # async tests: asyncio_mode = "auto"
 
-REVOKED = live_hosts.HOST_REVOKED
+REVOKED = protocol.HOST_REVOKED
 QUIET = 0.5  # seconds a socket is watched for a message that must not come
 
 
@@ -101,19 +102,18 @@ class Rechecks:
 @pytest.fixture
 def rechecks(monkeypatch) -> Rechecks:
     record = Rechecks()
-    original = live_hosts._recheck
+    original = live_hosts.recheck
 
     async def spy(event_id, sockets):
         await original(event_id, sockets)
         record.finished.append(event_id)
 
-    monkeypatch.setattr(live_hosts, "_recheck", spy)
+    monkeypatch.setattr(live_hosts, "recheck", spy)
     return record
 
 
 def hosts_here(event: Event) -> set:
-    hub = live._HUB
-    return set(hub.groups.get(live.hosts_group(event.pk), ())) if hub else set()
+    return live.members(live.hosts_group(event.pk))
 
 
 # ---------------------------------------------------------------- the host link rotated
@@ -147,7 +147,7 @@ async def test_every_host_socket_of_the_event_is_rechecked_in_one_database_call(
         calls.append((event_id, len(holders)))
         return host_rights.still_hosting(event_id, holders)
 
-    monkeypatch.setattr(live_hosts, "_checker", counting)
+    monkeypatch.setattr(plugs.plugged, "hosts", counting)
     first, _ = await host_link_socket(event)
     second, _ = await host_link_socket(event)
 
@@ -323,34 +323,11 @@ def test_the_checker_reads_the_account_and_the_session_afresh(hidden, host_user,
     assert host_rights.still_hosting(event.pk + 999, holders) == [False] * 4
 
 
-async def test_the_control_message_crosses_processes_as_one_json_envelope(
-    hidden, rechecks, monkeypatch
-):
-    """Through Redis it is {"o": origin, "c": [name, payload]}: what a listener acts on."""
-    published = []
-
-    class Bridge:
-        async def publish(self, body, key="d"):
-            published.append(json.loads(live.encode({"o": "me", key: body})))
-
-    socket, _ = await host_link_socket(hidden["event"])
-    monkeypatch.setattr(live._HUB, "bridge", Bridge())
-    await in_thread(live_hosts.hosts_changed)(event_id=hidden["event"].pk)
-    assert await rechecks.done() == [hidden["event"].pk]
-    assert await socket.receive_nothing(timeout=QUIET)  # the key did not change: still a host
-    [member] = hosts_here(hidden["event"])
-    assert member.connection.host is True
-    assert published == [
-        {"o": "me", "c": [live_hosts.CONTROL, {"event": hidden["event"].pk, "user": None}]}
-    ]
-    await socket.disconnect()
-
-
 async def test_a_socket_connecting_while_the_link_rotates_is_not_left_a_host(hidden, monkeypatch):
     """Its rights are read just before the rotation commits: the re-check that follows finds
     it not yet registered, so connect reads it again and registers what it is now."""
     event = hidden["event"]
-    original = live.connection_read
+    original = realtime.connection_read
     reads = []
 
     def read_then_rotate(**kwargs):
@@ -360,7 +337,7 @@ async def test_a_socket_connecting_while_the_link_rotates_is_not_left_a_host(hid
         reads.append(connection.host)
         return connection
 
-    monkeypatch.setattr(live, "connection_read", read_then_rotate)
+    monkeypatch.setattr(plugs.plugged, "connection", read_then_rotate)
     socket, synced = await host_link_socket(event)
     assert reads == [True, False]
     assert synced["host"] is False

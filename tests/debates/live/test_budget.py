@@ -12,7 +12,9 @@ import threading
 
 import pytest
 
-from debates import frame_budget, live
+from debates import live
+from debates.live import budget as frame_budget
+from debates.live import transport, writer
 from debates.models import Poll, PollKind, Vote
 from debates.services import voting
 from events.models import Admission
@@ -213,7 +215,7 @@ async def test_votes_of_other_polls_and_people_are_not_replaced(event, poll, hel
 async def test_the_writer_refuses_a_vote_beyond_its_bound_and_keeps_every_other(
     event, poll, held_writer, monkeypatch
 ):
-    monkeypatch.setattr(live, "WRITER_QUEUE_MAX", 3)
+    monkeypatch.setattr(writer, "WRITER_QUEUE_MAX", 3)
     entered, release = held_writer
     people = [await voter(event, f"p{i}") for i in range(5)]
     viewer = await open_socket(event.slug)
@@ -231,7 +233,7 @@ async def test_the_writer_refuses_a_vote_beyond_its_bound_and_keeps_every_other(
         "type": "vote.refused",
         "ref": "p4",
         "poll": poll.pk,
-        "reason": str(live.VOTE_QUEUE_FULL),
+        "reason": str(writer.VOTE_QUEUE_FULL),
     }
     await people[1][1].send_json_to(vote(poll, "undecided", "p1-again"))
     replaced = await receive_until(people[1][1], lambda m: m.get("ref") == "p1")
@@ -291,7 +293,7 @@ async def test_a_flood_is_closed_each_time_and_an_innocent_voter_is_acknowledged
 
     _, answers = await asyncio.gather(flood(), vote_honestly())
     assert codes == [live.CLOSE_TOO_MANY_FRAMES] * 3
-    assert all(mine <= 1 and every <= live.WRITER_QUEUE_MAX for mine, every in queued), queued
+    assert all(mine <= 1 and every <= writer.WRITER_QUEUE_MAX for mine, every in queued), queued
     assert [a["type"] for a in answers] == ["vote.acknowledged"] * 5
     await writer_idle()
     assert await in_thread(side_of)(innocent.pk, poll.pk) == "undecided"
@@ -306,7 +308,7 @@ async def test_a_flood_is_closed_each_time_and_an_innocent_voter_is_acknowledged
 
 
 class FakeDaphneProtocol:
-    """What frame_budget.guard uses of daphne's protocol: onMessage, serverClose, transport."""
+    """What transport.frames_guard uses of daphne's protocol: onMessage, serverClose, transport."""
 
     def __init__(self) -> None:
         self.queued: list[bytes] = []  # what daphne would have queued for the consumer
@@ -328,7 +330,8 @@ async def test_under_daphne_a_flood_is_closed_where_it_arrives_and_never_queued(
     monkeypatch.setattr(frame_budget, "FRAME_RATE", 0.0)  # no refill: the count is exact
     protocol = FakeDaphneProtocol()
     budget = frame_budget.FrameBudget()
-    assert frame_budget.guard(protocol, budget, close_code=live.CLOSE_TOO_MANY_FRAMES)
+    scope = {transport.DAPHNE_PROTOCOL: protocol}
+    assert transport.frames_guard(scope, budget.spend, close_code=live.CLOSE_TOO_MANY_FRAMES)
     for _ in range(FLOOD):
         protocol.onMessage(b'{"type": "ping"}', False)
     # The bucket's worth reaches the consumer; the rest is dropped on arrival, the close is sent
@@ -339,4 +342,4 @@ async def test_under_daphne_a_flood_is_closed_where_it_arrives_and_never_queued(
 
 
 async def test_outside_daphne_the_consumer_counts_the_frames():
-    assert not frame_budget.guard(None, frame_budget.FrameBudget(), close_code=4429)
+    assert not transport.frames_guard({}, frame_budget.FrameBudget().spend, close_code=4429)

@@ -1,4 +1,5 @@
-"""debates.live beyond one socket: Redis across processes in-process, resync after a drop."""
+"""debates.live.relay: Redis across processes in-process, resync after a drop, presence, control
+messages."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ async def test_a_process_resends_everything_when_its_redis_subscription_comes_ba
     await drain(socket)
 
     # Cut this process's subscription (and only it), as a Redis restart or a network blip would.
-    name = live._HUB.bridge.name
+    name = live.stats()["relay"]["name"]
     admin = aioredis.Redis.from_url(redis_url)
     [client] = [c for c in await admin.client_list() if c.get("name") == name]
     await admin.client_kill_filter(_id=client["id"])
@@ -48,7 +49,7 @@ async def test_a_process_resends_everything_when_its_redis_subscription_comes_ba
     # A generous deadline, not a timing claim: on a loaded machine the resync can queue.
     tally = await receive_until(socket, lambda m: m["type"] == "tally.updated", timeout=20)
     assert tally["poll"] == poll.pk
-    assert live._HUB.bridge.subscriptions == 2
+    assert live.stats()["relay"]["subscriptions"] == 2
     await socket.disconnect()
 
 
@@ -93,7 +94,7 @@ async def test_connected_now_adds_up_the_attendees_of_every_process(event, redis
     assert await in_thread(live.attendees_connected)(event.pk) == 1 + 3
 
     # This process reports its own attendee for the others to read.
-    origin = live._HUB.bridge.origin
+    origin = live.stats()["relay"]["origin"]
     for _ in range(40):
         mine = await admin.hget(key, origin)
         if mine and mine.decode().startswith("1:"):
@@ -110,3 +111,32 @@ async def test_connected_now_adds_up_the_attendees_of_every_process(event, redis
         await asyncio.sleep(0.25)
     assert mine.decode().startswith("0:")
     await admin.aclose()
+
+
+async def test_a_control_message_crosses_processes_as_one_json_envelope(event, redis_url, settings):
+    """Through Redis it is {"o": origin, "c": [name, payload]}: what a listener acts on."""
+    import json
+
+    import redis.asyncio as aioredis
+
+    from debates.live import hosts
+
+    settings.REDIS_URL = redis_url
+    socket = await open_socket(event.slug)
+    await initial(socket)
+    listener = aioredis.Redis.from_url(redis_url).pubsub()
+    await listener.subscribe(live.REDIS_CHANNEL)
+
+    await in_thread(hosts.hosts_changed)(event_id=event.pk)
+
+    for _ in range(100):
+        item = await listener.get_message(ignore_subscribe_messages=True, timeout=0.2)
+        if item is not None:
+            break
+    envelope = json.loads(item["data"])
+    assert envelope == {
+        "o": live.stats()["relay"]["origin"],
+        "c": [hosts.CONTROL, {"event": event.pk, "user": None}],
+    }
+    await listener.aclose()
+    await socket.disconnect()

@@ -1,0 +1,146 @@
+"""The debate's half of realtime: what debates.live reads and writes through (plugged in from
+DebatesConfig.ready). debates.live knows nothing of polls, events or attendees; here they
+become its snapshots (tallies, the event state with the stage's HTML, who a socket is), its
+vote writer and its host checker. All sync, each run in a worker thread by debates.live.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from debates import host_rights, live, selectors
+from debates.live import protocol
+from debates.services import voting
+from events.models import Event
+
+STAGE_CACHE_SECONDS = 2.0  # a connect storm renders the event page's stage once per event
+
+
+def plug_in() -> None:
+    """Called once, from DebatesConfig.ready."""
+    live.plug(
+        tally=tally_deliveries,
+        polls=event_polls_deliveries,
+        event=event_deliveries,
+        connection=connection_read,
+        votes=votes_write,
+        vote_not_saved=voting.VOTE_NOT_SAVED,
+        hosts=host_rights.still_hosting,
+    )
+
+
+def _now_seq() -> int:
+    return time.time_ns() // 1000
+
+
+# ---------------------------------------------------------------- tallies
+
+
+def tally_deliveries(poll_id: int) -> list[live.Delivery]:
+    """A poll's tally: in full to the hosts, in its public form to everyone else."""
+    snapshot = selectors.poll_snapshot(poll_id=poll_id)
+    if snapshot is None:
+        return []
+    return _tally_deliveries_of(snapshot)
+
+
+def _tally_deliveries_of(snapshot: selectors.PollSnapshot) -> list[live.Delivery]:
+    full = live.encode(snapshot.message(full=True))
+    public = full if snapshot.visible_to_attendees else live.encode(snapshot.message(full=False))
+    return protocol.tally_deliveries(snapshot.event_id, full=full, public=public)
+
+
+def event_polls_deliveries(event_id: int) -> list[live.Delivery]:
+    """Every poll of the event that is not a draft, as tally deliveries (for a resync)."""
+    deliveries: list[live.Delivery] = []
+    for snapshot in selectors.poll_snapshots(event_id=event_id):
+        deliveries += _tally_deliveries_of(snapshot)
+    return deliveries
+
+
+# ---------------------------------------------------------------- the event's state
+
+_stage_cache: dict[int, tuple[float, tuple, str]] = {}
+
+
+def stage_html(event: Event, snapshots: list[Any], *, fresh: bool = False) -> str:
+    """The event page's live "stage" (phase, polls, tallies) as pushed to every socket.
+
+    Rendered for the audience (no one's own vote; live.js marks that from `you.synced`).
+    Cached briefly per event so a reconnect storm renders it once; a broadcast always renders
+    it fresh (`fresh=True`) and refreshes the cache.
+    """
+    key = (event.phase, tuple((s.id, s.version, s.state) for s in snapshots))
+    cached = _stage_cache.get(event.pk)
+    now = time.monotonic()
+    if not fresh and cached and cached[1] == key and now - cached[0] < STAGE_CACHE_SECONDS:
+        return cached[2]
+    html = render_to_string(
+        "debates/event.html#stage", {"event": event, "polls": snapshots, "my_votes": {}}
+    )
+    _stage_cache[event.pk] = (now, key, html)
+    return html
+
+
+def event_message(event: Event, snapshots: list[Any], *, fresh: bool = False) -> dict[str, Any]:
+    return protocol.phase_changed(
+        event=event.pk,
+        seq=_now_seq(),
+        phase=event.phase,
+        label=str(event.get_phase_display()),
+        html=stage_html(event, snapshots, fresh=fresh),
+    )
+
+
+def event_deliveries(event_id: int) -> list[live.Delivery]:
+    seq_before_read = _now_seq()
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None:
+        return []
+    message = event_message(event, selectors.poll_snapshots(event_id=event_id), fresh=True)
+    message["seq"] = seq_before_read  # what the read is guaranteed to include
+    return [(live.event_group(event_id), live.encode(message), None)]
+
+
+# ---------------------------------------------------------------- a socket connecting
+
+
+def connection_read(*, slug: str, session: Any, user: Any) -> live.Connection | None:
+    """Who the socket is and the current state of everything it shows. A few queries."""
+    seq_before_read = _now_seq()
+    event = Event.objects.filter(slug=slug).first()
+    if event is None:
+        return None
+    attendee = selectors.attendee_for_session(event=event, session=session)
+    host = selectors.can_host(event=event, user=user, session=session)
+    snapshots = selectors.poll_snapshots(event_id=event.pk)
+    state = event_message(event, snapshots)
+    state["seq"] = seq_before_read
+    you = protocol.you_synced(
+        attendee=attendee is not None,
+        host=host,
+        name=attendee.public_name if attendee else "",
+        votes=selectors.votes_of(attendee_id=attendee.pk) if attendee else {},
+    )
+    messages = [live.encode(state)]
+    messages += [live.encode(s.message(full=host)) for s in snapshots]
+    messages.append(live.encode(you))
+    return live.Connection(
+        event_id=event.pk,
+        attendee_id=attendee.pk if attendee else None,
+        host=host,
+        messages=messages,
+    )
+
+
+# ---------------------------------------------------------------- socket votes
+
+
+def votes_write(ballots: list[voting.Ballot]) -> tuple[list[str | None], dict[int, int]]:
+    """A batch of socket votes in ONE transaction (voting.votes_cast_batch, looked up at
+    each call)."""
+    result = voting.votes_cast_batch(ballots=ballots)
+    return result.reasons, result.versions
