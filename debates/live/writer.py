@@ -13,7 +13,8 @@ takes the queued one's place and turn, and the one it replaced, never written, i
 once with `vote.replaced` ({"ref", "poll"}): not acknowledged (it was not committed) and not
 refused (the attendee's newer vote is on its way and gets its own answer). A vote being written
 is not replaced: a newer one queues behind it. The queue never holds more than WRITER_QUEUE_MAX
-votes; a vote beyond that is refused with VOTE_QUEUE_FULL, never dropped. `votes_queued()`
+votes, nor more than ATTENDEE_QUEUE_MAX of one attendee (poll ids are the client's word until
+the writer checks them); a vote beyond either is refused with VOTE_QUEUE_FULL, never dropped. `votes_queued()`
 reads its size.
 
 A ballot is the debate's object; the writer reads its `attendee_id`, `poll_id` and `side` only.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import Counter
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 # Votes waiting for the writer, at most: one per attendee and poll is the most an honest crowd
 # queues, and one process holds 10,000 sockets (BENCHMARKS.md). About 4 MB when full.
 WRITER_QUEUE_MAX = 10_000
+# Votes of one attendee waiting at once, over all polls: an honest page has one poll open, two
+# at most. A script naming made-up poll ids would otherwise fill the whole queue (red team).
+ATTENDEE_QUEUE_MAX = 3
 
 VOTE_QUEUE_FULL = gettext_lazy("Too many votes are waiting to be saved. Please vote again.")
 
@@ -57,18 +62,24 @@ class VoteWriter:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
         self.queue: dict[tuple[int, int], tuple[Any, Any, str]] = {}
+        self.per_attendee: Counter[int] = Counter()  # queued votes per attendee
         self.task: asyncio.Task | None = None
 
     async def submit(self, consumer: Any, ballot: Any, ref: str) -> None:
         key = (ballot.attendee_id, ballot.poll_id)
         older = self.queue.get(key)
-        if older is None and len(self.queue) >= WRITER_QUEUE_MAX:
+        if older is None and (
+            len(self.queue) >= WRITER_QUEUE_MAX
+            or self.per_attendee[ballot.attendee_id] >= ATTENDEE_QUEUE_MAX
+        ):
             reason = str(VOTE_QUEUE_FULL)
             await send_text(
                 consumer, protocol.vote_refused(ref=ref, poll=ballot.poll_id, reason=reason)
             )
             return
         self.queue[key] = (consumer, ballot, ref)  # a replacement keeps the older one's turn
+        if older is None:
+            self.per_attendee[ballot.attendee_id] += 1
         if self.task is None:
             self.task = self.hub.spawn(self.run())
         if older is not None:
@@ -79,6 +90,10 @@ class VoteWriter:
             while self.queue:
                 size = plugs.fanout().batch_max
                 batch = [self.queue.pop(key) for key in list(itertools.islice(self.queue, size))]
+                for _consumer, ballot, _ref in batch:
+                    self.per_attendee[ballot.attendee_id] -= 1
+                    if self.per_attendee[ballot.attendee_id] <= 0:
+                        del self.per_attendee[ballot.attendee_id]
                 reasons, versions = await self.write([ballot for _, ballot, _ in batch])
                 for (consumer, ballot, ref), reason in zip(batch, reasons, strict=True):
                     if reason is None:

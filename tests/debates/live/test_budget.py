@@ -251,6 +251,35 @@ async def test_the_writer_refuses_a_vote_beyond_its_bound_and_keeps_every_other(
     await viewer.disconnect()
 
 
+async def test_one_attendee_cannot_fill_the_queue_with_made_up_polls(event, poll, held_writer):
+    """Red team: poll ids are the client's word until the writer checks them, so one attendee
+    naming made-up polls filled the queue and an innocent voter was refused. Each attendee holds
+    at most ATTENDEE_QUEUE_MAX queued votes; the others keep their places."""
+    entered, release = held_writer
+    mallory, socket = await voter(event, "mallory")
+    ada, ada_socket = await voter(event, "ada")
+    await socket.send_json_to(vote(poll, "for", "first"))
+    assert await asyncio.to_thread(entered.wait, 10)  # that one is being written
+    made_up = [10**9 + n for n in range(writer.ATTENDEE_QUEUE_MAX + 5)]
+    for n, poll_id in enumerate(made_up):
+        await socket.send_json_to(
+            {"type": "vote.cast", "poll": poll_id, "side": "for", "ref": f"m{n}"}
+        )
+    last = f"m{len(made_up) - 1}"
+    refused = await receive_until(socket, lambda m: m.get("ref") == last)
+    assert refused["type"] == "vote.refused"
+    assert refused["reason"] == str(writer.VOTE_QUEUE_FULL)
+    assert live.votes_queued(attendee_id=mallory.pk) == writer.ATTENDEE_QUEUE_MAX
+    await ada_socket.send_json_to(vote(poll, "against", "ada"))
+    await handled(ada_socket)
+    assert live.votes_queued(attendee_id=ada.pk) == 1  # the innocent voter keeps a place
+    release.set()
+    answer = await receive_until(ada_socket, lambda m: m.get("ref") == "ada")
+    assert answer["type"] == "vote.acknowledged"
+    for s in (socket, ada_socket):
+        await s.disconnect()
+
+
 # ---------------------------------------------------------------- a flood beside an innocent voter
 
 
