@@ -14,7 +14,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import host_actions, live, selectors
+from debates import host_actions, host_rights, live, selectors
 from debates.live import budget as frame_budget
 from debates.live import protocol, transport
 from debates.services import rounds, set_aside
@@ -217,6 +217,12 @@ def _host_command_run(
     """Re-checks host rights (a rotated host link ends them mid-connection), then runs the
     action: None when done, the refusal (HostActionRefused), or _FORBIDDEN."""
     event = Event.objects.filter(pk=event_id).first()
+    # Who the socket is NOW: the session re-read (a logout or a new password ends an account's
+    # rights; the scope holds the user as it was at connect).
+    session_key = getattr(session, "session_key", None)
+    if session_key:
+        session = host_rights.session_afresh(session_key)
+        user = host_rights.user_of_session(session)
     if event is None or not selectors.can_host(event=event, user=user, session=session):
         return _FORBIDDEN
     try:

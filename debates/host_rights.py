@@ -12,10 +12,12 @@ import the debate.
 from __future__ import annotations
 
 from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
@@ -24,27 +26,36 @@ from debates.live import hosts as live_hosts
 from events.models import Event, Speaker
 
 # Saves of these fields can end someone's host rights (None: a full save, as the admin does).
+# A new password ends the other sessions of that account (Django's session auth hash).
 EVENT_HOST_FIELDS = frozenset({"host_key", "organiser"})
-USER_HOST_FIELDS = frozenset({"is_active", "is_superuser"})
+USER_HOST_FIELDS = frozenset({"is_active", "is_superuser", "password"})
+
+
+def session_afresh(session_key: str) -> Any:
+    """The session as it is stored now (a socket's scope holds it as it was at connect)."""
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+def user_of_session(session: Any) -> Any:
+    """The account a session is logged in as now, as Django's auth middleware would find it:
+    AnonymousUser once it logged out or its password changed (the session's auth hash). A
+    socket's scope holds the user as it was at connect."""
+    return get_user(SimpleNamespace(session=session))
 
 
 def still_hosting(event_id: int, holders: list[live.Holder]) -> list[bool]:
     """For each (user id, session key): may it still host the event? Sync; one query for the
-    event, one for the users, then per holder one for its session and at most one in can_host."""
+    event, then per holder one for its session, one for its user and at most one in can_host.
+    Both are read afresh from the session: who it is logged in as now, what host link it holds."""
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         return [False] * len(holders)
-    user_ids = {user_id for user_id, _ in holders if user_id is not None}
-    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
-    session_store = import_module(settings.SESSION_ENGINE).SessionStore
-    return [
-        selectors.can_host(
-            event=event,
-            user=users.get(user_id),
-            session=session_store(session_key) if session_key else None,
-        )
-        for user_id, session_key in holders
-    ]
+    answers = []
+    for _user_id, session_key in holders:
+        session = session_afresh(session_key) if session_key else None
+        user = user_of_session(session) if session is not None else None
+        answers.append(selectors.can_host(event=event, user=user, session=session))
+    return answers
 
 
 def _touches(update_fields: Any, fields: frozenset[str]) -> bool:
@@ -86,6 +97,11 @@ def _user_deleted(sender, instance, **kwargs) -> None:
     _user_announce(instance.pk)
 
 
+def _logged_out(sender, request, user, **kwargs) -> None:
+    if user is not None:  # the session is flushed: its sockets lose what the account gave them
+        live_hosts.hosts_changed(user_id=user.pk)
+
+
 def connect() -> None:
     """Called once, from DebatesConfig.ready (debates.realtime plugs `still_hosting` in)."""
     user = get_user_model()
@@ -96,3 +112,4 @@ def connect() -> None:
     post_delete.connect(_speaker_deleted, sender=Speaker, dispatch_uid=uid + "speaker_deleted")
     post_save.connect(_user_saved, sender=user, dispatch_uid=uid + "user_saved")
     post_delete.connect(_user_deleted, sender=user, dispatch_uid=uid + "user_deleted")
+    user_logged_out.connect(_logged_out, dispatch_uid=uid + "logged_out")

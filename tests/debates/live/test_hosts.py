@@ -315,12 +315,46 @@ async def test_a_login_saves_the_account_without_disturbing_its_host_socket(
 def test_the_checker_reads_the_account_and_the_session_afresh(hidden, host_user, organiser):
     event = hidden["event"]
     link_session = session_for(host_event=event)
-    holders = [(host_user.pk, None), (organiser.pk, None), (None, link_session), (None, None)]
+    holders = [
+        (host_user.pk, session_of_user(host_user)),
+        (organiser.pk, session_of_user(organiser)),
+        (None, link_session),
+        (None, None),
+    ]
     assert host_rights.still_hosting(event.pk, holders) == [True, True, True, False]
     host_key_rotate(event=event)
     get_user_model().objects.filter(pk=host_user.pk).update(is_active=False)
     assert host_rights.still_hosting(event.pk, holders) == [False, True, False, False]
     assert host_rights.still_hosting(event.pk + 999, holders) == [False] * 4
+    # The account comes from the session as it is now: a new password ends the others.
+    organiser.set_password("a-new-password-1")
+    organiser.save()
+    assert host_rights.still_hosting(event.pk, holders[1:2]) == [False]
+
+
+async def test_a_new_password_or_a_logout_ends_an_open_consoles_rights(hidden, rechecks, host_user):
+    """Red team: the HTTP console refused a session whose password had changed, while its
+    socket still got hidden counts and ran commands."""
+    event = hidden["event"]
+    hers, synced = await account_socket(event, host_user)
+    assert synced["host"] is True
+
+    def new_password():
+        user = get_user_model().objects.get(pk=host_user.pk)
+        user.set_password("another-password-2")
+        user.save(update_fields=["password"])
+
+    await in_thread(new_password)()
+    assert await rechecks.done() == [event.pk]
+    assert (await next_of(hers, REVOKED))["event"] == event.pk
+    await hers.send_json_to(
+        {"type": "host.command", "command": "phase.set", "ref": "c", "data": {"phase": "plenary"}}
+    )
+    closed = await hers.receive_output(timeout=3)
+    while closed["type"] != "websocket.close":
+        closed = await hers.receive_output(timeout=3)
+    assert closed["code"] == live.CLOSE_FORBIDDEN
+    assert (await Event.objects.aget(pk=event.pk)).phase != "plenary"
 
 
 async def test_a_socket_connecting_while_the_link_rotates_is_not_left_a_host(hidden, monkeypatch):
