@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from bench.server import REPO, die_with_parent, free_port, raise_nofile, venv_bin
+from bench.launcher import REPO, die_with_parent, free_port, raise_nofile, venv_bin
 
 PAYLOAD = json.dumps(
     {

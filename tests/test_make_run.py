@@ -15,8 +15,8 @@ import time
 
 import httpx
 
+from bench.launcher import REPO, free_port
 from events.management.commands.seed_demo import DEMO_PASSWORD
-from tests.servers import REPO, free_port
 
 _NOT_INHERITED = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "DATABASE_URL", "REDIS_URL"}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from bench import run
-from bench.server import ServerError
+from bench.launcher import ServerError
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

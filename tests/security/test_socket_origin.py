@@ -11,9 +11,10 @@ import asyncio
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from bench.launcher import Daphne, manage
 from productbreaks.asgi import application
 from productbreaks.origins import origin_allowed
-from tests.servers import Daphne, create_event, manage, sqlite_env
+from tests.servers import create_event, sqlite_env
 
 TRUSTED = ["https://debates.example.org", "https://*.example.net"]
 
