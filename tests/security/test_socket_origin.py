@@ -120,6 +120,7 @@ async def real_handshake(server: Daphne, slug: str, origin: str) -> int:
     return 101
 
 
+@pytest.mark.slow
 def test_over_daphne_another_port_or_scheme_of_our_host_is_refused(tmp_path):
     env = sqlite_env(tmp_path / "db.sqlite3")
     manage(env, "migrate", "--noinput")
