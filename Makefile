@@ -61,7 +61,7 @@ test: dev-deps browser node-deps
 check: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -q -m "not slow and not browser and not services"
+	$(VENV)/bin/pytest -q -n 2 -m "not slow and not browser and not services"
 
 # Browser tests drive Debian's Chromium; a browser a tool downloads cannot be fetched here.
 browser:
