@@ -32,7 +32,8 @@ from pathlib import Path
 
 from bench import report
 from bench.client import ACK_TIMEOUT, worker_main
-from bench.server import Server, raise_nofile, start_cluster, start_embedded
+from bench.launcher import raise_nofile
+from bench.server import Server, start_cluster, start_embedded
 
 # Vote-to-every-screen is worked out for at most this many votes (chosen at random), which keeps
 # the analysis to seconds with 5,000 sockets.
