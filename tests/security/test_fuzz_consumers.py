@@ -1,7 +1,7 @@
-"""The socket consumer fuzzed with generated hostile frames (bench.fuzz has the generator, the
-oracle and the driver): bad JSON, wrong types, huge numbers, deep nesting, lone surrogates, other
-events' ids, binary and oversized frames, and well-formed votes and host commands with hostile
-data, from an attendee, a host and a viewer.
+"""The socket consumer fuzzed with generated hostile frames (bench.fuzz_frames has the
+generator and its oracle, bench.fuzz the driver): bad JSON, wrong types, huge numbers, deep
+nesting, lone surrogates, other events' ids, binary and oversized frames, and well-formed votes
+and host commands with hostile data, from an attendee, a host and a viewer.
 
 Never an unhandled error: every frame gets the answer the protocol promises (a reply, or close
 code 4400/4403), never a crash (daphne's 1011), and every text the server sends can be put on the
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from bench import fuzz
+from bench import fuzz, fuzz_frames
 from debates import commands, frame_budget, live
 from productbreaks.asgi import application
 from tests.security.conftest import World, session_key_for
@@ -41,7 +41,7 @@ def _sessions(world: World) -> dict[str, str | None]:
 
 
 def test_the_oracle_writes_the_close_codes_the_consumer_uses():
-    assert (fuzz.CLOSE_BAD, fuzz.CLOSE_FORBIDDEN) == (
+    assert (fuzz_frames.CLOSE_BAD, fuzz_frames.CLOSE_FORBIDDEN) == (
         live.CLOSE_BAD_MESSAGE,
         live.CLOSE_FORBIDDEN,
     )
@@ -62,7 +62,7 @@ def test_the_oracle_writes_the_close_codes_the_consumer_uses():
 )
 def test_the_oracle_sees_a_fraction_wherever_the_json_text_carries_one(data, fraction):
     text = json.dumps({"type": "host.command", "command": "poll.close", "ref": "r", "data": data})
-    assert fuzz.carries_a_fraction(text) is fraction
+    assert fuzz_frames.carries_a_fraction(text) is fraction
 
 
 @pytest.mark.slow
@@ -156,7 +156,7 @@ def test_every_console_command_over_http_answers_hostile_posts_without_a_500(wor
     from django.urls import reverse
 
     ids = _ids(world)
-    generator = fuzz.generator_for(ids)
+    generator = fuzz_frames.generator_for(ids)
     rng = generator.rng
     host = HttpClient()
     host.force_login(world.users["host"])
