@@ -7,11 +7,12 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint migrate seed static venv dev-deps browser java node-deps clean bench
+.PHONY: help run test check lint migrate seed static venv dev-deps browser java node-deps clean bench
 
 help:
 	@echo "make run    install, migrate, seed the demo event and serve it on http://$(HOST):$(PORT)/"
 	@echo "make test   ruff and the whole pytest suite"
+	@echo "make check  ruff and the fast tests (no slow, browser or services marker): a few minutes"
 	@echo "make bench  the benchmark harness: make bench SCENARIO=sockets [ARGS=--cluster] (BENCHMARKS.md)"
 
 # Finds a Python >= 3.12 (PATH first, then pyenv) and builds .venv with it.
@@ -58,6 +59,13 @@ test: dev-deps browser java node-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+# The quick loop while working: lint, then every test not marked slow, browser or services
+# (pyproject.toml's markers). `make test` still runs them all.
+check: dev-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q -n 2 -m "not slow and not browser and not services"
 
 # Browser tests drive Debian's Chromium; a browser a tool downloads cannot be fetched here.
 browser:

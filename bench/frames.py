@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from bench.server import REPO, die_with_parent, free_port, raise_nofile, venv_bin
+from bench.launcher import REPO, die_with_parent, free_port, raise_nofile, venv_bin
 from debates.live.transport import daphne_protocol, text_frame, write_fast
 
 PAYLOAD = json.dumps(

@@ -9,6 +9,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   baseline  3,000 sockets, 5 votes/s: group_send per vote (bench/baseline.py) vs snapshots
   cluster   2 daphne processes + PostgreSQL + Redis + nginx: burst correctness and latency
   flood     one socket floods vote.cast for 20 s beside 50 innocent voters (bench.flood)
+  fuzz      10,500 generated hostile frames into the socket consumer, in-process (bench.fuzz)
 
 The server is started by the harness: embedded (one daphne, SQLite, in-memory layer) unless
 --cluster. Progress goes to stderr, the report to stdout (and --out).
@@ -31,7 +32,8 @@ from pathlib import Path
 
 from bench import report
 from bench.client import ACK_TIMEOUT, worker_main
-from bench.server import Server, raise_nofile, start_cluster, start_embedded
+from bench.launcher import raise_nofile
+from bench.server import Server, start_cluster, start_embedded
 
 # Vote-to-every-screen is worked out for at most this many votes (chosen at random), which keeps
 # the analysis to seconds with 5,000 sockets.
@@ -559,6 +561,12 @@ def scenario_flood(args: argparse.Namespace) -> dict:
     return flood.scenario(args)
 
 
+def scenario_fuzz(args: argparse.Namespace) -> dict:
+    from bench import fuzz
+
+    return fuzz.scenario(args)
+
+
 SCENARIOS = {
     "smoke": scenario_smoke,
     "sockets": scenario_sockets,
@@ -568,6 +576,7 @@ SCENARIOS = {
     "baseline": scenario_baseline,
     "cluster": scenario_cluster,
     "flood": scenario_flood,
+    "fuzz": scenario_fuzz,
 }
 
 
@@ -602,6 +611,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="make the attendees and sessions beforehand: the timed joins only open sockets",
     )
+    parser.add_argument("--frames", type=int, default=0, help="fuzz: frames (default 10,500)")
+    parser.add_argument("--seed", type=int, default=0, help="fuzz: the generator's seed")
     parser.add_argument("--out", type=Path, help="also write the JSON report here")
     return parser.parse_args(argv)
 

@@ -1,4 +1,4 @@
-"""Starts the server under test and reads its processes.
+"""Starts the server under test and reads its processes (daphne itself: bench.launcher).
 
 Embedded: one daphne process on SQLite with the in-memory channel layer (what `make run` serves).
 Cluster: two daphne processes on PostgreSQL and Redis behind nginx, started from the very files
@@ -11,11 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import secrets
-import shlex
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,58 +23,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.launcher import (
+    REPO,
+    Daphne,
+    ServerError,
+    child_setup,
+    django_script,
+    free_port,
+    manage,
+    raise_nofile,
+    run_python,
+    server_env,
+)
+
 DEPLOY = REPO / "deploy"
-UNIT = DEPLOY / "systemd" / "productbreaks-daphne@.service"
 NGINX_SITE = DEPLOY / "nginx" / "productbreaks.conf"
 NGINX_MAIN = DEPLOY / "nginx" / "nginx-main.conf"
 DEFAULT_DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
 )
 DEFAULT_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-# Twisted listens with a queue of 50 unless told otherwise; a join storm overflows that.
-BACKLOG = 4096
-
-
-class ServerError(RuntimeError):
-    pass
-
-
-def raise_nofile() -> int:
-    """Lifts this process's open-files limit to the hard limit; children inherit it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
-
-
-def die_with_parent() -> None:
-    """In a child before exec: the kernel sends it SIGTERM when the harness dies, however."""
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def _child_setup(nofile: int | None = None):
-    def setup() -> None:
-        die_with_parent()
-        if nofile:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-    return setup
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def venv_bin(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else name
 
 
 @dataclass
@@ -104,49 +69,6 @@ class ProcSample:
             return 0.0
         # utime and stime are fields 14 and 15; after the ")" they are at 11 and 12.
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-# The group_send baseline is its own ASGI application (bench/baseline.py), never the product's.
-FANOUT_APPS = {"group_send": "bench.baseline:application"}
-
-
-def daphne_command_from_unit(
-    instance: int, runtime_dir: Path, *, fanout: str = ""
-) -> tuple[list[str], int]:
-    """The unit's ExecStart for one instance, with /run/productbreaks and the venv made local."""
-    text = UNIT.read_text()
-    match = re.search(r"^ExecStart=(.+)$", text, re.MULTILINE)
-    limit = re.search(r"^LimitNOFILE=(\d+)$", text, re.MULTILINE)
-    if not match:
-        raise ServerError(f"{UNIT} has no ExecStart line")
-    line = match.group(1).replace("%i", str(instance))
-    line = line.replace("/run/productbreaks", str(runtime_dir))
-    argv = shlex.split(line)
-    argv[0] = venv_bin("daphne")
-    # To measure a change to the entry point without editing the unit: BENCH_ASGI_APP=mod:app.
-    if os.environ.get("BENCH_ASGI_APP"):
-        argv[-1] = os.environ["BENCH_ASGI_APP"]
-    if fanout:
-        argv[-1] = FANOUT_APPS[fanout]
-    return argv, int(limit.group(1)) if limit else 65536
-
-
-def embedded_command(port: int, *, fanout: str = "") -> list[str]:
-    """The unit's daphne flags, but on a TCP port and without proxy headers (no proxy)."""
-    argv, _ = daphne_command_from_unit(1, Path("/nonexistent"), fanout=fanout)
-    out: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            out.append(f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}")
-            continue
-        if arg == "-e":
-            skip = True
-        if arg == "--proxy-headers":
-            continue
-        out.append(arg)
-    return out
 
 
 def nginx_binary(*, install: bool = True) -> str:
@@ -232,7 +154,7 @@ class Server:
     mode: str
     url: str
     env: dict[str, str]
-    daphne: list[subprocess.Popen] = field(default_factory=list)
+    daphne: list[Daphne] = field(default_factory=list)
     others: list[subprocess.Popen] = field(default_factory=list)
     workdir: Path | None = None
     database_url: str = ""
@@ -249,29 +171,22 @@ class Server:
 
     @property
     def procs(self) -> list[ProcSample]:
-        return [ProcSample(p.pid) for p in self.daphne]
-
-    def _python(self, args: list[str], *, what: str, timeout: float) -> str:
-        """Runs `python <args>` in the repo against this server's database; its stdout."""
-        result = subprocess.run(
-            [sys.executable, *args],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if result.returncode:
-            raise ServerError(f"{what} failed:\n{result.stderr[-3000:]}")
-        return result.stdout
+        return [ProcSample(d.proc.pid) for d in self.daphne]
 
     def manage(self, *args: str) -> str:
-        return self._python(["manage.py", *args], what=f"manage.py {' '.join(args)}", timeout=300)
+        return manage(self.env, *args)
+
+    def script(self, code: str) -> object:
+        """Django code run on the server's database; the JSON it prints last."""
+        return django_script(self.env, code)
 
     def fixture(self, **options: object) -> dict:
         """An event with an open poll, made through the project's own services."""
-        out = self._python(
-            ["-m", "bench.fixture", json.dumps(options)], what="bench.fixture", timeout=120
+        out = run_python(
+            self.env,
+            ["-m", "bench.fixture", json.dumps(options)],
+            what="bench.fixture",
+            timeout=120,
         )
         return json.loads(out.strip().splitlines()[-1])
 
@@ -306,20 +221,22 @@ class Server:
             return conn.execute(sql, params).fetchall()
 
     def check_alive(self) -> None:
-        for proc in [*self.daphne, *self.others]:
+        for proc in [*(d.proc for d in self.daphne), *self.others]:
             if proc.poll() is not None:
                 raise ServerError(f"{proc.args[0]} exited with {proc.returncode}")
 
     def stop(self) -> None:
-        for proc in [*self.others, *self.daphne]:
+        for proc in self.others:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in [*self.others, *self.daphne]:
+        for proc in self.others:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for daphne in self.daphne:
+            daphne.stop()
         for fn in reversed(self._cleanup):
             fn()
 
@@ -331,24 +248,9 @@ class Server:
 
 
 def _base_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SQLITE_PATH"}
-    }
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "productbreaks.settings",
-        "SECRET_KEY": "bench-" + secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "HTTPS": "0",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-        # Every bench "phone" comes from 127.0.0.1, where thousands of real ones would come from
-        # many networks: the per-network join budget (events.admission) would queue them all.
-        "JOIN_BUDGET_BURST": "1000000",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
-    return env | extra
+    # Every bench "phone" comes from 127.0.0.1, where thousands of real ones would come from
+    # many networks: the per-network join budget (events.admission) would queue them all.
+    return server_env(JOIN_BUDGET_BURST="1000000", **extra)
 
 
 def _wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:
@@ -366,51 +268,35 @@ def _wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 60) -> 
     raise ServerError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def _wait_socket_file(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServerError(f"daphne for {path} exited with {proc.returncode} at start")
-        if path.exists():
-            return
-        time.sleep(0.1)
-    raise ServerError(f"daphne did not create {path} within {timeout:.0f} s")
+# The group_send baseline is its own ASGI application (bench/baseline.py), never the product's.
+FANOUT_APPS = {"group_send": "bench.baseline:application"}
 
 
 def _log(workdir: Path, name: str):
     return open(workdir / f"{name}.log", "wb")
 
 
-def start_embedded(*, fanout: str = "", port: int = 0, log_dir: Path | None = None) -> Server:
+def start_embedded(*, fanout: str = "", port: int = 0) -> Server:
     """One daphne process, SQLite (WAL) in a temporary directory, the in-memory layer."""
     raise_nofile()
     workdir = Path(tempfile.mkdtemp(prefix="pb-bench-"))
     sqlite_path = str(workdir / "db.sqlite3")
     env = _base_env(SQLITE_PATH=sqlite_path)
-    port = port or free_port()
+    daphne = Daphne(
+        env,
+        port=port or free_port(),
+        log_path=workdir / "daphne.log",
+        app=FANOUT_APPS.get(fanout, ""),
+    )
     server = Server(
-        mode="embedded",
-        url=f"http://127.0.0.1:{port}",
-        env=env,
-        workdir=workdir,
-        sqlite_path=sqlite_path,
+        mode="embedded", url=daphne.url, env=env, workdir=workdir, sqlite_path=sqlite_path
     )
     server._cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
     try:
         server.manage("migrate", "--noinput")
         server.manage("collectstatic", "--noinput", "-v0")  # the manifest WhiteNoise serves
-        logs = log_dir or workdir
-        server.daphne.append(
-            subprocess.Popen(
-                embedded_command(port, fanout=fanout),
-                cwd=REPO,
-                env=env,
-                preexec_fn=_child_setup(),
-                stdout=_log(logs, "daphne"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        _wait_http(server.url, server.daphne)
+        server.daphne.append(daphne.start())
+        _wait_http(server.url, [daphne.proc])
     except ServerError as exc:
         tails = server.log_tails()
         server.stop()
@@ -439,7 +325,7 @@ def start_cluster(
     import psycopg
     import redis
 
-    hard = raise_nofile()
+    raise_nofile()
     nginx = nginx_binary()
     workdir = Path(tempfile.mkdtemp(prefix="pb-cluster-"))
     workdir.chmod(0o755)
@@ -477,20 +363,18 @@ def start_cluster(
         server.manage("collectstatic", "--noinput", "-v0")  # the manifest WhiteNoise serves
         sockets = []
         for instance in range(1, processes + 1):
-            argv, limit = daphne_command_from_unit(instance, workdir, fanout=fanout)
-            limit = min(limit, hard)
-            proc = subprocess.Popen(
-                argv,
-                cwd=REPO,
-                env=env,
-                stdout=_log(workdir, f"daphne-{instance}"),
-                stderr=subprocess.STDOUT,
-                preexec_fn=_child_setup(limit),
+            name = f"daphne-{instance}"
+            daphne = Daphne(
+                env,
+                name=name,
+                runtime_dir=workdir,
+                instance=instance,
+                log_path=workdir / f"{name}.log",
+                app=FANOUT_APPS.get(fanout, ""),
             )
-            server.daphne.append(proc)
-            sock = workdir / f"daphne-{instance}.sock"
-            sockets.append(sock)
-            _wait_socket_file(sock, proc)
+            server.daphne.append(daphne)
+            daphne.start()
+            sockets.append(daphne.unix_socket)
         conf = workdir / "nginx.conf"
         conf.write_text(
             nginx_config(
@@ -507,12 +391,12 @@ def start_cluster(
         server.others.append(
             subprocess.Popen(
                 [nginx, "-p", str(workdir), "-e", "stderr", "-c", str(conf)],
-                preexec_fn=_child_setup(),
+                preexec_fn=child_setup(),
                 stdout=_log(workdir, "nginx"),
                 stderr=subprocess.STDOUT,
             )
         )
-        _wait_http(server.url, [*server.daphne, *server.others])
+        _wait_http(server.url, [*(d.proc for d in server.daphne), *server.others])
     except ServerError as exc:
         tails = server.log_tails()
         server.stop()

@@ -14,9 +14,12 @@ import threading
 import time
 
 import httpx
+import pytest
 
+from bench.launcher import REPO, free_port
 from debates.management.commands.seed_demo import DEMO_PASSWORD
-from tests.servers import REPO, free_port
+
+pytestmark = pytest.mark.slow
 
 _NOT_INHERITED = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "DATABASE_URL", "REDIS_URL"}
 

@@ -15,7 +15,8 @@ import pytest
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.test import Client
 
-from tests.servers import REPO, Daphne, sqlite_env
+from bench.launcher import REPO, Daphne
+from tests.servers import sqlite_env
 
 HASHED = re.compile(r"^/static/css/app\.[0-9a-f]{12}\.css$")
 FOR_GOOD = "max-age=315360000"

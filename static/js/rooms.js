@@ -3,7 +3,8 @@
  * Declarative: an element with data-refresh-on="type type ..." and data-refresh-url is
  * re-read (htmx GET, innerHTML) when the page's socket (live.js) brings one of those message
  * types. Refreshes are coalesced, and wait while someone is typing inside the element, so a
- * half-written point or message is never wiped. Countdowns tick from their datetime; the
+ * half-written point or message is never wiped; a choice made and not yet sent (a theme, a side)
+ * is put back after the refresh. Countdowns tick from their datetime; the
  * timer and the host's message are applied straight from the socket message.
  */
 (function () {
@@ -26,8 +27,60 @@
   function refresh(el) {
     if (!document.contains(el) || !window.htmx) return;
     if (typingIn(el)) { deferred.add(el); return; }
+    refreshing.add(el);
     window.htmx.ajax("GET", el.getAttribute("data-refresh-url"), { target: el, swap: "innerHTML" });
   }
+
+  // A field someone changed and has not sent yet (a theme picked, a side ticked) keeps that
+  // choice through a refresh: focus has often left it by then, so typingIn cannot tell.
+  var touched = new WeakSet();
+  var refreshing = new Set();
+  var kept = new Map();  // element being refreshed -> its touched fields' values
+  function touch(event) { if (event.target.form) touched.add(event.target); }
+  document.addEventListener("change", touch);
+  document.addEventListener("input", touch);
+  document.addEventListener("reset", function (event) {
+    all("input, select, textarea", event.target).forEach(function (field) { touched.delete(field); });
+  }, true);
+
+  function fieldKey(field) {
+    var holder = field.form.closest("[id]");
+    return [holder ? holder.id : "", field.form.getAttribute("action"), field.name].join("|");
+  }
+  function keep(el) {
+    return all("input, select, textarea", el).filter(function (field) {
+      return touched.has(field) && field.form && (field.type !== "radio" || field.checked);
+    }).map(function (field) { return { key: fieldKey(field), value: field.value }; });
+  }
+  function restore(el, fields) {
+    fields.forEach(function (saved) {
+      all("input, select, textarea", el).forEach(function (field) {
+        if (!field.form || fieldKey(field) !== saved.key) return;
+        if (field.type === "radio") {
+          if (field.value === saved.value) field.checked = true;
+        } else if (field.tagName === "SELECT") {
+          var offered = Array.prototype.some.call(field.options, function (o) { return o.value === saved.value; });
+          if (offered) field.value = saved.value;
+        } else if (field.type !== "hidden") {
+          field.value = saved.value;
+        }
+        touched.add(field);
+      });
+    });
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (refreshing.has(target)) kept.set(target, keep(target));
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful) refreshing.delete(event.detail.target);
+  });
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!refreshing.delete(target)) return;
+    restore(target, kept.get(target) || []);
+    kept.delete(target);
+  });
 
   function schedule(el, delay) {
     if (pending.has(el)) return;

@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 
 from bench import run
-from bench.server import ServerError
+from bench.launcher import ServerError
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+# Under a busy machine (load 12 on 2 cores) the cluster run took 116 s: twice that and more.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 
 def assert_nothing_lost(result: dict, attendees: int) -> None:

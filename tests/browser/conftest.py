@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
+from bench.launcher import REPO, Daphne, django_script, manage
 from tests.browser.kit import DESKTOP, PHONE
-from tests.servers import REPO, Daphne, django_script, manage, sqlite_env
+from tests.servers import sqlite_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_PATH = REPO / "node_modules" / "axe-core" / "axe.min.js"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.servers import REPO
+from bench.launcher import REPO
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}

@@ -12,8 +12,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from bench.launcher import manage
 from tests.browser.kit import audit, axe_report, read_screen
-from tests.servers import manage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -169,3 +169,45 @@ def test_a_replaced_vote_stops_sending_and_a_4429_close_backs_off_and_says_why(p
     page.wait_for_timeout(3000)
     assert len(sockets) == 1
     expect(page.locator("[data-connection]")).to_have_attribute("data-state", "throttled")
+
+
+ATTENDEE_IN_A_ROOM = """
+from django.contrib.sessions.backends.db import SessionStore
+from debates.services import rounds
+from debates.selectors import ATTENDEE_SESSION_KEY
+from events.models import Event
+from events.services import attendee_join
+event = Event.objects.get(slug={slug!r})
+attendee = attendee_join(event=event, display_name="Gil")
+rounds.round_start(event=event, rooms=1, minutes=15, names=["Oak"])
+session = SessionStore()
+session[ATTENDEE_SESSION_KEY] = {{str(event.pk): attendee.token}}
+session.create()
+print(json.dumps({{"session": session.session_key}}))
+"""
+
+
+def test_a_refresh_of_the_room_keeps_the_theme_and_side_picked_for_a_point(people, site):
+    """The room's panel is re-read when the socket says so (room.synced here); a theme and a
+    side picked and not yet sent stay picked, though focus has left the form."""
+    from playwright.sync_api import expect
+
+    event = site.event()
+    made = site.script(ATTENDEE_IN_A_ROOM.format(slug=event["slug"]))
+    page = people.open("Gil")
+    page.context.add_cookies([{"name": "sessionid", "value": made["session"], "url": site.url}])
+    page.goto(f"/e/{event['slug']}/room/")
+    expect(page.get_by_role("heading", name="You are in Oak")).to_be_visible()
+    page.get_by_label("Theme").select_option(label="Quality")
+    page.get_by_label("Against the motion").check()
+    page.get_by_role("heading", name="You are in Oak").click()  # focus leaves the form
+    page.evaluate("document.getElementById('point-theme').dataset.before = 'refresh'")
+    page.evaluate(
+        "document.querySelector('[data-live]').dispatchEvent("
+        "new CustomEvent('live:message', {detail: {type: 'room.synced'}}))"
+    )
+    expect(page.locator("#point-theme[data-before]")).to_have_count(0)  # re-rendered
+    expect(page.get_by_label("Theme")).to_have_value(re.compile(r"\d+"))
+    assert page.get_by_label("Theme").evaluate("s => s.options[s.selectedIndex].text") == "Quality"
+    expect(page.get_by_label("Against the motion")).to_be_checked()
+    assert people.problems() == {}

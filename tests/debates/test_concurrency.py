@@ -13,13 +13,11 @@ from collections import Counter
 
 import pytest
 
+from bench.launcher import Daphne, django_script, manage
 from tests.servers import (
-    Daphne,
     create_event,
-    django_script,
     http_client,
     join,
-    manage,
     open_socket,
     postgres_env,
     screen_code,

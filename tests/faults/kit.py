@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from tests.servers import Daphne, free_port, http_client, open_socket
+from bench.launcher import Daphne, free_port
+from tests.servers import http_client, open_socket
 
 # Lines a server logs when a request or a socket crashed (a 500, or daphne's 1011).
 CRASH_MARKERS = ("Exception inside application", "Internal Server Error")
@@ -252,7 +253,7 @@ print(json.dumps(keys))
 
 
 def recount(env: dict[str, str], poll: int) -> dict[str, Any]:
-    from tests.servers import django_script
+    from bench.launcher import django_script
 
     return django_script(env, RECOUNT.format(poll=poll))
 
@@ -261,7 +262,7 @@ def people_with_sessions(
     env: dict[str, str], event: int, n: int
 ) -> list[tuple[str, dict[str, str]]]:
     """n attendees made in one go (as n joins would), each with a saved session: their cookies."""
-    from tests.servers import django_script
+    from bench.launcher import django_script
 
     keys = django_script(env, PEOPLE.format(event=event, n=n), timeout=120)
     return [(name, with_csrf({"sessionid": key})) for name, key in keys]

@@ -13,6 +13,7 @@ from collections import Counter
 
 import pytest
 
+from bench.launcher import Daphne, manage
 from debates.services.voting import VOTE_POLL_CLOSED
 from tests.faults.kit import (
     Person,
@@ -24,7 +25,7 @@ from tests.faults.kit import (
     recount,
     until,
 )
-from tests.servers import Daphne, create_event, manage, postgres_env
+from tests.servers import create_event, postgres_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 

@@ -14,8 +14,9 @@ import signal
 
 import pytest
 
+from bench.launcher import Daphne, manage
 from tests.faults.kit import Person, close_all, crashes, recount, until
-from tests.servers import Daphne, create_event, join, manage, postgres_env, screen_code
+from tests.servers import create_event, join, postgres_env, screen_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 

@@ -14,9 +14,10 @@ import random
 import psycopg
 import pytest
 
+from bench.launcher import Daphne, manage
 from debates.services.voting import VOTE_NOT_SAVED
 from tests.faults.kit import Person, close_all, crashes, recount, until
-from tests.servers import Daphne, create_event, join, manage, postgres_env, screen_code
+from tests.servers import create_event, join, postgres_env, screen_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 

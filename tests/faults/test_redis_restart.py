@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from bench.launcher import Daphne, manage
 from tests.faults.kit import (
     Person,
     PrivateRedis,
@@ -20,7 +21,7 @@ from tests.faults.kit import (
     recount,
     until,
 )
-from tests.servers import Daphne, create_event, join, manage, postgres_env, screen_code
+from tests.servers import create_event, join, postgres_env, screen_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 

@@ -220,6 +220,7 @@ def test_the_projector_needs_a_host_or_the_projector_link(event, host_client):
 # ---------------------------------------------------------------- budgets that queue, never refuse
 
 
+@pytest.mark.slow
 def test_500_people_behind_one_address_all_join_within_60_s_and_all_count(
     event, pre_vote, clock, waits
 ):
@@ -304,6 +305,7 @@ def _wrong_codes(event, n: int, address: str = VENUE) -> None:
         assert _join_code(wrong, address=address).status_code in (400, 429)
 
 
+@pytest.mark.slow
 def test_1000_wrong_guesses_do_not_stop_the_qr_link_or_the_screen_code(event):
     """Must show 3: a prankster on the venue Wi-Fi tries 1,000 codes; the room still gets in."""
     _wrong_codes(event, 1000)

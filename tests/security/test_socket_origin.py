@@ -11,9 +11,10 @@ import asyncio
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from bench.launcher import Daphne, manage
 from productbreaks.asgi import application
 from productbreaks.origins import origin_allowed
-from tests.servers import Daphne, create_event, manage, sqlite_env
+from tests.servers import create_event, sqlite_env
 
 TRUSTED = ["https://debates.example.org", "https://*.example.net"]
 
@@ -119,6 +120,7 @@ async def real_handshake(server: Daphne, slug: str, origin: str) -> int:
     return 101
 
 
+@pytest.mark.slow
 def test_over_daphne_another_port_or_scheme_of_our_host_is_refused(tmp_path):
     env = sqlite_env(tmp_path / "db.sqlite3")
     manage(env, "migrate", "--noinput")

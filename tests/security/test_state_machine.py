@@ -369,6 +369,7 @@ class PollMachine(RuleBasedStateMachine):
         assert not Vote.objects.filter(attendee=self.stranger).exists()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_tally_always_equals_a_plain_model(organiser, monkeypatch):
     monkeypatch.setattr(voting, "VOTE_RATE_LIMIT", RATE_LIMIT)

@@ -15,7 +15,8 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.servers import Daphne, django_script, manage, open_socket, sqlite_env, until
+from bench.launcher import Daphne, django_script, manage
+from tests.servers import open_socket, sqlite_env, until
 
 pytestmark = pytest.mark.slow
 

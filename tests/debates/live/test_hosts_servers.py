@@ -11,12 +11,10 @@ import json
 
 import pytest
 
+from bench.launcher import Daphne, django_script, manage
 from tests.servers import (
-    Daphne,
-    django_script,
     http_client,
     join,
-    manage,
     open_socket,
     postgres_env,
     screen_code,
