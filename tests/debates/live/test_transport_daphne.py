@@ -13,18 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.launcher import Daphne, django_script, manage
 from tests.debates.live.test_hosts_servers import SETUP, host_console, login, tally_of, vote
-from tests.servers import (
-    Daphne,
-    django_script,
-    http_client,
-    join,
-    manage,
-    open_socket,
-    screen_code,
-    sqlite_env,
-    until,
-)
+from tests.servers import http_client, join, open_socket, screen_code, sqlite_env, until
 
 pytestmark = pytest.mark.slow
 
