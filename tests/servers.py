@@ -26,15 +26,13 @@ SERVER_SECRET_KEY = "test-only-server-secret-0123456789abcdef0123456789"
 
 
 def sqlite_env(path: Path, **extra: str) -> dict[str, str]:
-    return server_env(
-        SECRET_KEY=SERVER_SECRET_KEY, SERVE_STATIC="1", SQLITE_PATH=str(path), **extra
-    )
+    base = {"SECRET_KEY": SERVER_SECRET_KEY, "SERVE_STATIC": "1", "SQLITE_PATH": str(path)}
+    return server_env(**(base | extra))
 
 
 def postgres_env(database_url: str, **extra: str) -> dict[str, str]:
-    return server_env(
-        SECRET_KEY=SERVER_SECRET_KEY, SERVE_STATIC="1", DATABASE_URL=database_url, **extra
-    )
+    base = {"SECRET_KEY": SERVER_SECRET_KEY, "SERVE_STATIC": "1", "DATABASE_URL": database_url}
+    return server_env(**(base | extra))
 
 
 # ---------------------------------------------------------------- browser-like clients
