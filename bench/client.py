@@ -228,7 +228,7 @@ class Worker:
                         att.total = msg.get("total")
                         att.seen_versions.append(att.version)
                         att.seen_times.append(now)
-                elif kind in ("vote.acknowledged", "vote.refused"):
+                elif kind in ("vote.acknowledged", "vote.refused", "vote.replaced"):
                     future = att.pending.pop(msg.get("ref"), None)
                     if future is not None and not future.done():
                         future.set_result((now, msg))
@@ -325,6 +325,10 @@ class Worker:
             if att is None or att.ws is None:
                 skipped += 1
                 continue
+            # Busy from the moment it is picked, not when its task first runs: two picks in one
+            # turn of the loop would otherwise send one attendee's votes two at a time (the
+            # server then answers the first `vote.replaced`, which the bench counted as lost).
+            att.busy = True
             tasks.append(asyncio.create_task(self.cast(att, self.pick_side(att), results)))
         sent_until = time.monotonic()
         if tasks:
