@@ -71,12 +71,18 @@ def postgres_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _collected_static() -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
     """Pages name static files by their hashed names from collectstatic's manifest (DEBUG is
-    off in tests), and the test servers serve STATIC_ROOT: collect once, before any test."""
+    off in tests), and the test servers serve STATIC_ROOT: collect once, before any test. Only
+    in the main process: `make check`'s workers (pytest-xdist) share STATIC_ROOT, and one
+    collecting while another's WhiteNoise scans it lost files under the scan."""
+    if hasattr(session.config, "workerinput"):
+        return
+    import django
     from django.core.management import call_command
 
+    django.setup()
     call_command("collectstatic", "--noinput", verbosity=0)
 
 
