@@ -57,7 +57,7 @@ def _checker() -> list[str]:
         message = "The Nu HTML checker cannot run: " + "; ".join(missing)
         if REQUIRE_SERVICES:
             pytest.fail(message + " and REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip(message)
+        pytest.skip(reason=message)
     return [java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json"]
 
 
