@@ -290,8 +290,15 @@ async def connect(consumer: Any, *, slug: str) -> Connection | None:
             await hub.unregister(consumer)
             await hub.register(consumer, fresh)
         consumer.connection = connection = fresh
-    for text in connection.messages:
-        await consumer.send(text_data=text)
+    try:
+        for text in connection.messages:
+            await consumer.send(text_data=text)
+    except Exception:
+        # The client hung up while we read its state (a reconnect loop, a page closed mid-
+        # connect): daphne refuses the send. It is gone; nothing to tell, nothing to keep.
+        log.debug("live: a socket closed while it connected", exc_info=True)
+        await hub.unregister(consumer)
+        return None
     return connection
 
 
