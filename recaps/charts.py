@@ -8,7 +8,7 @@ Every chart carries a <title> and a <desc> with its numbers for screen readers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.utils import timezone
@@ -77,6 +77,23 @@ def _y_axis(top_value: int, y_of, x0: float, x1: float) -> list[str]:
     return parts
 
 
+def _scales(
+    start: datetime, span: float, box: tuple[float, float, float, float], top_value: float
+) -> tuple[Callable[[datetime], float], Callable[[int], float]]:
+    """x of a moment (clamped to the chart's time span) and y of a value, in a chart's box
+    (x0, x1, y0 at the bottom, y1 at the top): the one mapping every time chart uses."""
+    x0, x1, y0, y1 = box
+
+    def x_of(at: datetime) -> float:
+        offset = min(max((at - start).total_seconds(), 0.0), span)
+        return x0 + (x1 - x0) * offset / span
+
+    def y_of(value: int) -> float:
+        return y0 - (y0 - y1) * value / top_value
+
+    return x_of, y_of
+
+
 def _ceil_to_step(value: int) -> int:
     value = max(value, 1)
     step = _nice_step(value)
@@ -96,12 +113,7 @@ def tally_timeline(timeline: PollTimeline, *, chart_id: str, top_value: int) -> 
     top_value = _ceil_to_step(top_value)
     span = max((timeline.end - timeline.start).total_seconds(), 1.0)
 
-    def x_of(at: datetime) -> float:
-        offset = min(max((at - timeline.start).total_seconds(), 0.0), span)
-        return x0 + (x1 - x0) * offset / span
-
-    def y_of(value: int) -> float:
-        return y0 - (y0 - y1) * value / top_value
+    x_of, y_of = _scales(timeline.start, span, (x0, x1, y0, y1), top_value)
 
     parts = _y_axis(top_value, y_of, x0, x1)
     for i, side in enumerate(SIDE_CLASSES):
@@ -221,12 +233,7 @@ def attendance(attendance: Attendance, *, chart_id: str) -> SafeString:
     top_value = _ceil_to_step(total)
     span = max((attendance.end - attendance.start).total_seconds(), 1.0)
 
-    def x_of(at: datetime) -> float:
-        offset = min(max((at - attendance.start).total_seconds(), 0.0), span)
-        return x0 + (x1 - x0) * offset / span
-
-    def y_of(value: int) -> float:
-        return y0 - (y0 - y1) * value / top_value
+    x_of, y_of = _scales(attendance.start, span, (x0, x1, y0, y1), top_value)
 
     parts = []
     for n, window in enumerate(attendance.windows):
