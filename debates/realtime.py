@@ -12,7 +12,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from debates import host_rights, live, selectors
-from debates.live import protocol
+from debates.live import plugs, protocol
 from debates.services import voting
 from events.models import Event
 
@@ -127,6 +127,10 @@ def connection_read(*, slug: str, session: Any, user: Any) -> live.Connection | 
     )
     messages = [live.encode(state)]
     messages += [live.encode(s.message(full=host)) for s in snapshots]
+    # Every plugged live kind (questions, clocks, ...): its snapshot, read now, in this thread.
+    messages += plugs.on_connect_messages(
+        event_id=event.pk, attendee_id=attendee.pk if attendee else None, host=host
+    )
     messages.append(live.encode(you))
     return live.Connection(
         event_id=event.pk,

@@ -27,6 +27,7 @@ from __future__ import annotations
 from debates.live import hosts
 from debates.live.announce import (
     attendees_connected,
+    changed,
     control,
     event_changed,
     send,
@@ -46,7 +47,7 @@ from debates.live.hub import (
     subscribe,
     unsubscribe,
 )
-from debates.live.plugs import Connection, Fanout, Holder, fanout_plug, plug
+from debates.live.plugs import Connection, Fanout, Holder, fanout_plug, plug, plug_kind
 from debates.live.protocol import (
     CLOSE_BAD_MESSAGE,
     CLOSE_FORBIDDEN,
@@ -79,6 +80,7 @@ __all__ = [
     "Fanout",
     "Holder",
     "attendees_connected",
+    "changed",
     "connect",
     "control",
     "control_register",
@@ -92,6 +94,7 @@ __all__ = [
     "hosts_group",
     "members",
     "plug",
+    "plug_kind",
     "presence_key",
     "room_group",
     "send",

@@ -33,6 +33,14 @@ def event_changed(event_id: int) -> None:
     _dispatch(lambda h: h.changed("event", event_id), lambda: plugs.read("event", event_id))
 
 
+def changed(kind: str, event_id: int) -> None:
+    """A plugged snapshot kind (plugs.plug_kind) changed for an event (call after commit): a
+    coalesced snapshot goes out, at most one per the kind's interval."""
+    if kind not in plugs.kinds:
+        raise ValueError(f"debates.live.changed: no kind {kind!r} is plugged in")
+    _dispatch(lambda h: h.changed(kind, event_id), lambda: plugs.read(kind, event_id))
+
+
 def send(group: str, message: Mapping[str, Any]) -> None:
     """A JSON-safe dict (built by debates.live.protocol) to every socket in a group, in every
     process (call after commit). Encoded once, here; not coalesced (use it for rare messages,

@@ -68,6 +68,13 @@ def control_register(name: str, handler: Callable[[Any, dict[str, Any]], None]) 
     _CONTROLS[name] = handler
 
 
+def _interval(kind: str) -> float:
+    if kind == "poll":
+        return TALLY_INTERVAL
+    plugged = plugs.kinds.get(kind)
+    return plugged.interval if plugged is not None else EVENT_INTERVAL
+
+
 class Hub:
     """All live state of one process (of one event loop, in tests)."""
 
@@ -151,7 +158,7 @@ class Hub:
 
     async def _flush(self, key: tuple[str, int]) -> None:
         kind, object_id = key
-        interval = TALLY_INTERVAL if kind == "poll" else EVENT_INTERVAL
+        interval = _interval(kind)
         try:
             while key in self.dirty:
                 wait = self.next_at.get(key, -math.inf) - self.loop.time()
@@ -173,10 +180,13 @@ class Hub:
             self.flushers.pop(key, None)
 
     def resync(self) -> None:
-        """Sends every event this process has sockets for, state and tallies, afresh."""
+        """Sends every event this process has sockets for, state, tallies and every plugged
+        kind, afresh."""
         for event_id in self.events_here():
             self.changed("event", event_id)
             self.changed("polls", event_id)
+            for kind in list(plugs.kinds):
+                self.changed(kind, event_id)
 
     def control(self, name: str, payload: dict[str, Any], *, publish: bool = False) -> None:
         if publish and self.bridge is not None:

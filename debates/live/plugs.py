@@ -12,6 +12,21 @@ Readers are sync and run in a worker thread (database_sync_to_async), one snapsh
 reason or None per ballot, the committed version per poll); `vote_not_saved` is the reason a
 vote gets when even its own transaction fails. `hosts(event_id, holders)` says, in one database
 call per event, whether each (user id, session key) may still host the event.
+
+Adding a live snapshot kind (questions, reactions, a clock: anything live beyond tallies and the
+event state) takes three steps, and never a message per action per listener:
+
+1. A reader `reader(event_id) -> list[Delivery]` (sync, one snapshot read from the database,
+   built with a protocol.py builder, carrying a version) and, if a (re)connecting socket needs
+   it at once, `on_connect(event_id=, attendee_id=, host=) -> list[str]` (encoded messages,
+   e.g. the snapshot plus this attendee's own marks). Plug both in from debates.realtime.plug_in
+   with `live.plug_kind("questions", reader, on_connect=..., interval=0.5)`.
+2. The service announces after commit: `transaction.on_commit(partial(live.changed,
+   "questions", event_id))`. The hub coalesces: at most one read and one fan-out per event per
+   `interval`, however many changes.
+3. The debate's connection reader (debates.realtime.connection_read) sends every kind's
+   `on_connect` messages with the state, and a process that lost Redis re-reads every kind of
+   every event it holds sockets for (hub.resync).
 """
 
 from __future__ import annotations
@@ -56,6 +71,44 @@ class Plugged:
 plugged = Plugged()
 
 
+@dataclass(frozen=True)
+class Kind:
+    """A live snapshot kind the debate plugged in (see "Adding a live snapshot kind" above)."""
+
+    reader: Callable[[int], list[Delivery]]
+    interval: float
+    on_connect: Callable[..., list[str]] | None
+
+
+BUILT_IN_KINDS = frozenset({"poll", "polls", "event"})
+kinds: dict[str, Kind] = {}
+
+
+def plug_kind(
+    name: str,
+    reader: Callable[[int], list[Delivery]],
+    *,
+    interval: float = 0.5,
+    on_connect: Callable[..., list[str]] | None = None,
+) -> None:
+    """Registers a per-event snapshot kind: `reader(event_id)` runs in a worker thread at most
+    once per `interval` seconds per event, however often `announce.changed(name, event_id)`."""
+    if name in BUILT_IN_KINDS:
+        raise ValueError(f"debates.live.plug_kind: {name!r} is built in")
+    if interval <= 0:
+        raise ValueError("debates.live.plug_kind: the interval must be positive")
+    kinds[name] = Kind(reader=reader, interval=interval, on_connect=on_connect)
+
+
+def on_connect_messages(*, event_id: int, attendee_id: int | None, host: bool) -> list[str]:
+    """What every plugged kind sends a socket as it (re)connects (sync: the connection read)."""
+    messages: list[str] = []
+    for kind in kinds.values():
+        if kind.on_connect is not None:
+            messages += kind.on_connect(event_id=event_id, attendee_id=attendee_id, host=host)
+    return messages
+
+
 def plug(**parts: Any) -> None:
     """Registers the debate's readers, vote writer and host checker (any of them)."""
     for name, value in parts.items():
@@ -65,7 +118,10 @@ def plug(**parts: Any) -> None:
 
 
 def read(kind: str, object_id: int) -> list[Delivery]:
-    """A snapshot's deliveries: kind is "poll" (a tally), "polls" or "event" (sync)."""
+    """A snapshot's deliveries: kind is "poll" (a tally), "polls", "event" or a plugged kind
+    (sync)."""
+    if kind in kinds:
+        return kinds[kind].reader(object_id)
     reader = {"poll": plugged.tally, "polls": plugged.polls, "event": plugged.event}[kind]
     return reader(object_id)
 
