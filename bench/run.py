@@ -9,6 +9,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   baseline  3,000 sockets, 5 votes/s: group_send per vote (bench/baseline.py) vs snapshots
   cluster   2 daphne processes + PostgreSQL + Redis + nginx: burst correctness and latency
   flood     one socket floods vote.cast for 20 s beside 50 innocent voters (bench.flood)
+  joincost  server CPU per page of the join flow, code and QR (bench.joincost)
   fuzz      10,500 generated hostile frames into the socket consumer, in-process (bench.fuzz)
 
 The server is started by the harness: embedded (one daphne, SQLite, in-memory layer) unless
@@ -275,6 +276,16 @@ def scenario_flood(args: argparse.Namespace) -> dict:
     return flood.scenario(args)
 
 
+def scenario_joincost(args: argparse.Namespace) -> dict:
+    from bench import joincost
+
+    server = server_for(args)
+    try:
+        return joincost.scenario(server, server.fixture(), args.attendees or 400)
+    finally:
+        server.stop()
+
+
 def scenario_fuzz(args: argparse.Namespace) -> dict:
     from bench import fuzz
 
@@ -291,6 +302,7 @@ SCENARIOS = {
     "cluster": scenario_cluster,
     "flood": scenario_flood,
     "fuzz": scenario_fuzz,
+    "joincost": scenario_joincost,
 }
 
 

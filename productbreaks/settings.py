@@ -190,14 +190,18 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Off when a proxy serves STATIC_ROOT (see deploy/); on, WhiteNoise serves it from the app.
-# WhiteNoise has no ASGI middleware of its own: Django runs this sync one under ASGI, right
-# after SecurityMiddleware (HTTPS redirect and HSTS first), as WhiteNoise asks.
+# WhiteNoise has no ASGI middleware of its own: productbreaks.static_files adds the async path
+# to its middleware (a sync one costs every page a thread round trip under ASGI). Right after
+# SecurityMiddleware (HTTPS redirect and HSTS first), as WhiteNoise asks.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 if SERVE_STATIC:
     security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
-    MIDDLEWARE.insert(security + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(security + 1, "productbreaks.static_files.AsyncWhiteNoiseMiddleware")
 
 # Attendees have no account: the session carries their secret, for a long evening and a recap.
+# Read through the cache (locmem in one process, Redis with REDIS_URL), written to both: a page
+# or a socket connecting reads no django_session row (a quarter of a socket storm's CPU before).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -51,7 +51,7 @@ def test_an_unknown_static_file_is_not_found():
 
 
 def test_daphne_serves_static_files_through_whitenoise():
-    """Under ASGI, where Django runs WhiteNoise's sync middleware in its thread."""
+    """Under ASGI, through the async path productbreaks.static_files adds to WhiteNoise."""
     with tempfile.TemporaryDirectory() as folder:
         env = sqlite_env(Path(folder) / "db.sqlite3")
         with Daphne(env, name="static") as server:
@@ -71,7 +71,7 @@ django.setup()
 from django.conf import settings
 from django.test import Client
 served = Client().get("/static/css/app.css").status_code
-print("whitenoise.middleware.WhiteNoiseMiddleware" in settings.MIDDLEWARE, served)
+print("productbreaks.static_files.AsyncWhiteNoiseMiddleware" in settings.MIDDLEWARE, served)
 """
 
 
