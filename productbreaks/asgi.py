@@ -14,18 +14,19 @@ django.setup(set_prefix=False)
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 
 from debates.live.transport import (  # noqa: E402
     OneDatabaseThreadASGIHandler,
+    OneHopASGIHandler,
     daphne_protocol_middleware,
 )
 from debates.routing import websocket_urlpatterns  # noqa: E402
 from productbreaks.origins import SameOriginValidator  # noqa: E402
 
-# On SQLite, every request's ORM work on the one database thread (see the class). Static files:
-# WhiteNoise's middleware when SERVE_STATIC (settings), nginx behind deploy/.
-django_asgi_app = OneDatabaseThreadASGIHandler() if settings.SQLITE else ASGIHandler()
+# A sync view's middleware chain in one thread hop (see the class); on SQLite, also every
+# request's ORM work on the one database thread. Static files: WhiteNoise's middleware when
+# SERVE_STATIC (settings), nginx behind deploy/.
+django_asgi_app = OneDatabaseThreadASGIHandler() if settings.SQLITE else OneHopASGIHandler()
 
 
 def websocket_app(consumer_routes: list) -> object:

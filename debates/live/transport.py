@@ -12,7 +12,8 @@ patches their objects. What is read here, and what happens when it changes:
 - asgiref's `SyncToAsync.threadlocal.main_event_loop`: the loop a sync view was called from
   (`main_event_loop`), where broadcasts announced from a view are handed to the hub.
 - Django's `ASGIHandler.__call__`, copied without its per-request thread
-  (`OneDatabaseThreadASGIHandler`, for SQLite).
+  (`OneDatabaseThreadASGIHandler`, for SQLite), and its `run_get_response` with a sync chain
+  of `BaseHandler.load_middleware(is_async=False)` beside it (`OneHopASGIHandler`).
 
 The fast path (why: BENCHMARKS.md, `python -m bench.frames`)
     A fan-out frame through daphne's send costs ~40-90 us per socket: daphne's reply handling,
@@ -37,7 +38,11 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.base import BaseHandler
+from django.http import FileResponse
+from django.urls import Resolver404, resolve
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +298,67 @@ def _loop_lookup_off_once() -> None:
         )
 
 
-class OneDatabaseThreadASGIHandler(ASGIHandler):
+def _view_is_async(path: str) -> bool:
+    try:
+        return iscoroutinefunction(resolve(path).func)
+    except Resolver404:
+        return False
+
+
+class OneHopASGIHandler(ASGIHandler):
+    """Django's ASGI handler, with a sync view's whole middleware chain in ONE thread hop.
+
+    Under ASGI Django runs the middleware chain in async mode, and each sync-and-async
+    middleware (all of Django's) runs its process_request and process_response through
+    sync_to_async: about a dozen thread round trips per page before the view's own. In a join
+    storm every one of them waits its turn behind the others on the one database thread, and
+    each costs CPU (bench.joincost). Here a sync view gets the chain WSGI would run, built once
+    by Django itself (`load_middleware(is_async=False)`), called in one hop; an async view (the
+    front door's, which sleep their turn on the loop) keeps Django's async chain.
+
+    `run_get_response` is Django's (6.1) internal; at import, if it or `load_middleware`'s
+    `is_async` is gone, a WARNING says so and every request takes Django's own way.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sync_chain: BaseHandler | None = None
+        if not ONE_HOP_CHECK:
+            return
+        chain = BaseHandler()
+        chain.load_middleware(is_async=False)
+        self.sync_chain = chain
+
+    async def run_get_response(self, request):
+        chain = self.sync_chain
+        if chain is None or _view_is_async(request.path_info):
+            return await super().run_get_response(request)
+        response = await sync_to_async(chain.get_response, thread_sensitive=True)(request)
+        # What Django's run_get_response does to the response, the same way.
+        response._handler_class = self.__class__
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size
+        return response
+
+
+def _one_hop_check() -> bool:
+    import inspect
+
+    ok = callable(getattr(ASGIHandler, "run_get_response", None)) and (
+        "is_async" in inspect.signature(BaseHandler.load_middleware).parameters
+    )
+    if not ok:
+        log.warning(
+            "live: Django's ASGIHandler.run_get_response or load_middleware(is_async=) changed; "
+            "pages take Django's own async middleware chain (slower, still correct)"
+        )
+    return ok
+
+
+ONE_HOP_CHECK = _one_hop_check()
+
+
+class OneDatabaseThreadASGIHandler(OneHopASGIHandler):
     """Django's handler without its per-request thread: on SQLite every request's ORM work runs
     on the process's one database thread (the thread the consumers' database_sync_to_async
     calls use) over one persistent connection (CONN_MAX_AGE in settings).
