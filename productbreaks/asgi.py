@@ -22,6 +22,7 @@ from debates.live.transport import (  # noqa: E402
 )
 from debates.routing import websocket_urlpatterns  # noqa: E402
 from productbreaks.origins import SameOriginValidator  # noqa: E402
+from productbreaks.overload import OverloadGuard  # noqa: E402
 
 # A sync view's middleware chain in one thread hop (see the class); on SQLite, also every
 # request's ORM work on the one database thread. Static files: WhiteNoise's middleware when
@@ -38,5 +39,6 @@ def websocket_app(consumer_routes: list) -> object:
 
 
 application = ProtocolTypeRouter(
-    {"http": django_asgi_app, "websocket": websocket_app(websocket_urlpatterns)}
+    # Pages that would queue past what a person waits are answered early (overload.py).
+    {"http": OverloadGuard(django_asgi_app), "websocket": websocket_app(websocket_urlpatterns)}
 )

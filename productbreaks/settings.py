@@ -198,6 +198,12 @@ if SERVE_STATIC:
     security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
     MIDDLEWARE.insert(security + 1, "productbreaks.static_files.AsyncWhiteNoiseMiddleware")
 
+# Past this many seconds of expected queueing, a page is answered 503 at once with Retry-After
+# and a page that retries by itself (productbreaks/overload.py); DRILL_FIRST sheds the first N
+# GET and N POST page requests of a process whatever the load (fire drills, the browser test).
+OVERLOAD_SHED_AFTER = float(os.environ.get("OVERLOAD_SHED_AFTER", "10"))
+OVERLOAD_DRILL_FIRST = int(os.environ.get("OVERLOAD_DRILL_FIRST", "0"))
+
 # Attendees have no account: the session carries their secret, for a long evening and a recap.
 # Read through the cache (locmem in one process, Redis with REDIS_URL), written to both: a page
 # or a socket connecting reads no django_session row (a quarter of a socket storm's CPU before).
