@@ -118,7 +118,7 @@ class OverloadGuard:
             if drill:
                 self.drill[scope["method"]] -= 1
             self.shed += 1
-            await self._answer_early(scope, receive, send, wait)
+            await self._answer_early(scope, receive, send, wait, drill=drill)
             return
         self.gauge.started()
         try:
@@ -126,7 +126,9 @@ class OverloadGuard:
         finally:
             self.gauge.finished()
 
-    async def _answer_early(self, scope: Scope, receive: Receive, send: Send, wait: float) -> None:
+    async def _answer_early(
+        self, scope: Scope, receive: Receive, send: Send, wait: float, *, drill: bool = False
+    ) -> None:
         body = b""
         while True:  # the form, to send back (only a small one: the join form)
             message = await receive()
@@ -134,7 +136,7 @@ class OverloadGuard:
             if not message.get("more_body") or len(body) > MAX_BODY:
                 break
         # Back when the queue should have drained, spread over a few seconds; never past 30 s.
-        retry = int(min(25, max(2, wait / 2)) + random.uniform(0, 5))
+        retry = 2 if drill else int(min(25, max(2, wait / 2)) + random.uniform(0, 5))
         page = shed_page(scope, body if len(body) <= MAX_BODY else b"", retry)
         await send(
             {
