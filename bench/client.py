@@ -20,12 +20,13 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bench import flood
+from bench.wire import RETRY_AFTER, JoinError, Shed, http
 
 SIDES = ("for", "against", "undecided")
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -73,6 +74,9 @@ class Worker:
         self.stopping = False
         self.errors: Counter[str] = Counter()
         self.join_times: list[float] = []
+        self.http_max_s = 0.0  # the longest any one HTTP request of the join flow waited
+        self.http_over_30s = 0  # requests that waited longer than 30 s (issue 14: none may)
+        self.shed = 0  # 503 answers (the server's early "try again"), each honoured
         self.attempts = 0
         self.reconnects = 0
 
@@ -97,13 +101,27 @@ class Worker:
         self.screen_read = (time.monotonic(), code.group(1).decode())
         return self.screen_read[1]
 
+    async def page(self, method: str, path: str, **options) -> tuple[int, dict, bytes]:
+        """One request of the join flow, timed; a 503 (answered early by the server's overload
+        guard) raises Shed with its Retry-After, which the page itself would honour."""
+        started = time.monotonic()
+        try:
+            status, cookies, body = await http(self.base, method, path, **options)
+        finally:
+            waited = time.monotonic() - started
+            self.http_max_s = max(self.http_max_s, waited)
+            self.http_over_30s += waited > 30
+        if status == 503:
+            raise Shed(RETRY_AFTER.search(body))
+        return status, cookies, body
+
     async def http_join(self, att: Attendee) -> str:
         """GET /join/, POST the code with the CSRF token; returns the session's Cookie header.
 
         Each request on its own connection, as many phones would: a shared client pool with
         thousands of queued requests costs the client more CPU than the server.
         """
-        status, cookies, body = await http(self.base, "GET", "/join/")
+        status, cookies, body = await self.page("GET", "/join/")
         if status != 200:
             raise JoinError(f"GET /join/ {status}")
         token = CSRF_FIELD.search(body)
@@ -116,8 +134,7 @@ class Worker:
                 "display_name": f"Bench {att.index}",
             }
         )
-        status, more, _ = await http(
-            self.base,
+        status, more, _ = await self.page(
             "POST",
             "/join/",
             cookies=cookies,
@@ -134,7 +151,7 @@ class Worker:
         if "sessionid" not in cookies:
             raise JoinError("POST /join/ set no session")
         # The redirect's target: the attendee page a phone then shows (it opens the socket).
-        status, more, _ = await http(self.base, "GET", self.event_path, cookies=cookies)
+        status, more, _ = await self.page("GET", self.event_path, cookies=cookies)
         if status != 200:
             raise JoinError(f"GET {self.event_path} {status}")
         cookies |= more
@@ -160,7 +177,8 @@ class Worker:
     async def join(self, att: Attendee, *, retries: int) -> None:
         """Join and connect, retrying with backoff as the attendee page's script does."""
         started = time.monotonic()
-        for attempt in range(retries + 1):
+        attempt = 0
+        while attempt <= retries:
             self.attempts += 1
             try:
                 if not att.cookie:
@@ -168,12 +186,18 @@ class Worker:
                 await self.open_socket(att)
                 self.join_times.append(time.monotonic() - started)
                 return
+            except Shed as shed:
+                # What the page does: wait as told, with jitter, and try again (no retry spent).
+                self.shed += 1
+                await asyncio.sleep(shed.retry_after * random.uniform(1, 1.5))
+                continue
             except (OSError, JoinError, ConnectionClosed, TimeoutError) as exc:
                 self.errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
             except Exception as exc:  # the handshake's own errors (InvalidStatus and kin)
                 self.errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
             if attempt < retries:
                 await asyncio.sleep(min(0.5 * 2**attempt, 8) * random.uniform(0.5, 1.5))
+            attempt += 1
         self.errors["gave up"] += 1
 
     async def cmd_join(
@@ -261,6 +285,9 @@ class Worker:
             "reconnects": self.reconnects,
             "errors": dict(self.errors),
             "join_seconds": self.join_times,
+            "http_max_s": self.http_max_s,
+            "http_over_30s": self.http_over_30s,
+            "shed": self.shed,
             "cpu_seconds": cpu_seconds(),
         }
 
@@ -419,52 +446,6 @@ class Worker:
             except Exception as exc:
                 reply = {"error": f"{type(exc).__name__}: {exc}"}
             self.conn.send(reply)
-
-
-class JoinError(Exception):
-    pass
-
-
-async def http(
-    base: str,
-    method: str,
-    path: str,
-    *,
-    cookies: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-    timeout: float = 60,
-) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP/1.1 request on a fresh connection: (status, cookies set, body)."""
-    url = urlsplit(base)
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(url.hostname, url.port or 80), timeout
-    )
-    try:
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {url.netloc}", "Connection: close"]
-        if cookies:
-            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if body or method == "POST":
-            lines.append(f"Content-Length: {len(body)}")
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        raw = await asyncio.wait_for(reader.read(), timeout)
-    finally:
-        writer.close()
-    head, _, content = raw.partition(b"\r\n\r\n")
-    head_lines = head.decode("latin-1").split("\r\n")
-    try:
-        status = int(head_lines[0].split()[1])
-    except (IndexError, ValueError):
-        raise JoinError(f"bad HTTP response {head_lines[0][:60]!r}") from None
-    set_cookies = {}
-    for line in head_lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "set-cookie":
-            pair = value.strip().split(";", 1)[0]
-            key, _, val = pair.partition("=")
-            set_cookies[key.strip()] = val.strip()
-    return status, set_cookies, content
 
 
 def cpu_seconds() -> float:

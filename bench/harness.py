@@ -136,6 +136,9 @@ class Harness:
             "errors": dict(errors.most_common(10)),
             "join_to_socket_ms": report.percentiles(join_seconds),
             "backends": dict(backends),
+            "http_max_wait_s": round(max(r["http_max_s"] for r in replies), 2),
+            "http_waits_over_30s": sum(r["http_over_30s"] for r in replies),
+            "answered_503_and_retried": sum(r["shed"] for r in replies),
         } | m.result
         log(
             f"joined {count} over {seconds:.0f} s: {result['connected_total']} connected, "

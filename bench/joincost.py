@@ -24,9 +24,10 @@ from urllib.parse import urlencode
 
 from websockets.asyncio.client import connect
 
-from bench.client import CSRF_FIELD, SCREEN_CODE, http
+from bench.client import CSRF_FIELD, SCREEN_CODE
 from bench.harness import log
 from bench.server import ProcSample, Server
+from bench.wire import http
 
 QR_URL = re.compile(rb'data-screen-url="[^"]*?(/j/[^"/]+/[^"/]+/)"')
 CONCURRENCY = 8
