@@ -89,8 +89,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         )
         slug = self.scope["url_route"]["kwargs"]["slug"]
         self.connection = await live.connect(self, slug=slug)
-        if self.connection is not None and self.connection.attendee_id is not None:
-            await self._room_follow()
+        if self.connection is not None and self.connection.groups:
+            # Registered in it by live.connect, read with the rest of the connection.
+            self.room_group = self.connection.groups[0]
 
     async def disconnect(self, code: int) -> None:
         await live.disconnect(self)

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 
 from debates import host_rights, live, selectors
 from debates.live import plugs, protocol
-from debates.services import voting
+from debates.services import rounds, voting
 from events.models import Event
 
 STAGE_CACHE_SECONDS = 2.0  # a connect storm renders the event page's stage once per event
@@ -132,11 +132,14 @@ def connection_read(*, slug: str, session: Any, user: Any) -> live.Connection | 
         event_id=event.pk, attendee_id=attendee.pk if attendee else None, host=host
     )
     messages.append(live.encode(you))
+    room = rounds.room_arrive(attendee=attendee) if attendee else None
     return live.Connection(
         event_id=event.pk,
         attendee_id=attendee.pk if attendee else None,
         host=host,
         messages=messages,
+        # The attendee's breakout room (a late joiner is placed in the smallest one first).
+        groups=(live.room_group(room.pk),) if room is not None else (),
     )
 
 

@@ -123,7 +123,7 @@ class Hub:
         return [e for e in map(event_of_group, list(self.groups)) if e is not None]
 
     async def register(self, consumer: Any, connection: Connection) -> None:
-        groups = {event_group(connection.event_id)}
+        groups = {event_group(connection.event_id), *connection.groups}
         if connection.host:
             groups.add(hosts_group(connection.event_id))
         for group in groups:

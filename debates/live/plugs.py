@@ -51,6 +51,9 @@ class Connection:
     attendee_id: int | None
     host: bool
     messages: list[str]
+    # More groups the socket joins as it registers (an attendee's breakout room), read with the
+    # rest: no second trip to the database thread per connect.
+    groups: tuple[str, ...] = ()
 
 
 def _missing(*_args: Any, **_kwargs: Any) -> Any:

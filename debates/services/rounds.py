@@ -285,8 +285,9 @@ def room_arrive(*, attendee: Attendee) -> BreakoutRoom | None:
     running round, or in a round where attendees choose and they have not yet.
 
     The one place a late joiner is placed, called when they arrive and nowhere else: when their
-    socket connects or re-syncs its room (debates.consumers) and when they open the room page
-    (debates.views.room.room). Pages that only show the room (the panel's context) read it.
+    socket connects (debates.realtime.connection_read) or re-syncs its room (debates.consumers)
+    and when they open the room page (debates.views.room.room). Pages that only show the room
+    (the panel's context) read it.
     """
     running = selectors.round_running(event_id=attendee.event_id)
     if running is None:
