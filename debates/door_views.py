@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from debates import selectors
+from debates import page_cache, selectors
 from debates.forms import DisplayNameForm, JoinForm
 from events import admission
 from events.models import Admission, Event, Phase
@@ -160,8 +160,9 @@ def _too_many_guesses(request: HttpRequest, code: str = "") -> HttpResponse:
 
 def _join_by_code(request: HttpRequest) -> Any:
     if request.method == "GET":
-        form = JoinForm(initial={"code": request.GET.get("code", "")[:20]})
-        return render(request, "debates/join.html", {"form": form})
+        code = request.GET.get("code", "")[:20]
+        form = JoinForm(initial={"code": code})
+        return page_cache.render_shared(request, "debates/join.html", {"form": form}, key=code)
     form = JoinForm(request.POST)
     if not form.is_valid():
         if form.has_error("code", "unknown"):
@@ -219,9 +220,7 @@ def _join_by_link(request: HttpRequest, code: str) -> Any:
             return redirect(event)
         if not admission.may_join(request.session, event):
             return _closed_door(request, event, refusal=JOIN_NEEDS_THE_SCREEN, status=200)
-        return render(
-            request, "debates/join_link.html", {"event": event, "form": DisplayNameForm()}
-        )
+        return _name_form(request, event)
     form = DisplayNameForm(request.POST)
     if not form.is_valid():
         return render(request, "debates/join_link.html", {"event": event, "form": form}, status=400)
@@ -253,7 +252,14 @@ def join_qr(request: HttpRequest, code: str, token: str) -> HttpResponse:
         if not admission.qr_token_valid(event, token):
             return _closed_door(request, event, refusal=QR_LINK_EXPIRED, status=403)
         admission.pass_grant(request.session, event)
-    return render(request, "debates/join_link.html", {"event": event, "form": DisplayNameForm()})
+    return _name_form(request, event)
+
+
+def _name_form(request: HttpRequest, event: Event) -> HttpResponse:
+    """The name form the QR link and the open link show: the same for the whole room."""
+    context = {"event": event, "form": DisplayNameForm()}
+    key = (event.pk, event.phase, event.admission)
+    return page_cache.render_shared(request, "debates/join_link.html", context, key=key)
 
 
 # ---------------------------------------------------------------- the QR code and the projector

@@ -97,9 +97,14 @@ def _fresh_cache():
     """Rate-limit counters live in the cache (LocMem in tests): one test's misses are not the next's."""
     from django.core.cache import cache
 
-    cache.clear()
+    from debates import page_cache, realtime
+
+    # Pages and stages shared per event id: a later test's event may reuse an earlier one's id.
+    for clear in (cache.clear, page_cache.clear, realtime._stage_cache.clear):
+        clear()
     yield
-    cache.clear()
+    for clear in (cache.clear, page_cache.clear, realtime._stage_cache.clear):
+        clear()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from debates import door_views, selectors
+from debates import door_views, page_cache, selectors
 from debates.models import Poll
 from debates.services import voting
 from events.models import Admission, Event, Phase
@@ -97,7 +97,18 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
     context = _event_context(request, event)
     if request.htmx:
         return render(request, "debates/event.html#stage", context)
-    return render(request, "debates/event.html", context)
+    attendee = context["attendee"]
+    # Everything the page shows that is not the same for the whole room (debates/page_cache.py).
+    key = (
+        "event",
+        event.pk,
+        event.phase,
+        tuple((poll.id, poll.version, poll.state) for poll in context["polls"]),
+        tuple(sorted(context["my_votes"].items())),
+        context["invite_url"],
+    )
+    name = attendee.public_name if attendee is not None else None
+    return page_cache.render_shared(request, "debates/event.html", context, key=key, name=name)
 
 
 # A refused vote's HTTP status, by the rule that refused it (the socket sends the message).

@@ -1,0 +1,105 @@
+"""The front door's pages, rendered once for everyone who sees the same thing.
+
+When a room joins at once, a thousand phones ask for the same join form and the same event page
+within seconds; rendering Django templates was most of their cost (bench.joincost). Here a page
+is rendered once per key and, for a couple of seconds, served from this process's memory to
+everyone with that key, after putting back what is theirs alone:
+
+- the CSRF token (each request gets its own, `get_token`: the form and htmx's header post as
+  before), and the CSP nonce (`get_nonce`: the header and the page's scripts agree);
+- the attendee's name ("You are taking part as ..."), escaped.
+
+Everything else a page shows must be in the key: the caller's key (event, phase, polls and
+their versions, the person's own votes), plus the template, the language, the host and scheme
+the links are built from, and whether someone is logged in (the header's links). A request
+with pending messages, or from htmx, is rendered as usual. A change shows within CACHE_SECONDS
+at most, as on the stage the sockets get (debates.realtime.stage_html); the sockets push every
+change anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from types import SimpleNamespace
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.html import escape
+
+CACHE_SECONDS = 2.0
+CACHE_ENTRIES = 512  # least recently used first out; a key is small, a page a few KB
+
+# Stand-ins rendered into the shared page, replaced per request. Letters, digits and dashes
+# only: HTML escaping leaves them as they are, so they survive any filter or attribute.
+CSRF_MARK = "pb-page-cache-csrf-5f0c2a"
+NONCE_MARK = "pb-page-cache-nonce-5f0c2a"
+NAME_MARK = "pb-page-cache-name-5f0c2a"
+
+_pages: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
+
+
+def clear() -> None:
+    _pages.clear()
+
+
+def _personal(request: HttpRequest) -> bool:
+    """Something on this page is for this request alone and not in any key: render it."""
+    if getattr(request, "htmx", False):
+        return True
+    session = getattr(request, "session", None)
+    return "messages" in request.COOKIES or (session is not None and "_messages" in session)
+
+
+def render_shared(
+    request: HttpRequest,
+    template_name: str,
+    context: Mapping[str, Any],
+    *,
+    key: Hashable,
+    name: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """`render(request, template_name, context)`, shared by everyone with the same key.
+
+    `name`, if given, is the attendee's name: the context's `attendee` must then only be read
+    for being there and for `public_name` (the template gets a stand-in).
+    """
+    if _personal(request):
+        return render(request, template_name, context, status=status)
+    full_key = (
+        template_name,
+        key,
+        translation.get_language(),
+        request.get_host(),
+        request.is_secure(),
+        request.user.is_authenticated,
+        name is not None,
+    )
+    now = time.monotonic()
+    cached = _pages.get(full_key)
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        _pages.move_to_end(full_key)
+        html = cached[1]
+    else:
+        shared = {**context, "csrf_token": CSRF_MARK, "csp_nonce": NONCE_MARK}
+        if name is not None:
+            shared["attendee"] = SimpleNamespace(public_name=NAME_MARK)
+        html = render_to_string(template_name, shared, request=request)
+        _pages[full_key] = (now, html)
+        _pages.move_to_end(full_key)
+        while len(_pages) > CACHE_ENTRIES:
+            _pages.popitem(last=False)
+    # Django's lazy nonce is false until read: str() makes it, and the CSP header then names it.
+    nonce = get_nonce(request)  # None only without Django's CSP middleware
+    nonce_text = str(nonce) if nonce is not None else ""
+    html = html.replace(CSRF_MARK, get_token(request)).replace(NONCE_MARK, nonce_text)
+    if name is not None:
+        html = html.replace(NAME_MARK, escape(name))
+    return HttpResponse(html, status=status)
