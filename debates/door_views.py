@@ -105,15 +105,16 @@ def _entry_or_rejoin(request: HttpRequest, event: Event, display_name: str) -> A
     budget, no new attendee. Anyone else takes a turn in their network's queue."""
     if selectors.attendee_for_session(event=event, session=request.session) is not None:
         return _join_now(request, _Entry(event, display_name, admission.Turn()))
-    if request.session.session_key is None:
-        request.session.save()  # a key to mark this browser's join by
-    key = request.session.session_key
-    if not admission.join_pending_start(key):
+    # A browser that brings a session (the QR link's pass, a reload) is marked as joining. One
+    # that brings none has nothing to mark it by: its second tap brings none either, so a mark
+    # made now could not catch it, and saving a session first cost a database write per join.
+    key = request.session.session_key or ""
+    if key and not admission.join_pending_start(key):
         # A second tap (or a script's hundredth POST) while the first waits its turn.
         busy = _Entry(event, display_name, admission.Turn(retry_after=3))
         return _queued(request, busy, JOINING_ALREADY)
     turn = admission.join_turn(address=client_address(request))
-    if turn.retry_after is not None:
+    if turn.retry_after is not None and key:
         admission.join_pending_end(key)  # holds no place: it comes back later
     return _Entry(event, display_name, turn, key)
 
