@@ -96,19 +96,35 @@ class Gauge:
         return max(self.in_flight / self.rate, stalled)
 
 
-class OverloadGuard:
-    """ASGI middleware around the HTTP application (productbreaks/asgi.py)."""
+# One gauge per process: pages and socket connects wait for the same database thread.
+GAUGE = Gauge()
+# A socket refused before its handshake completes: the client sees the handshake fail (daphne
+# answers it 403) and reconnects with backoff, as static/js/live.js does after any drop.
+CLOSE_TRY_AGAIN_LATER = 1013
 
-    def __init__(self, app: Callable[..., Awaitable[None]], *, shed_after: float | None = None):
+
+class OverloadGuard:
+    """ASGI middleware around the HTTP application and the websocket stack (asgi.py)."""
+
+    def __init__(
+        self,
+        app: Callable[..., Awaitable[None]],
+        *,
+        shed_after: float | None = None,
+        gauge: Gauge | None = None,
+    ):
         self.app = app
         self.shed_after = settings.OVERLOAD_SHED_AFTER if shed_after is None else shed_after
-        self.gauge = Gauge()
+        self.gauge = gauge if gauge is not None else Gauge()
         self.shed = 0  # requests answered early since the process started
         # For drills and the browser test: answer the first N GET and the first N POST page
         # requests early, however idle.
         self.drill = {"GET": settings.OVERLOAD_DRILL_FIRST, "POST": settings.OVERLOAD_DRILL_FIRST}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["path"].startswith(settings.STATIC_URL):
             await self.app(scope, receive, send)
             return
@@ -125,6 +141,30 @@ class OverloadGuard:
             await self.app(scope, receive, send)
         finally:
             self.gauge.finished()
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A socket connecting counts until it is accepted or refused (its connect reads the
+        database); once open it costs nothing here. Past the wait, it is refused at once."""
+        if self.gauge.expected_wait() > self.shed_after:
+            self.shed += 1
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            return
+        self.gauge.started()
+        counted = True
+
+        async def answered(message: dict[str, Any]) -> None:
+            nonlocal counted
+            if counted and message["type"] in ("websocket.accept", "websocket.close"):
+                counted = False
+                self.gauge.finished()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answered)
+        finally:
+            if counted:
+                self.gauge.finished()
 
     async def _answer_early(
         self, scope: Scope, receive: Receive, send: Send, wait: float, *, drill: bool = False

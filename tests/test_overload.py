@@ -133,20 +133,44 @@ async def test_a_shed_join_form_is_sent_again_with_the_same_fields_by_the_page()
 
 
 @pytest.mark.asyncio
-async def test_static_files_and_websockets_are_never_shed():
+async def test_static_files_are_never_shed():
     app = App()
     guard = OverloadGuard(app, shed_after=10)
     busy(guard, 40)
     status, _, _ = await call(guard, "GET", "/static/css/app.css")
     assert status == 200
-    seen = []
 
-    async def websocket_app(scope, receive, send):
-        seen.append(scope["type"])
 
-    ws_guard = OverloadGuard(websocket_app, shed_after=0)
-    await ws_guard({"type": "websocket", "path": "/ws/e/x/"}, None, None)
-    assert seen == ["websocket"]
+async def connect_socket(guard: OverloadGuard) -> list[dict]:
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await guard({"type": "websocket", "path": "/ws/e/x/"}, receive, send)
+    return sent
+
+
+@pytest.mark.asyncio
+async def test_a_socket_counts_while_it_connects_and_is_refused_1013_when_the_wait_is_too_long():
+    seen: list[int] = []
+
+    async def accepting(scope, receive, send):
+        await receive()
+        seen.append(guard.gauge.in_flight)  # counted while it connects...
+        await send({"type": "websocket.accept"})
+        seen.append(guard.gauge.in_flight)  # ...and no more once it is open
+
+    guard = OverloadGuard(accepting, shed_after=10)
+    assert await connect_socket(guard) == [{"type": "websocket.accept"}]
+    assert seen == [1, 0]
+    busy(guard, 40)
+    refused = await connect_socket(guard)
+    assert refused == [{"type": "websocket.close", "code": 1013}]  # before any work
+    assert guard.shed == 1 and seen == [1, 0]
 
 
 @pytest.mark.asyncio
