@@ -80,11 +80,14 @@ class Ballot:
     side: str
 
 
+_SIDES = frozenset(Side.values)  # Side.values builds a new list at every call
+
+
 def _ballot_refusal(
     ballot: Ballot, poll: Poll | None, attendee_event_id: int | None
 ) -> VoteRefusal | None:
     """The one place that says whether a ballot counts: None if it does, else why not."""
-    if ballot.side not in Side.values:
+    if ballot.side not in _SIDES:
         return VoteRefusal.SIDE_UNKNOWN
     if attendee_event_id is None or attendee_event_id != ballot.event_id:
         return VoteRefusal.ATTENDEE_UNKNOWN
