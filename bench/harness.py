@@ -205,6 +205,12 @@ class Harness:
             "lost_or_unanswered": lost,
             "ack_ms": report.percentiles([r[1] - r[0] for r in acked]),
         } | m.result
+        # What each vote cost the server(s) over the phase, fan-out and acknowledgements
+        # included: comparable across loads where percentages are not.
+        server_cpu = sum(m.result["server_cpu_percent"]) / 100 * m.result["seconds"]
+        votes["server_cpu_ms_per_vote"] = (
+            round(server_cpu / len(results) * 1000, 3) if results else None
+        )
         log(
             f"votes: {len(results)} sent ({votes['sent_per_s']}/s), {len(acked)} acknowledged, "
             f"refused {sum(refused.values())}, lost {lost}, ack p99 {votes['ack_ms']['p99']} ms"

@@ -11,6 +11,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   flood     one socket floods vote.cast for 20 s beside 50 innocent voters (bench.flood)
   joincost  server CPU per page of the join flow, code and QR (bench.joincost)
   fuzz      10,500 generated hostile frames into the socket consumer, in-process (bench.fuzz)
+  writer    the socket vote writer's transaction: CPU per vote, in-process (bench.writer)
 
 The server is started by the harness: embedded (one daphne, SQLite, in-memory layer) unless
 --cluster. Progress goes to stderr, the report to stdout (and --out).
@@ -301,6 +302,12 @@ def scenario_fuzz(args: argparse.Namespace) -> dict:
     return fuzz.scenario(args)
 
 
+def scenario_writer(args: argparse.Namespace) -> dict:
+    from bench import writer
+
+    return writer.scenario(args)
+
+
 SCENARIOS = {
     "smoke": scenario_smoke,
     "sockets": scenario_sockets,
@@ -312,6 +319,7 @@ SCENARIOS = {
     "flood": scenario_flood,
     "fuzz": scenario_fuzz,
     "joincost": scenario_joincost,
+    "writer": scenario_writer,
 }
 
 
@@ -347,7 +355,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="make the attendees and sessions beforehand: the timed joins only open sockets",
     )
     parser.add_argument("--frames", type=int, default=0, help="fuzz: frames (default 10,500)")
-    parser.add_argument("--seed", type=int, default=0, help="fuzz: the generator's seed")
+    parser.add_argument("--seed", type=int, default=0, help="fuzz, writer: the random seed")
+    parser.add_argument("--batch", type=int, default=0, help="writer: ballots per transaction")
+    parser.add_argument("--batches", type=int, default=0, help="writer: batches of changes")
     parser.add_argument("--out", type=Path, help="also write the JSON report here")
     return parser.parse_args(argv)
 

@@ -73,6 +73,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
     frames_guarded = False  # daphne counts this socket's frames (transport.frames_guard)
     channel_layer_alias = NO_LAYER
 
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        # Channels' loop makes a Task per frame to watch a channel layer this consumer does
+        # not have (transport.consume says why it matters); bench/baseline.py's has one.
+        if not await transport.consume(self, scope, receive, send):
+            await super().__call__(scope, receive, send)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels 4.2+ hops to a thread (aclose_old_connections) before every handler, i.e.
         # for every frame. This consumer reaches the ORM only through database_sync_to_async,

@@ -13,7 +13,9 @@ patches their objects. What is read here, and what happens when it changes:
   (`main_event_loop`), where broadcasts announced from a view are handed to the hub.
 - Django's `ASGIHandler.__call__`, copied without its per-request thread
   (`OneDatabaseThreadASGIHandler`, for SQLite), and its `run_get_response` with a sync chain
-  of `BaseHandler.load_middleware(is_async=False)` beside it (`OneHopASGIHandler`).
+  of `BaseHandler.load_middleware(is_async=False)` beside it (`OneHopASGIHandler`); Channels'
+  `AsyncConsumer.__call__`, copied without its per-message Task (`consume`, for a consumer
+  without a channel layer).
 
 The fast path (why: BENCHMARKS.md, `python -m bench.frames`)
     A fan-out frame through daphne's send costs ~40-90 us per socket: daphne's reply handling,
@@ -57,8 +59,8 @@ class FastPath:
 
     fast_path: str = "unchecked"  # until a socket through daphne; then "on", or "off"
     fast_path_off_because: str = ""
-    frames_fast: int = 0  # fan-out frames written straight to the socket
-    frames_fallback: int = 0  # fan-out frames sent through daphne because the fast path is off
+    frames_fast: int = 0  # fan-out frames and vote answers written straight to the socket
+    frames_fallback: int = 0  # frames sent through daphne because the fast path is off
 
 
 FAST_PATH = FastPath()
@@ -356,6 +358,34 @@ def _one_hop_check() -> bool:
 
 
 ONE_HOP_CHECK = _one_hop_check()
+
+
+# ---------------------------------------------------------------- Channels' consumer loop
+
+
+async def consume(consumer: Any, scope: dict, receive: Callable, send: Callable) -> bool:
+    """Runs an async Channels consumer that has no channel layer, one message at a time: what
+    `AsyncConsumer.__call__` does (scope, channel_layer, base_send, dispatch until StopConsumer),
+    without `await_many_dispatch`, which makes a Task and an `asyncio.wait` for every message
+    to watch a second source that a consumer without a layer does not have. At 2,000 votes a
+    second that was a measurable share of the loop (BENCHMARKS.md, issue 14).
+
+    False, having done nothing, when the consumer has a channel layer (bench/baseline.py's):
+    then Channels' own `__call__` must run."""
+    from channels.exceptions import StopConsumer
+    from channels.layers import get_channel_layer
+
+    if get_channel_layer(consumer.channel_layer_alias) is not None:
+        return False
+    consumer.scope = scope
+    consumer.channel_layer = None
+    consumer.base_send = send
+    try:
+        while True:
+            await consumer.dispatch(await receive())
+    except StopConsumer:
+        pass
+    return True
 
 
 class OneDatabaseThreadASGIHandler(OneHopASGIHandler):

@@ -31,7 +31,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext_lazy
 
-from debates.live import plugs, protocol
+from debates.live import plugs, protocol, transport
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,14 @@ VOTE_QUEUE_FULL = gettext_lazy("Too many votes are waiting to be saved. Please v
 
 
 async def send_text(consumer: Any, message: dict[str, Any]) -> None:
+    """An answer to one socket, the way the hub's fan-out writes a frame (transport.send_frame:
+    straight to the kernel buffer, in order behind anything queued, else daphne's send). At
+    thousands of votes a second daphne's send per answer was a large share of the loop."""
+    text = protocol.encode(message)
     try:
-        await consumer.base_send({"type": "websocket.send", "text": protocol.encode(message)})
+        await transport.send_frame(
+            consumer, transport.text_frame(text), {"type": "websocket.send", "text": text}
+        )
     except Exception:
         log.debug("send to a closed socket dropped", exc_info=True)
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -80,11 +80,14 @@ class Ballot:
     side: str
 
 
+_SIDES = frozenset(Side.values)  # Side.values builds a new list at every call
+
+
 def _ballot_refusal(
     ballot: Ballot, poll: Poll | None, attendee_event_id: int | None
 ) -> VoteRefusal | None:
     """The one place that says whether a ballot counts: None if it does, else why not."""
-    if ballot.side not in Side.values:
+    if ballot.side not in _SIDES:
         return VoteRefusal.SIDE_UNKNOWN
     if attendee_event_id is None or attendee_event_id != ballot.event_id:
         return VoteRefusal.ATTENDEE_UNKNOWN
@@ -122,7 +125,7 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
     a batch, a single vote and a poll closing are serialised per poll, so "is the poll open" and
     the upsert see the same state. An attendee may appear several times: the last ballot wins
     and every change is logged. Poll.version goes up once per poll per batch that changed it.
-    Query count is constant in the batch size (bulk reads and writes).
+    Database calls are constant in the batch size (bulk reads, one upsert, one log insert).
     """
     if not ballots:
         return BatchResult(refusals=[], versions={})
@@ -141,15 +144,18 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
         attendee_events[pk] = event_id
         if set_aside:
             aside.add(pk)
-    existing = {
-        (vote.poll_id, vote.attendee_id): vote
-        for vote in Vote.objects.filter(poll_id__in=list(polls), attendee_id__in=attendee_ids)
+    # (poll, attendee) -> side: what is stored, then what the batch has made of it so far.
+    sides: dict[tuple[int, int], str] = {
+        (poll_id, attendee_id): side
+        for poll_id, attendee_id, side in Vote.objects.filter(
+            poll_id__in=list(polls), attendee_id__in=attendee_ids
+        ).values_list("poll_id", "attendee_id", "side")
     }
     now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)  # once for every row of the batch
     recent = _recent_votes(attendee_ids, since=now - VOTE_RATE_WINDOW)
-    created: dict[tuple[int, int], Vote] = {}
-    changed: dict[tuple[int, int], Vote] = {}
-    log: list[VoteLog] = []
+    upserts: dict[tuple[int, int], tuple] = {}  # rows in _VOTE_COLUMNS order, one per key
+    log: list[tuple] = []  # rows in _LOG_COLUMNS order
     touched: set[int] = set()
     results: list[VoteRefusal | None] = []
     for ballot in ballots:
@@ -159,48 +165,66 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
         if refusal is not None:
             continue
         key = (ballot.poll_id, ballot.attendee_id)
-        vote = created.get(key) or existing.get(key)
-        if vote is not None and vote.side == ballot.side:
+        previous = sides.get(key, "")
+        if previous == ballot.side:
             continue  # the same choice again: counted already, nothing to log
         if recent[ballot.attendee_id] >= VOTE_RATE_LIMIT:
             results[-1] = VoteRefusal.TOO_FAST
             continue
         recent[ballot.attendee_id] += 1
-        if vote is None:
-            vote = Vote(
-                poll_id=ballot.poll_id,
-                attendee_id=ballot.attendee_id,
-                side=ballot.side,
-                cast_at=now,
-                updated_at=now,
-                # Stored and acknowledged like any vote (it is committed), counted in no tally.
-                counted=ballot.attendee_id not in aside,
-            )
-            created[key] = vote
-            previous = ""
-        else:
-            previous, vote.side, vote.updated_at = vote.side, ballot.side, now
-            if key not in created:
-                changed[key] = vote
-        log.append(
-            VoteLog(
-                poll_id=ballot.poll_id,
-                attendee_id=ballot.attendee_id,
-                side=ballot.side,
-                previous_side=previous,
-                at=now,
-            )
-        )
+        sides[key] = ballot.side
+        # The row as a first vote inserts it: set aside, it is stored and acknowledged like
+        # any vote (it is committed) but counted in no tally. On a stored vote the upsert
+        # changes only its side and updated_at (cast_at and counted stay as they are).
+        counted = ballot.attendee_id not in aside
+        upserts[key] = (ballot.poll_id, ballot.attendee_id, ballot.side, at, at, counted)
+        log.append((ballot.poll_id, ballot.attendee_id, ballot.side, previous, at))
         touched.add(ballot.poll_id)
-    Vote.objects.bulk_create(created.values())
-    Vote.objects.bulk_update(changed.values(), ["side", "updated_at"])
-    VoteLog.objects.bulk_create(log)
+    _votes_store(list(upserts.values()), log)
     for poll_id in sorted(touched):
         Poll.objects.filter(pk=poll_id).update(version=F("version") + 1)
         transaction.on_commit(partial(live.tally_changed, poll_id))
     # The rows are locked: no one else moved the versions read above.
     versions = {pk: poll.version + (pk in touched) for pk, poll in polls.items()}
     return BatchResult(refusals=results, versions=versions)
+
+
+# The columns _votes_store fills, by model field name.
+_VOTE_COLUMNS = ("poll", "attendee", "side", "cast_at", "updated_at", "counted")
+_VOTE_KEY = ("poll", "attendee")  # debates_vote_one_per_attendee_per_poll
+_VOTE_CHANGED = ("side", "updated_at")
+_LOG_COLUMNS = ("poll", "attendee", "side", "previous_side", "at")
+
+
+def _votes_store(votes: list[tuple], log: list[tuple]) -> None:
+    """The batch's votes as ONE upsert statement (INSERT ... ON CONFLICT (poll, attendee) DO
+    UPDATE, in SQLite and PostgreSQL alike) and its log as one insert, each run for every row
+    with executemany. Rows are in _VOTE_COLUMNS and _LOG_COLUMNS order, values already adapted
+    for the database, at most one vote row per (poll, attendee).
+
+    Written without the ORM's bulk_create on purpose: its per-object, per-field preparation
+    (model instances, pre_save, get_db_prep_save, a datetime adapted per row) was 60 % of the
+    socket writer's CPU; the rows here need none of it (BENCHMARKS.md, issue 14)."""
+    if not votes:
+        return
+    quote = connection.ops.quote_name
+
+    def columns(model: type, names: tuple[str, ...]) -> list[str]:
+        return [quote(model._meta.get_field(name).column) for name in names]
+
+    def insert(model: type, names: tuple[str, ...]) -> str:
+        marks = ", ".join(["%s"] * len(names))
+        table = quote(model._meta.db_table)
+        # Only the models' own table and column names, quoted; every value is a parameter.
+        return f"INSERT INTO {table} ({', '.join(columns(model, names))}) VALUES ({marks})"  # noqa: S608
+
+    key = ", ".join(columns(Vote, _VOTE_KEY))
+    changed = ", ".join(f"{c} = excluded.{c}" for c in columns(Vote, _VOTE_CHANGED))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"{insert(Vote, _VOTE_COLUMNS)} ON CONFLICT ({key}) DO UPDATE SET {changed}", votes
+        )
+        cursor.executemany(insert(VoteLog, _LOG_COLUMNS), log)
 
 
 def _recent_votes(attendee_ids: Collection[int], *, since: datetime) -> Counter[int]:
