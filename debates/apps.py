@@ -15,7 +15,11 @@ class DebatesConfig(AppConfig):
     def ready(self) -> None:
         # Realtime reads and writes through the debate's functions (it imports nothing of the
         # debate); the debate announces when host rights may change.
-        from debates import host_rights, realtime
+        from debates import (
+            host_rights,
+            realtime,
+            rehearsal_actions,  # noqa: F401 (registers its host actions)
+        )
         from events.signals import event_changed
 
         realtime.plug_in()

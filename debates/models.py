@@ -217,6 +217,9 @@ class BreakoutRound(models.Model):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     message = models.CharField(_("message to all rooms"), max_length=280, blank=True)
     message_at = models.DateTimeField(null=True, blank=True)
+    # The host asked for rooms mixed by pre-vote side, but too few had pre-voted to mix by:
+    # the rooms were filled at random instead, and the console says so (debates.services.rounds).
+    mixed_at_random = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("breakout round")
@@ -370,3 +373,44 @@ class Takeaway(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Rehearsal(models.Model):
+    """A host's rehearsal of a draft event: simulated people join, vote and add points at a
+    pace the host chose (debates.crowd), through the real services, until the host stops it or
+    its time is up. The reset (debates.services.rehearsal) takes the event back to its draft
+    state; this row stays as the log that it happened."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rehearsals")
+    people = models.PositiveSmallIntegerField(_("simulated people"))
+    minutes = models.PositiveSmallIntegerField(_("minutes"))
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    ends_at = models.DateTimeField(_("due to end at"))
+    # The simulation's last step: how long since people last acted (debates.crowd).
+    stepped_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
+    reset_at = models.DateTimeField(_("reset at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rehearsal")
+        verbose_name_plural = _("rehearsals")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One rehearsal at a time: the next starts once the last is reset.
+            models.UniqueConstraint(
+                fields=["event"],
+                condition=Q(reset_at__isnull=True),
+                name="debates_rehearsal_one_open_per_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("started_at")),
+                name="debates_rehearsal_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event}: rehearsal of {self.people}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.stopped_at is None and self.reset_at is None and timezone.now() < self.ends_at

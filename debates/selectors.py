@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -30,13 +30,15 @@ from debates.models import (
     Poll,
     PollKind,
     PollState,
+    Rehearsal,
     ResultsVisibility,
     RoomMember,
+    SetAside,
     Takeaway,
     Vote,
 )
-from debates.room_mix import MIX_LABELS, TOO_SMALL
-from events.models import Attendee, Event, Side, SpeakerRole, Theme
+from debates.room_mix import MIX_LABELS, NOT_VOTED, TOO_SMALL
+from events.models import Attendee, Event, Phase, Side, SpeakerRole, Theme
 
 # The session remembers, per event id, the host key it was granted with: rotating an event's
 # host_key then locks out every browser that came in through the old link.
@@ -269,14 +271,15 @@ def event_polls(*, event_id: int) -> list[Poll]:
 
 
 def pre_vote_sides(*, event_id: int, attendee_ids: Collection[int] | None = None) -> dict[int, str]:
-    """Each attendee's pre-vote side; an attendee who did not vote counts as undecided.
+    """Each attendee's pre-vote side; NOT_VOTED ("") for an attendee who did not pre-vote,
+    who is not undecided: they said nothing (debates.room_mix).
 
-    One query. Keys are every attendee asked about (or every attendee of the event).
+    Two queries. Keys are every attendee asked about (or every attendee of the event).
     """
     attendees = Attendee.objects.filter(event_id=event_id)
     if attendee_ids is not None:
         attendees = attendees.filter(pk__in=attendee_ids)
-    sides = dict.fromkeys(attendees.values_list("pk", flat=True), Side.UNDECIDED.value)
+    sides = dict.fromkeys(attendees.values_list("pk", flat=True), NOT_VOTED)
     votes = Vote.objects.filter(
         poll__event_id=event_id, poll__kind=PollKind.PRE_VOTE, attendee_id__in=list(sides)
     ).values_list("attendee_id", "side")
@@ -420,3 +423,23 @@ def attendees_without_room(*, event_id: int, round_id: int) -> QuerySet[Attendee
         .exclude(memberships__round_id=round_id)
         .order_by("joined_at", "pk")
     )
+
+
+# ---------------------------------------------------------------- rehearsals
+
+
+def rehearsal_current(*, event_id: int) -> Rehearsal | None:
+    """The event's rehearsal that has not been reset yet (running or stopped), if any."""
+    return Rehearsal.objects.filter(event_id=event_id, reset_at__isnull=True).first()
+
+
+def event_is_draft(*, event: Event) -> bool:
+    """Whether nothing has happened at the event yet, so a rehearsal can run on it and its
+    reset take it back exactly here: in the lobby, never published, nobody joined, and no
+    poll, room, point, takeaway or set-aside. One query (none outside the lobby)."""
+    if event.phase != Phase.LOBBY or event.recap_first_published_at is not None:
+        return False
+    happened = Q()
+    for model in (Attendee, Poll, BreakoutRound, Point, Takeaway, SetAside):
+        happened |= Q(Exists(model.objects.filter(event_id=OuterRef("pk"))))
+    return not Event.objects.filter(happened, pk=event.pk).exists()

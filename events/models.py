@@ -90,6 +90,9 @@ class Event(models.Model):
     recap_first_published_at = models.DateTimeField(
         _("recap first published at"), null=True, blank=True
     )
+    # From the start of a host's rehearsal (debates.services.rehearsal) until its reset: everyone
+    # who joins meanwhile is simulated, and nothing may be published.
+    rehearsing = models.BooleanField(_("in rehearsal"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -110,6 +113,12 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("starts_at")),
                 name="events_event_ends_after_start",
+            ),
+            # A rehearsal runs only on an event that never went public: its simulated figures
+            # must never have been, nor become, a published recap.
+            models.CheckConstraint(
+                condition=Q(rehearsing=False) | Q(recap_first_published_at__isnull=True),
+                name="events_event_rehearsal_never_published",
             ),
         ]
         indexes = [
@@ -229,6 +238,9 @@ class Attendee(models.Model):
     # Set aside by a host (debates.set_aside): their votes count in no tally.
     # Denormalised from the debate's set-aside log so the vote writer reads it with the event.
     set_aside = models.BooleanField(default=False)
+    # Made by a host's rehearsal, or joined while one ran: removed when it is reset, and never
+    # counted in a real event (debates.services.voting refuses their votes outside a rehearsal).
+    simulated = models.BooleanField(_("simulated"), default=False)
 
     class Meta:
         verbose_name = _("attendee")

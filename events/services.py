@@ -165,9 +165,17 @@ def display_name_clean(raw: str) -> str:
     return " ".join(raw.split())[:DISPLAY_NAME_MAX_LENGTH]
 
 
+NOT_REHEARSING = _("This event is not being rehearsed: simulated people cannot join it.")
+
+
 @transaction.atomic
 def attendee_join(
-    *, event: Event, token: str | None = None, display_name: str = "", network: str = ""
+    *,
+    event: Event,
+    token: str | None = None,
+    display_name: str = "",
+    network: str = "",
+    simulated: bool = False,
 ) -> Attendee:
     """The attendee this browser already is at the event, or a new one.
 
@@ -175,6 +183,10 @@ def attendee_join(
     reload, a second scan of the QR code) must not count the same person twice. A blank name
     keeps the one given before. `network` is the keyed hash of where a new attendee joined
     from (events.admission.network_hash), for the host's door panel.
+
+    `simulated`: a rehearsal's simulated person (debates.services.rehearsal), refused unless the
+    event is rehearsing. Anyone who joins a rehearsing event is simulated too: the rehearsal's
+    reset removes them with everything else it left.
     """
     display_name = display_name_clean(display_name)
     if token:
@@ -184,8 +196,19 @@ def attendee_join(
                 attendee.display_name = display_name
                 attendee.save(update_fields=["display_name"])
             return attendee
+    # Read fresh: the caller's event may predate a rehearsal's start or reset. Only while one
+    # runs is the event row locked, so a join and a reset queue (a join storm takes no lock).
+    rehearsing = Event.objects.filter(pk=event.pk, rehearsing=True).exists()
+    if rehearsing or simulated:
+        rehearsing = Event.objects.select_for_update().filter(pk=event.pk, rehearsing=True).exists()
+    if simulated and not rehearsing:
+        raise ValidationError(NOT_REHEARSING, code="not_rehearsing")
     return Attendee.objects.create(
-        event=event, token=secrets.token_urlsafe(32), display_name=display_name, network=network
+        event=event,
+        token=secrets.token_urlsafe(32),
+        display_name=display_name,
+        network=network,
+        simulated=rehearsing,
     )
 
 

@@ -10,6 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from events.models import Event, Phase
 
 RECAP_NOT_ENDED = _("A recap can be published once the event has ended.")
+RECAP_REHEARSING = _(
+    "This event is in rehearsal: its figures are simulated. Reset the rehearsal from the host "
+    "console first; the real event's recap can be published once it has ended."
+)
 
 
 @transaction.atomic
@@ -17,10 +21,13 @@ def recap_publish(*, event: Event, publish: bool) -> Event:
     """Publishes the event's recap (public at recaps:recap) or takes it down.
 
     Only an ended event's recap can be published: until then its figures can still move.
+    Nor a rehearsal's (events_event_rehearsal_never_published holds it in the database too).
     recap_published_at is the time of the latest publication (None while unpublished);
     recap_first_published_at, of the first, is never cleared.
     """
     event = Event.objects.select_for_update().get(pk=event.pk)
+    if publish and event.rehearsing:
+        raise ValidationError(RECAP_REHEARSING, code="rehearsing")
     if publish and event.phase != Phase.ENDED:
         raise ValidationError(RECAP_NOT_ENDED, code="not_ended")
     if event.recap_published != publish:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from debates.live import hosts
 from debates.live.announce import (
     attendees_connected,
+    background,
     changed,
     control,
     event_changed,
@@ -80,6 +81,7 @@ __all__ = [
     "Fanout",
     "Holder",
     "attendees_connected",
+    "background",
     "changed",
     "connect",
     "control",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -54,6 +54,26 @@ def control(name: str, payload: Mapping[str, Any]) -> None:
     registered for `name` (hub.control_register) for its own sockets. JSON-safe payload."""
     body = [name, dict(payload)]
     _dispatch(lambda h: h.control(*body, publish=True), lambda: body, key="c")
+
+
+def background(start: Callable[[], Coroutine[Any, Any, Any]]) -> bool:
+    """Runs the coroutine `start()` makes as a task on the process's event loop, from any
+    thread: long-lived work beside the sockets (a rehearsal's simulated crowd), which must do
+    its database work in worker threads (database_sync_to_async) and end by itself. The task
+    is the hub's (cancelled by shutdown). False, and nothing runs, in a process with no event
+    loop (a management command, the sync test client)."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not None:
+        hub.current().spawn(start())
+        return True
+    loop = hub.main_loop()
+    if loop is None:
+        return False
+    loop.call_soon_threadsafe(lambda: hub.current().spawn(start()), context=contextvars.Context())
+    return True
 
 
 def _dispatch(

@@ -35,6 +35,11 @@ NOT_A_ROOM_MEMBER = _("Only the people in this room can add to its board.")
 POINT_ALREADY_UPVOTED = _("You have already upvoted this point.")
 POINT_NOT_ON_BOARD = _("This point is no longer on the board.")
 POINT_MERGE_INVALID = _("Merge a point into another point of the same event that is still shown.")
+POINT_MERGE_ACROSS = _(
+    "Merge a point only into one of the same side and theme: across them, the recap would "
+    "count one side's argument for the other, or file it under another theme."
+)
+POINT_OWN = _("This is your own point: upvote other people's.")
 POINT_NOT_HIDDEN = _("This point is not hidden.")
 POINT_NOT_MERGED = _("This point is not merged.")
 POINT_TOO_FAST = _("You have added a lot of points in the last minute. Wait a moment, then add it.")
@@ -128,12 +133,14 @@ def _recount_upvotes(point: Point) -> None:
 
 @transaction.atomic
 def point_upvote(*, point: Point, attendee: Attendee) -> Point:
-    """A room member upvotes a point on their room's board, once."""
+    """A room member upvotes someone else's point on their room's board, once."""
     # Locked: concurrent upvotes queue, so the recount sees every committed row.
     point = Point.objects.select_for_update().select_related("room__round").get(pk=point.pk)
     if point.status != PointStatus.VISIBLE or point.room is None:
         raise ValidationError(POINT_NOT_ON_BOARD, code="point_not_on_board")
     _require_room_member(point.room, attendee)
+    if point.author_id == attendee.pk:
+        raise ValidationError(POINT_OWN, code="point_own")
     if _upvoters(point).filter(attendee=attendee).exists():
         raise ValidationError(POINT_ALREADY_UPVOTED, code="point_already_upvoted")
     try:
@@ -176,8 +183,8 @@ def point_unhide(*, point: Point) -> Point:
 
 @transaction.atomic
 def point_merge(*, point: Point, into: Point) -> Point:
-    """Folds a duplicate into another point: the duplicate leaves the boards and its upvotes
-    join the target's, counting each person once. Returns the target.
+    """Folds a duplicate into another point of the same side and theme: the duplicate leaves
+    the boards and its upvotes join the target's, counting each person once. Returns the target.
     """
     # Both rows locked in id order, so two merges of the same pair cannot deadlock.
     locked = {
@@ -194,6 +201,8 @@ def point_merge(*, point: Point, into: Point) -> Point:
         or into.status != PointStatus.VISIBLE
     ):
         raise ValidationError(POINT_MERGE_INVALID, code="point_merge_invalid")
+    if point.side != into.side or point.theme_id != into.theme_id:
+        raise ValidationError(POINT_MERGE_ACROSS, code="point_merge_across")
     # One level only: what was merged into the duplicate now points at the target.
     Point.objects.filter(merged_into=point).update(merged_into=into)
     point.status = PointStatus.MERGED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -18,13 +18,19 @@ from django.utils.translation import gettext_lazy as _
 from debates import live, selectors
 from debates.live import protocol
 from debates.models import AssignmentMode, BreakoutRoom, BreakoutRound, RoomMember
-from debates.room_mix import room_mix
+from debates.room_mix import NOT_VOTED, room_mix
+from debates.services.dealing import (
+    MAX_ROOMS,
+    MIN_ROOM_SIZE,
+    room_count,
+    rooms_deal_balanced,
+    rooms_deal_random,
+    too_few_pre_votes,
+)
 from debates.services.notify import notify, notify_event_changed
-from events.models import Attendee, Event, Phase, Side
+from events.models import Attendee, Event, Phase
 
-MAX_ROOMS = 50
 MAX_ROOM_SIZE = 50
-MIN_ROOM_SIZE = 2
 MAX_ROUND_MINUTES = 180
 MAX_EXTEND_MINUTES = 60
 ROUND_MESSAGE_MAX_LENGTH = 280
@@ -49,38 +55,7 @@ ATTENDEE_NOT_IN_EVENT = _("That person is not at this event.")
 ROUND_MESSAGE_EMPTY = _("Write a message first.")
 ROUND_MESSAGE_TOO_LONG = _("Keep the message to 280 characters.")
 
-_SIDE_DEAL_ORDER = (Side.FOR, Side.AGAINST, Side.UNDECIDED)
 _validate_room_link = URLValidator(schemes=["https", "http"])
-
-
-def rooms_deal_balanced(
-    *, sides: Mapping[int, str], room_count: int, rng: random.Random
-) -> list[list[int]]:
-    """Deals attendees into rooms so each room mixes the sides as evenly as possible.
-
-    Each side is dealt round-robin over all rooms, starting at the currently smallest ones.
-    So every room gets floor or ceil of (side size / rooms) of each side, and since the
-    remainder always goes to the smallest rooms, room sizes never differ by more than one.
-    Ties between equal rooms are broken at random, so room 1 is not always the biggest.
-    """
-    rooms: list[list[int]] = [[] for _ in range(room_count)]
-    tiebreak = list(range(room_count))
-    rng.shuffle(tiebreak)
-    for side in _SIDE_DEAL_ORDER:
-        members = sorted(attendee for attendee, s in sides.items() if s == side)
-        rng.shuffle(members)
-        order = sorted(range(room_count), key=lambda i: (len(rooms[i]), tiebreak[i]))
-        for n, attendee in enumerate(members):
-            rooms[order[n % room_count]].append(attendee)
-    return rooms
-
-
-def rooms_deal_random(
-    *, attendee_ids: Sequence[int], room_count: int, rng: random.Random
-) -> list[list[int]]:
-    shuffled = list(attendee_ids)
-    rng.shuffle(shuffled)
-    return [shuffled[i::room_count] for i in range(room_count)]
 
 
 def room_video_link(*, event: Event, room_name: str) -> str:
@@ -173,7 +148,10 @@ def round_start(
 
     rooms=N makes N rooms; size=K makes as few rooms as hold everyone with at most K each.
     attendee_ids limits the round to those present (None: everyone who joined the event).
-    Moves the event to the breakouts phase.
+    Moves the event to the breakouts phase. Dealt rooms (mixed or random) never hold fewer
+    than MIN_ROOM_SIZE people (room_count), so fewer rooms than asked may open. Rooms mixed by
+    pre-vote side with hardly any pre-votes (too_few_pre_votes) are filled at random instead,
+    and the round says so (BreakoutRound.mixed_at_random).
     """
     if (rooms is None) == (size is None):
         raise ValidationError(ROOMS_OR_SIZE, code="rooms_or_size")
@@ -195,7 +173,15 @@ def round_start(
         raise ValidationError(ROUND_ALREADY_RUNNING, code="round_already_running")
 
     sides = selectors.pre_vote_sides(event_id=event.pk, attendee_ids=attendee_ids)
-    count = rooms if rooms is not None else max(1, math.ceil(len(sides) / size))
+    mixed_at_random = mode == AssignmentMode.BALANCED and too_few_pre_votes(sides)
+    if mixed_at_random:
+        mode = AssignmentMode.RANDOM
+    asked = rooms if rooms is not None else max(1, math.ceil(len(sides) / size))
+    # People who choose may pick any room, and late joiners fill them: all the rooms asked
+    # for open. Dealt rooms open only as many as the people present fill: no room of one.
+    count = asked if mode == AssignmentMode.CHOICE else room_count(people=len(sides), rooms=asked)
+    if len(names) <= asked:
+        names = names[:count]
     room_names = _room_names(names, count)
     links = [_clean_room_link(url) for url in video_urls[:count]]
     places = [_clean_location(place) for place in locations[:count]]
@@ -208,6 +194,7 @@ def round_start(
         assignment=mode,
         started_at=now,
         ends_at=now + timedelta(minutes=minutes),
+        mixed_at_random=mixed_at_random,
     )
     if mode == AssignmentMode.BALANCED:
         groups = rooms_deal_balanced(sides=sides, room_count=count, rng=rng)
@@ -315,7 +302,7 @@ def room_place_late_joiner(*, attendee: Attendee) -> BreakoutRoom | None:
     if not sizes:
         return None
     side = selectors.pre_vote_sides(event_id=attendee.event_id, attendee_ids=[attendee.pk]).get(
-        attendee.pk, Side.UNDECIDED
+        attendee.pk, NOT_VOTED
     )
     members = RoomMember.objects.filter(round=round_).values_list("room_id", "attendee_id")
     member_sides = selectors.pre_vote_sides(

@@ -28,6 +28,7 @@ VOTE_POLL_CLOSED = _("This poll is closed.")
 VOTE_ATTENDEE_UNKNOWN = _("Join this event before you vote.")
 VOTE_NOT_SAVED = _("Your vote could not be saved. Please try again.")
 VOTE_TOO_FAST = _("You are changing your vote very fast. Wait a minute, then vote again.")
+VOTE_SIMULATED = _("A rehearsal's simulated attendee cannot vote once the rehearsal is over.")
 
 # Limits (security): an attendee may cast or change a vote VOTE_RATE_LIMIT times in any
 # VOTE_RATE_WINDOW, over all polls. Counted from VoteLog in the database, so the count is the
@@ -47,6 +48,7 @@ class VoteRefusal(StrEnum):
     POLL_NOT_OPEN = "poll_not_open"
     POLL_CLOSED = "poll_closed"
     TOO_FAST = "too_fast"
+    SIMULATED = "simulated"  # a rehearsal's attendee, in an event no longer rehearsing
 
 
 VOTE_REFUSAL_MESSAGES = {
@@ -57,6 +59,7 @@ VOTE_REFUSAL_MESSAGES = {
     VoteRefusal.POLL_NOT_OPEN: VOTE_POLL_NOT_OPEN,
     VoteRefusal.POLL_CLOSED: VOTE_POLL_CLOSED,
     VoteRefusal.TOO_FAST: VOTE_TOO_FAST,
+    VoteRefusal.SIMULATED: VOTE_SIMULATED,
 }
 
 
@@ -84,13 +87,16 @@ _SIDES = frozenset(Side.values)  # Side.values builds a new list at every call
 
 
 def _ballot_refusal(
-    ballot: Ballot, poll: Poll | None, attendee_event_id: int | None
+    ballot: Ballot, poll: Poll | None, attendee_event_id: int | None, *, simulated: bool = False
 ) -> VoteRefusal | None:
-    """The one place that says whether a ballot counts: None if it does, else why not."""
+    """The one place that says whether a ballot counts: None if it does, else why not.
+    `simulated`: the voter is a rehearsal's and their event is not rehearsing (any more)."""
     if ballot.side not in _SIDES:
         return VoteRefusal.SIDE_UNKNOWN
     if attendee_event_id is None or attendee_event_id != ballot.event_id:
         return VoteRefusal.ATTENDEE_UNKNOWN
+    if simulated:
+        return VoteRefusal.SIMULATED
     if poll is None:
         return VoteRefusal.POLL_UNKNOWN
     if poll.event_id != ballot.event_id:
@@ -137,13 +143,24 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
     }
     # Read after the poll locks: a set-aside (debates.services.set_aside) takes them too, so the flag
     # read here is the one its transaction left, and no vote slips between the two.
-    attendee_events, aside = {}, set()
-    for pk, event_id, set_aside in Attendee.objects.filter(pk__in=attendee_ids).values_list(
-        "pk", "event_id", "set_aside"
-    ):
+    attendee_events, aside, simulated = {}, set(), set()
+    for pk, event_id, set_aside, is_simulated in Attendee.objects.filter(
+        pk__in=attendee_ids
+    ).values_list("pk", "event_id", "set_aside", "simulated"):
         attendee_events[pk] = event_id
         if set_aside:
             aside.add(pk)
+        if is_simulated:
+            simulated.add(pk)
+    if simulated:
+        # A rehearsal's people vote only while their event rehearses: never in a real event
+        # (a query only when the batch holds any of them).
+        rehearsing = set(
+            Event.objects.filter(
+                pk__in={attendee_events[pk] for pk in simulated}, rehearsing=True
+            ).values_list("pk", flat=True)
+        )
+        simulated = {pk for pk in simulated if attendee_events[pk] not in rehearsing}
     # (poll, attendee) -> side: what is stored, then what the batch has made of it so far.
     sides: dict[tuple[int, int], str] = {
         (poll_id, attendee_id): side
@@ -160,7 +177,12 @@ def votes_cast_batch(*, ballots: Sequence[Ballot]) -> BatchResult:
     results: list[VoteRefusal | None] = []
     for ballot in ballots:
         poll = polls.get(ballot.poll_id)
-        refusal = _ballot_refusal(ballot, poll, attendee_events.get(ballot.attendee_id))
+        refusal = _ballot_refusal(
+            ballot,
+            poll,
+            attendee_events.get(ballot.attendee_id),
+            simulated=ballot.attendee_id in simulated,
+        )
         results.append(refusal)
         if refusal is not None:
             continue

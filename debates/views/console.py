@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,9 +14,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from debates import door, door_views, host_actions, live, selectors
+from debates import door, door_views, host_actions, live, rehearsal_actions, selectors
 from debates.models import PollKind, ResultsVisibility
-from debates.services import hosts, points, rounds, set_aside
+from debates.services import dealing, hosts, points, set_aside
 from debates.views.event import live_labels, rooms_labels
 from events.models import Event, Phase
 
@@ -96,8 +95,10 @@ def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpRespon
 # (host console: phases, presence, rounds, plenary, takeaways, and the polls above)
 
 CONSOLE_PANELS = frozenset(
-    {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"}
+    {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways", "rehearsal"}
 )
+# Panels whose partial lives in a template of its own, included by the console.
+_PANEL_TEMPLATES = {"rehearsal": "debates/rehearsal.html"}
 # A command's result shows in its panel; a round command (start, end) changes the rooms too,
 # and the htmx response carries them as an out-of-band swap.
 _ALSO_REFRESH = {"round": ("rooms",)}
@@ -120,7 +121,7 @@ def _console_host_context(event: Event) -> dict[str, Any]:
             else []
         ),
         "round_form": host_actions.RoundStartForm(None, event=event),
-        "suggested_rooms": max(2, min(rounds.MAX_ROOMS, math.ceil(joined / 6))),
+        "suggested_rooms": dealing.rooms_suggested(people=joined),
         "timer_steps": [(-1, _("−1 min")), (1, _("+1 min")), (5, _("+5 min"))],
         "attendees_connected": live.attendees_connected(event.pk),
         "transport": live.stats()["transport"],
@@ -130,6 +131,16 @@ def _console_host_context(event: Event) -> dict[str, Any]:
         "point_max": points.POINT_MAX_LENGTH,
         "rooms_labels": rooms_labels(),
         "door": door.door_view(event_id=event.pk),
+        **_rehearsal_context(event),
+    }
+
+
+def _rehearsal_context(event: Event) -> dict[str, Any]:
+    current = selectors.rehearsal_current(event_id=event.pk)
+    return {
+        "rehearsal": current,
+        "rehearsable": current is None and selectors.event_is_draft(event=event),
+        "rehearsal_form": rehearsal_actions.RehearsalStartForm(None, event=event),
     }
 
 
@@ -159,14 +170,16 @@ def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...])
         context = {"event": event, "door": door.door_view(event_id=event.pk)}
         return render(request, "debates/console.html#door", context)
     context = _console_context(request, event) | {"oob": False}
-    body = [render_to_string(f"debates/console.html#{panels[0]}", context, request=request)]
+    body = [render_to_string(_panel_template(panels[0]), context, request=request)]
     for panel in panels[1:]:
         body.append(
-            render_to_string(
-                f"debates/console.html#{panel}", context | {"oob": True}, request=request
-            )
+            render_to_string(_panel_template(panel), context | {"oob": True}, request=request)
         )
     return HttpResponse("".join(body))
+
+
+def _panel_template(panel: str) -> str:
+    return f"{_PANEL_TEMPLATES.get(panel, 'debates/console.html')}#{panel}"
 
 
 # A refused host action's HTTP status, by its code (anything else is a 400 with the reason).
@@ -204,7 +217,10 @@ def _host_action(
             messages.success(request, done)
         return redirect(f"{reverse('debates:console', args=[event.slug])}#{action.panel}")
     event.refresh_from_db()
-    return _console_panels(request, event, (action.panel, *_ALSO_REFRESH.get(action.panel, ())))
+    response = _console_panels(request, event, (action.panel, *_ALSO_REFRESH.get(action.panel, ())))
+    if name in rehearsal_actions.RELOAD_CONSOLE:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_POST

@@ -120,6 +120,7 @@ VOTE_REFUSAL_STATUS = {
     voting.VoteRefusal.POLL_NOT_OPEN: 409,
     voting.VoteRefusal.POLL_CLOSED: 409,
     voting.VoteRefusal.TOO_FAST: 429,
+    voting.VoteRefusal.SIMULATED: 403,
 }
 
 

@@ -28,7 +28,15 @@
     if (!document.contains(el) || !window.htmx) return;
     if (typingIn(el)) { deferred.add(el); return; }
     refreshing.add(el);
-    window.htmx.ajax("GET", el.getAttribute("data-refresh-url"), { target: el, swap: "innerHTML" });
+    // The element is the request's source, so htmx queues its refreshes per element: with the
+    // page's body as the source (the default), one panel's refresh replaced another's queued
+    // one, and that panel stayed stale. data-refresh-select takes part of the answer.
+    window.htmx.ajax("GET", el.getAttribute("data-refresh-url"), {
+      source: el,
+      target: el,
+      swap: "innerHTML",
+      select: el.getAttribute("data-refresh-select") || undefined,
+    });
   }
 
   // A field someone changed and has not sent yet (a theme picked, a side ticked) keeps that
@@ -175,10 +183,36 @@
 
   // ------------------------------------------------------------------ htmx niceties
 
+  // Forms for entries typed one after another (data-reset-on-success: a takeaway, a message to
+  // every room). Each entry is sent with what was typed when it was sent, and the form is
+  // cleared at once for the next: clearing it when the answer came wiped the next entry, half
+  // typed or already submitted. htmx queues a submission made while the last is on its way
+  // (data-hx-sync="this:queue all") and reads the form only when it sends it, so the values
+  // kept at submit go instead. A refused entry is put back, unless the next is being typed.
+  var sentValues = new WeakMap();  // submit event -> the form's values at that moment
+  function entryForm(form) { return form && form.matches && form.matches("form[data-reset-on-success]"); }
+  document.addEventListener("submit", function (event) {
+    if (entryForm(event.target)) sentValues.set(event, new FormData(event.target));
+  }, true);
+  document.addEventListener("submit", function (event) {
+    // After htmx's own handler (on the form) has read the values of a request it sends now.
+    if (entryForm(event.target) && event.defaultPrevented) event.target.reset();
+  });
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    var kept = event.detail.triggeringEvent && sentValues.get(event.detail.triggeringEvent);
+    if (!kept) return;
+    event.detail.parameters = kept;
+    event.detail.errors = [];  // the browser checked the entry when it was submitted
+  });
   document.body.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt;
-    if (event.detail.successful && form && form.matches && form.matches("form[data-reset-on-success]")) form.reset();
     if (event.detail.successful) all("[data-command-error]").forEach(function (el) { el.hidden = true; });
+    var config = event.detail.requestConfig;
+    var kept = config && config.triggeringEvent && sentValues.get(config.triggeringEvent);
+    var form = event.detail.elt;
+    if (!kept || event.detail.successful || !entryForm(form) || !document.contains(form)) return;
+    var fields = all("input:not([type=hidden]), textarea", form);
+    if (fields.some(function (field) { return field.value; })) return;
+    fields.forEach(function (field) { if (kept.has(field.name)) field.value = kept.get(field.name); });
   });
   document.body.addEventListener("htmx:responseError", function (event) {
     var text = event.detail.xhr ? event.detail.xhr.responseText : "";

@@ -132,6 +132,26 @@ def test_members_add_points_and_upvote_over_http(event, rooms):
     assert "You upvoted this." in board
 
 
+def test_the_author_sees_no_upvote_button_on_their_own_point_and_cannot_post_one(event, rooms):
+    round_, people = rooms
+    ada = people[0]
+    room = RoomMember.objects.get(round=round_, attendee=ada).room
+    mate = room.members.exclude(pk=ada.pk).first()
+    point = points.point_add(
+        room=room, attendee=ada, theme=event.themes.first(), side=Side.FOR, text="Mine"
+    )
+    upvote = reverse("debates:room_point_upvote", args=[event.slug, point.pk])
+
+    own_board = as_attendee(ada).get(room_url(event, board=True), **HTMX).content.decode()
+    mates_board = as_attendee(mate).get(room_url(event, board=True), **HTMX).content.decode()
+    assert upvote not in own_board and "Your point." in own_board
+    assert upvote in mates_board and "Your point." not in mates_board
+    refused = as_attendee(ada).post(upvote, **HTMX)
+    assert (refused.status_code, refused.content.decode()) == (400, str(points.POINT_OWN))
+    point.refresh_from_db()
+    assert point.upvotes == 0
+
+
 def test_the_board_only_shows_my_rooms_points(event, rooms):
     round_, _ = rooms
     oak, elm = round_.rooms.all()

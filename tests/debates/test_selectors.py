@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from debates import door, selectors
 from debates.models import PollKind, RoomMember
+from debates.room_mix import NOT_VOTED
 from debates.selectors import ATTENDEE_SESSION_KEY
 from debates.services import rounds, voting
 from events.models import Side
@@ -42,12 +43,15 @@ def test_votes_of_gives_the_attendees_side_per_poll(event, attendee):
     assert selectors.votes_of(attendee_id=attendee.pk) == {poll.pk: Side.AGAINST}
 
 
-def test_pre_vote_sides_count_someone_who_never_voted_as_undecided(event, attendee):
+def test_pre_vote_sides_give_someone_who_never_voted_no_side_not_undecided(event, attendee):
     poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     voter = make_attendee(event, "Voter")
+    undecided = make_attendee(event, "Unsure")
     voting.vote_cast(poll=poll, attendee=voter, side=Side.FOR)
+    voting.vote_cast(poll=poll, attendee=undecided, side=Side.UNDECIDED)
     sides = selectors.pre_vote_sides(event_id=event.pk)
-    assert sides == {attendee.pk: Side.UNDECIDED, voter.pk: Side.FOR}
+    assert sides == {attendee.pk: NOT_VOTED, voter.pk: Side.FOR, undecided.pk: Side.UNDECIDED}
+    assert NOT_VOTED not in Side.values
     assert selectors.pre_vote_sides(event_id=event.pk, attendee_ids=[voter.pk]) == {
         voter.pk: Side.FOR
     }
@@ -98,6 +102,8 @@ def test_no_selector_writes_or_locks_anything(event, attendee, live_event):
         selectors.plenary_points(event_id=event.pk, include_hidden=True)
         list(selectors.highlighted_points(event_id=event.pk))
         list(selectors.takeaways(event_id=event.pk))
+        selectors.rehearsal_current(event_id=event.pk)
+        selectors.event_is_draft(event=event)
         selectors.attendees_joined(event_id=event.pk)
         selectors.room_members(room_id=room.pk)
         list(selectors.attendees_without_room(event_id=event.pk, round_id=round_.pk))

@@ -176,6 +176,7 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
             "rooms",
             "plenary",
             "takeaways",
+            "rehearsal",
         )
     ]
     return pages

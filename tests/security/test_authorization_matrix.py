@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import timedelta
 from typing import Any
 from unittest import mock
 
@@ -35,15 +36,16 @@ from debates.models import (
     Poll,
     PollKind,
     PollState,
+    Rehearsal,
     ResultsVisibility,
     SetAside,
     Vote,
 )
 from debates.selectors import HOST_SESSION_KEY
 from debates.services import set_aside
-from events.models import Attendee, Event, Phase, Side
+from events.models import Attendee, Event, Phase, Side, Speaker
 from productbreaks.asgi import application
-from tests.conftest import make_instant_voters
+from tests.conftest import make_event, make_instant_voters
 from tests.security.conftest import HOSTS, ROLES, World, client_for, db_state, session_key_for
 
 # ---------------------------------------------------------------- the matrix
@@ -63,6 +65,7 @@ ACTIONS = (
     "export",
     "read_unpublished_recap",
     "export_subscribers",
+    "rehearse",
 )
 
 ALLOWED_HTTP: dict[str, frozenset[str]] = {
@@ -81,6 +84,7 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     "read_unpublished_recap": HOSTS,
     # Subscribers are the organisers' list: hosts who organise nothing may not take it.
     "export_subscribers": frozenset({"organiser"}),
+    "rehearse": HOSTS,
 }
 # The unpublished recap does not exist for outsiders (404), everything else is forbidden (403).
 DENIED_HTTP = {"read_unpublished_recap": 404}
@@ -97,6 +101,7 @@ SOCKET_FRAMES: dict[str, Callable[[World], dict[str, Any]] | None] = {
     "manage_rooms": lambda w: _command("room.update", room=w.room.pk, name="Elm"),
     "set_aside_votes": lambda w: _command("votes.set_aside", group=w.prepared["group"]),
     "undo_set_aside": lambda w: _command("votes.set_aside_undo", set_aside=w.prepared["set_aside"]),
+    "rehearse": lambda w: _command("rehearsal.stop"),
 }
 ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "see_console": HOSTS,
@@ -108,6 +113,7 @@ ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "manage_rooms": HOSTS,
     "set_aside_votes": HOSTS,
     "undo_set_aside": HOSTS,
+    "rehearse": HOSTS,
 }
 # What asking for an HTTP-only action over the socket looks like.
 HTTP_ONLY_FRAMES = {
@@ -137,6 +143,9 @@ def _prepare(action: str, w: World) -> None:
     """State an action needs to act on, made before the "nothing changed" snapshot: a script
     of instant voters to set aside, or one set aside already to undo."""
     w.prepared = {}
+    if action == "rehearse":
+        _prepare_rehearsals(w)
+        return
     if action not in {"set_aside_votes", "undo_set_aside"}:
         return
     # Silently: the sockets under test must hear only what the action itself sends.
@@ -149,6 +158,18 @@ def _prepare(action: str, w: World) -> None:
             actor = set_aside.Actor(user_id=None, label="host link")
             record = set_aside.set_aside(event=w.event, key=w.prepared["group"], actor=actor)
             w.prepared["set_aside"] = record.pk
+
+
+def _prepare_rehearsals(w: World) -> None:
+    """A draft event with the same hosts, for HTTP to start, stop and reset a rehearsal of; and
+    a rehearsal on the event under test, for a socket (connected to it) to stop."""
+    draft = make_event(w.event.organiser, title="Draft")
+    for speaker in w.event.speakers.all():
+        Speaker.objects.create(event=draft, name=speaker.name, role=speaker.role, user=speaker.user)
+    w.prepared["draft"] = draft
+    now = timezone.now()
+    Rehearsal.objects.create(event=w.event, people=3, minutes=5, ends_at=now + timedelta(hours=1))
+    Event.objects.filter(pk=w.event.pk).update(rehearsing=True)
 
 
 def _cells(allowed: dict[str, frozenset[str]], actions) -> list:
@@ -213,7 +234,18 @@ def _http(action: str, client, w: World) -> list:
         return [client.get(reverse("recaps:recap", args=[slug]))]
     if action == "export_subscribers":
         return [client.get(reverse("events:subscribers_csv"))]
+    if action == "rehearse":
+        draft = w.prepared["draft"]
+        return [
+            client.post(_console_of(draft, "rehearsal.start"), {"people": 3, "minutes": 5}),
+            client.post(_console_of(draft, "rehearsal.stop")),
+            client.post(_console_of(draft, "rehearsal.reset")),
+        ]
     raise AssertionError(action)
+
+
+def _console_of(event: Event, name: str) -> str:
+    return reverse("debates:console_command", args=[event.slug, name])
 
 
 def _http_effect_shown(action: str, responses: list, w: World) -> None:
@@ -251,6 +283,9 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
     elif action == "undo_set_aside":
         assert SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
         assert not Attendee.objects.filter(event=event, set_aside=True).exists()
+    elif action == "rehearse":
+        run = Rehearsal.objects.get(event=w.prepared["draft"])
+        assert run.stopped_at and run.reset_at and not w.prepared["draft"].attendees.exists()
     elif action == "manage_rooms":
         w.room.refresh_from_db()
         w.round.refresh_from_db()
@@ -332,6 +367,7 @@ def _socket_effect(action: str, w: World) -> bool:
         "undo_set_aside": lambda: (
             SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
         ),
+        "rehearse": lambda: Rehearsal.objects.get(event=event).stopped_at is not None,
     }[action]()
 
 

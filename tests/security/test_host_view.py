@@ -15,10 +15,10 @@ from django.urls import reverse
 
 from debates import live
 from debates.models import BreakoutRoom, PollKind, Vote
-from debates.room_mix import MIX_LABELS, MIXED, ONE_SIDED, TOO_SMALL
+from debates.room_mix import FEW_VOTES, MIX_LABELS, MIXED, ONE_SIDED, TOO_SMALL
 from debates.services import rounds, voting
 from events.models import Side
-from tests.conftest import make_attendee
+from tests.conftest import make_attendee, make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +82,27 @@ def test_a_room_with_one_side_only_says_so_and_a_small_room_says_nothing(event):
     assert fourth.rooms.get().mix_at_start == ONE_SIDED
 
 
+def test_people_who_never_pre_voted_are_not_undecided_in_the_room_badges(client, host_user, event):
+    # Nobody pre-voted: no room is "one side only" (they took no side, not the middle one).
+    _crowd(event, [None] * 12)
+    rounds.round_start(event=event, rooms=2, minutes=10, mode="random")
+    client.force_login(host_user)
+    assert set(_badges(client, event).values()) == {str(MIX_LABELS[FEW_VOTES])}
+    assert "Undecided" not in _rooms_panel(client, event)
+
+
+def test_a_badge_counts_only_those_who_pre_voted(event, organiser):
+    # Five FOR voters and five who never voted: one-sided among those who voted.
+    _crowd(event, [F] * 5 + [None] * 5)
+    round_ = rounds.round_start(event=event, rooms=1, minutes=10)
+    assert round_.rooms.get().mix_at_start == ONE_SIDED
+    # Rooms of five where fewer than five pre-voted: too few votes to say, mixed or not.
+    other = make_event(organiser, title="Quiet room")
+    _crowd(other, [F, A] + [None] * 8)
+    both = rounds.round_start(event=other, rooms=2, minutes=10, mode="random")
+    assert {room.mix_at_start for room in both.rooms.all()} == {FEW_VOTES}
+
+
 def test_the_console_shows_no_per_room_counts_of_votes(client, host_user, event):
     _crowd(event, [F] * 5 + [A] * 4 + [U] * 3)
     rounds.round_start(event=event, rooms=2, minutes=10)
@@ -121,7 +142,7 @@ def test_a_room_of_one_shows_no_balance(client, host_user, event):
     assert "1 person" in text
     assert not re.search(r"(For|Against|Undecided)\s*\d", text)
     assert people  # the crowd is there
-    # A round that starts with a room of one never shows a balance for it.
+    # A round of rooms too small to hide a vote (two each, now: never one) shows no balance.
     rounds.round_end(round_=round_)
     rounds.round_start(event=event, rooms=12, minutes=10)
     assert set(_badges(client, event).values()) == {str(MIX_LABELS[TOO_SMALL])}

@@ -23,8 +23,10 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.views.defaults import server_error
 
+from debates.services import rehearsal
 from events.models import Phase
 from events.services import unsubscribe_token
+from tests.conftest import make_event
 from tests.security.conftest import World, client_for, main_pages, page_status
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,6 +157,13 @@ def test_every_page_in_every_phase_is_valid_html(world: World, tmp_path):
     pages["404"] = not_found.content.decode()
     pages["403"] = forbidden.content.decode()
     pages["500"] = server_error(RequestFactory().get("/")).content.decode()
+
+    # The console of a draft (offering a rehearsal) and of one being rehearsed (its banner).
+    draft = make_event(world.event.organiser, title="Draft")
+    console = reverse("debates:console", args=[draft.slug])
+    pages["draft console"] = client_for("organiser", world).get(console).content.decode()
+    rehearsal.rehearsal_start(event=draft, people=3, minutes=5)
+    pages["rehearsing console"] = client_for("organiser", world).get(console).content.decode()
 
     errors = _validate(pages, tmp_path)
     assert errors == [], "\n".join(errors)

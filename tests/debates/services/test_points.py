@@ -103,6 +103,18 @@ def test_an_upvote_counts_once_per_attendee(room_of_three):
     assert point.upvotes == 2
 
 
+def test_an_author_cannot_upvote_their_own_point_but_everyone_else_can(room_of_three):
+    room, (ada, bo, _), theme = room_of_three
+    point = add(room, ada, theme)
+    with pytest.raises(ValidationError) as refused:
+        points.point_upvote(point=point, attendee=ada)
+    assert refused.value.messages == [points.POINT_OWN]
+    assert not PointUpvote.objects.filter(point=point).exists()
+    points.point_upvote(point=point, attendee=bo)
+    point.refresh_from_db()
+    assert point.upvotes == 1
+
+
 def test_only_room_members_upvote(room_of_three, event):
     room, (ada, *_), theme = room_of_three
     point = add(room, ada, theme)
@@ -136,7 +148,7 @@ def test_hidden_points_leave_the_board_and_the_plenary(room_of_three):
 def test_merging_adds_upvotes_without_counting_anyone_twice(room_of_three):
     room, (ada, bo, cy), theme = room_of_three
     target = add(room, ada, theme, text="Specialists go deep.")
-    duplicate = add(room, bo, theme, text="Specialists go deeper.")
+    duplicate = add(room, ada, theme, text="Specialists go deeper.")
     points.point_upvote(point=target, attendee=bo)
     points.point_upvote(point=duplicate, attendee=bo)  # bo upvoted both
     points.point_upvote(point=duplicate, attendee=cy)
@@ -152,9 +164,11 @@ def test_merging_adds_upvotes_without_counting_anyone_twice(room_of_three):
     with pytest.raises(ValidationError) as refused:
         points.point_upvote(point=target, attendee=cy)
     assert refused.value.messages == [points.POINT_ALREADY_UPVOTED]
-    points.point_upvote(point=target, attendee=ada)
+    with pytest.raises(ValidationError) as refused:
+        points.point_upvote(point=target, attendee=ada)  # her own point
+    assert refused.value.messages == [points.POINT_OWN]
     target.refresh_from_db()
-    assert target.upvotes == 3
+    assert target.upvotes == 2
 
 
 def test_merging_a_chain_keeps_one_level_and_unmerge_restores_counts(room_of_three):
@@ -191,6 +205,33 @@ def test_invalid_merges_are_refused(room_of_three, other_event, case):
     with pytest.raises(ValidationError) as refused:
         points.point_merge(point=point, into=target)
     assert refused.value.messages == [points.POINT_MERGE_INVALID]
+
+
+@pytest.mark.parametrize("across", ["side", "theme", "side and theme"])
+def test_a_merge_across_sides_or_themes_is_refused_and_changes_nothing(room_of_three, across):
+    room, (ada, bo, _), theme = room_of_three
+    other_theme = Theme.objects.exclude(pk=theme.pk).get(event=theme.event)
+    point = add(room, ada, theme, text="For, on the first theme")
+    target = add(
+        room,
+        bo,
+        other_theme if "theme" in across else theme,
+        text="The other point",
+        side=Side.AGAINST if "side" in across else Side.FOR,
+    )
+    points.point_upvote(point=point, attendee=bo)
+    with pytest.raises(ValidationError) as refused:
+        points.point_merge(point=point, into=target)
+    assert refused.value.messages == [points.POINT_MERGE_ACROSS]
+    point.refresh_from_db()
+    target.refresh_from_db()
+    assert (point.status, point.merged_into, target.upvotes) == (PointStatus.VISIBLE, None, 0)
+
+
+def test_a_merge_within_one_side_and_theme_is_allowed(room_of_three):
+    room, (ada, bo, _), theme = room_of_three
+    point, target = add(room, ada, theme, text="One"), add(room, bo, theme, text="Two")
+    assert points.point_merge(point=point, into=target) == target
 
 
 def test_highlighting_tells_the_projector_and_audience_to_show_it(

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from debates import live
 from debates.models import AssignmentMode, BreakoutRoom, Poll, PollKind, PollState, RoomMember, Vote
+from debates.room_mix import NOT_VOTED
 from debates.services import rounds
 from events.models import EventFormat, Phase, Side
 from tests.conftest import make_attendee, make_event
@@ -25,7 +26,7 @@ def crowd(event, **per_side: int) -> dict[int, str]:
     """Attendees who voted in the pre-vote: crowd(event, for_=18, against=17, undecided=5).
 
     Undecided attendees are split between those who voted "undecided" and those who never
-    voted: both count as undecided for the mix.
+    voted (NOT_VOTED: no side at all, dealt evenly as a group of its own).
     """
     poll, _ = Poll.objects.get_or_create(event=event, kind=PollKind.PRE_VOTE, state=PollState.OPEN)
     sides: dict[int, str] = {}
@@ -37,6 +38,8 @@ def crowd(event, **per_side: int) -> dict[int, str]:
             sides[attendee.pk] = side
             if side != Side.UNDECIDED or i % 2:
                 votes.append(Vote(poll=poll, attendee=attendee, side=side))
+            else:
+                sides[attendee.pk] = NOT_VOTED
     Vote.objects.bulk_create(votes)
     return sides
 
@@ -58,7 +61,7 @@ def room_sizes(round_) -> dict[int, int]:
 def assert_within_one_of_ideal_share(counts: dict[int, Counter], sides: dict[int, str]) -> None:
     rooms = len(counts)
     totals = Counter(sides.values())
-    for side in Side.values:
+    for side in [*Side.values, NOT_VOTED]:
         ideal = totals[side] / rooms
         for room_counts in counts.values():
             assert abs(room_counts[side] - ideal) < 1, (side, room_counts, ideal)
