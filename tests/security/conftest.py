@@ -171,11 +171,13 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
             "polls",
             "phase",
             "presence",
+            "timeup",
             "door",
             "round",
             "rooms",
             "plenary",
             "takeaways",
+            "recap",
         )
     ]
     return pages
