@@ -147,9 +147,16 @@ CONSOLE_PANELS = frozenset(
         "recap",
     }
 )
-# A command's result shows in its panel; a round command (start, end) changes the rooms too,
-# and the htmx response carries them as an out-of-band swap.
-_ALSO_REFRESH = {"round": ("rooms",)}
+# A command's result shows in its panel; a round command (start, end, the timer) changes the
+# rooms, the time-up prompt and (bringing everyone back) the phase too, and the htmx response
+# carries them as out-of-band swaps: the host who acted never waits for the socket to see it.
+_ALSO_REFRESH = {
+    "round": ("rooms", "timeup", "phase", "polls"),
+    # The phase decides which vote the keys act on, and whether the recap can be published.
+    "phase": ("polls", "recap"),
+    # Opening a vote can move the phase on (debates.services.voting: the phase catches up).
+    "polls": ("phase",),
+}
 
 
 def _console_host_context(event: Event) -> dict[str, Any]:

@@ -135,13 +135,15 @@
     }
   });
 
-  document.body.addEventListener("htmx:afterSwap", function (event) {
+  function phaseSwapped(event) {
     if (tabs.length && event.detail.target && event.detail.target.id === "phase") {
       var panel = panelForPhase(currentPhase());
       if (panel) select(panel, false);
     }
     checkTimeUp();
-  });
+  }
+  document.body.addEventListener("htmx:afterSwap", phaseSwapped);
+  document.body.addEventListener("htmx:oobAfterSwap", phaseSwapped);
 
   if (nav && panels.length) {
     buildTabs();
