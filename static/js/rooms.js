@@ -181,7 +181,13 @@
 
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
-    if (event.detail.successful && form && form.matches && form.matches("form[data-reset-on-success]")) form.reset();
+    if (event.detail.successful && form && form.matches && form.matches("form[data-reset-on-success]")) {
+      // A refresh may have replaced the form while it was sending (its text put back in the
+      // new one): empty the form that is on the page now.
+      var current = document.contains(form) ? form
+        : document.querySelector('form[data-reset-on-success][action="' + form.getAttribute("action") + '"]');
+      if (current) current.reset();
+    }
     if (event.detail.successful) all("[data-command-error]").forEach(function (el) { el.hidden = true; });
   });
   document.body.addEventListener("htmx:responseError", function (event) {

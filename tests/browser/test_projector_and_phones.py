@@ -116,7 +116,7 @@ DROPPABLE_SOCKETS = """
   window.__pbSockets = [];
   window.__pbRefuse = false;
   function Droppable(url, protocols) {
-    const socket = new Native(window.__pbRefuse ? "ws://127.0.0.1:9/" : url, protocols);
+    const socket = new Native(window.__pbRefuse ? "ws://127.0.0.1:65001/" : url, protocols);
     window.__pbSockets.push(socket);
     return socket;
   }
