@@ -307,7 +307,14 @@ def screen_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     """What the screen shows to let people in: the rotating code and QR (screen admission),
     or the standing code and link (open admission); nothing once the event has ended."""
     if event.phase == Phase.ENDED:
-        return {"event": event, "screen_over": True, "refresh_in": None}
+        recap = reverse("recaps:recap", kwargs={"slug": event.slug})
+        return {
+            "event": event,
+            "screen_over": True,
+            "refresh_in": None,
+            # A URL, not an import of the recap: debates knows the recap only by its address.
+            "recap_url": request.build_absolute_uri(recap) if event.recap_published else "",
+        }
     if event.admission == Admission.OPEN:
         url = standing_join_url(request, event)
         return {

@@ -92,6 +92,7 @@ def event_message(event: Event, snapshots: list[Any], *, fresh: bool = False) ->
         phase=event.phase,
         label=str(event.get_phase_display()),
         html=stage_html(event, snapshots, fresh=fresh),
+        recap=event.recap_published,
     )
 
 

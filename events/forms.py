@@ -137,6 +137,14 @@ class SpeakerForm(forms.ModelForm):
                 raise forms.ValidationError(SPEAKER_ACCOUNT_UNKNOWN, code="account_unknown")
         return account
 
+    def has_changed(self) -> bool:
+        """A new row with nothing typed in it is an empty row, whatever role and side it was
+        offered with (a new event's form offers a FOR and an AGAINST speaker)."""
+        if self.instance.pk is None and self.empty_permitted:
+            typed = ("name", "affiliation", "statement", "account")
+            return any(str(self[name].value() or "").strip() for name in typed)
+        return super().has_changed()
+
     def save(self, commit: bool = True) -> Speaker:
         self.instance.user = self.account_user
         return super().save(commit=commit)

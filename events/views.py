@@ -24,7 +24,7 @@ from events.forms import (
     ThemeFormSet,
     subscribe_form_for,
 )
-from events.models import Event
+from events.models import Event, Side, SpeakerRole
 
 SUBSCRIBERS_NOT_ALLOWED = _("Only organisers can export the subscriber list.")
 
@@ -127,10 +127,26 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 # ---------------------------------------------------------------- organising (host console)
 
 
+# A debate has two sides: a new event's form starts with a speaker row for each.
+NEW_EVENT_SPEAKERS = [
+    {"role": SpeakerRole.PANELIST, "side": Side.FOR},
+    {"role": SpeakerRole.PANELIST, "side": Side.AGAINST},
+]
+
+
 def _event_parts(request: HttpRequest, event: Event) -> dict[str, BaseInlineFormSet]:
     data = request.POST if request.method == "POST" else None
+    speakers = SpeakerFormSet(
+        data,
+        instance=event,
+        prefix="speakers",
+        initial=NEW_EVENT_SPEAKERS if event.pk is None else None,
+    )
+    if event.pk is None:
+        # Rows left as they were offered are not saved (Django skips unchanged extra forms).
+        speakers.extra = len(NEW_EVENT_SPEAKERS)
     return {
-        "speakers": SpeakerFormSet(data, instance=event, prefix="speakers"),
+        "speakers": speakers,
         "themes": ThemeFormSet(data, instance=event, prefix="themes"),
         "resources": ResourceFormSet(data, instance=event, prefix="resources"),
     }
@@ -145,6 +161,7 @@ def _event_form_page(
         context["host_url"] = request.build_absolute_uri(
             reverse("debates:host_link", kwargs={"slug": event.slug, "key": event.host_key})
         )
+        context["join_code"] = services.join_code_display(event.join_code)
     return render(request, "events/event_form.html", context, status=status)
 
 

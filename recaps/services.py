@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from debates.services.notify import notify_event_changed
 from events.models import Event, Phase
 
 RECAP_NOT_ENDED = _("A recap can be published once the event has ended.")
@@ -23,7 +24,8 @@ def recap_publish(*, event: Event, publish: bool) -> Event:
     Only an ended event's recap can be published: until then its figures can still move.
     Nor a rehearsal's (events_event_rehearsal_never_published holds it in the database too).
     recap_published_at is the time of the latest publication (None while unpublished);
-    recap_first_published_at, of the first, is never cleared.
+    recap_first_published_at, of the first, is never cleared. Every live page of the event
+    hears of it after commit, in the event's state (phones then link to the recap at once).
     """
     event = Event.objects.select_for_update().get(pk=event.pk)
     if publish and event.rehearsing:
@@ -38,4 +40,5 @@ def recap_publish(*, event: Event, publish: bool) -> Event:
             event.recap_first_published_at = event.recap_published_at
             fields.append("recap_first_published_at")
         event.save(update_fields=fields)
+        notify_event_changed(event.pk)
     return event

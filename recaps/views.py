@@ -70,6 +70,8 @@ def _summary_context(request: HttpRequest, event: Event) -> dict:
         "event": event,
         "recap": selectors.event_recap(event),
         "can_publish": can_edit(event=event, user=request.user),
+        # The publish step a page without JavaScript asked to confirm (?confirm=publish).
+        "confirm": request.GET.get("confirm", "")[:40],
         "can_export_subscribers": subscribers_for(request.user) is not None,
         "subscriber_count": event.subscribers.count(),
         # The set-aside log (debates.SetAside), read through the reverse relation.

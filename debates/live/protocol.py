@@ -140,8 +140,11 @@ def tally_updated(
     return message
 
 
-def phase_changed(*, event: int, seq: int, phase: str, label: str, html: str) -> dict[str, Any]:
-    """The event's state as read at `seq` (microseconds), with the page's stage as HTML."""
+def phase_changed(
+    *, event: int, seq: int, phase: str, label: str, html: str, recap: bool = False
+) -> dict[str, Any]:
+    """The event's state as read at `seq` (microseconds), with the page's stage as HTML, and
+    whether its recap is published (pages that link to it re-read themselves when that flips)."""
     return {
         "type": "phase.changed",
         "event": event,
@@ -149,6 +152,7 @@ def phase_changed(*, event: int, seq: int, phase: str, label: str, html: str) ->
         "phase": phase,
         "label": label,
         "html": html,
+        "recap": recap,
     }
 
 

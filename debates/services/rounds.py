@@ -12,6 +12,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
@@ -58,11 +59,17 @@ ROUND_MESSAGE_TOO_LONG = _("Keep the message to 280 characters.")
 _validate_room_link = URLValidator(schemes=["https", "http"])
 
 
+def room_link_event(event: Event) -> str:
+    """{event} in a room link pattern: 8 characters, not the slug (too long to read out, and a
+    call room anyone could guess)."""
+    return salted_hmac("productbreaks.room-link", str(event.pk)).hexdigest()[:8]
+
+
 def room_video_link(*, event: Event, room_name: str) -> str:
     """The room's call link made from the event's pattern, e.g. a Jitsi room per breakout."""
     if not event.is_online or not event.room_video_pattern:
         return ""
-    return event.room_video_pattern.replace("{event}", event.slug).replace(
+    return event.room_video_pattern.replace("{event}", room_link_event(event)).replace(
         "{room}", slugify(room_name) or "room"
     )
 

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -47,6 +48,8 @@ def _console_context(request: HttpRequest, event: Event) -> dict[str, Any]:
                 "poll": poll,
                 "snapshot": snapshots.get(kind),
                 "visibility": poll.results_visibility if poll else ResultsVisibility.LIVE,
+                # The name of its "close it?" step (a dialog; ?confirm=<name> without JS).
+                "confirm_close": f"close-{kind}",
             }
         )
     return {
@@ -57,8 +60,43 @@ def _console_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "projector_url": door_views.projector_url(request, event),
         "full_tally": True,
         "live_labels": live_labels(),
+        # The confirmation step a console without JavaScript asked for (see console.html).
+        "confirm": request.GET.get("confirm", "")[:40],
+        **_phase_steps(event),
+        "current_poll": _current_poll(event, list(snapshots.values())),
         **_console_host_context(event),
     }
+
+
+# The vote the keys O and C act on in each phase: the pre-vote until the rooms are over, then
+# the final vote.
+_MAIN_POLL = {
+    Phase.LOBBY: PollKind.PRE_VOTE,
+    Phase.OPENING: PollKind.PRE_VOTE,
+    Phase.PRE_VOTE: PollKind.PRE_VOTE,
+    Phase.BREAKOUTS: PollKind.PRE_VOTE,
+}
+
+
+def _phase_steps(event: Event) -> dict[str, Any]:
+    """The next step of the running order (the key N), the step back from "Ended" (its undo),
+    and the vote the keys O and C act on."""
+    order = list(Phase.choices)
+    at = Phase.values.index(event.phase)
+    return {
+        "phase_next": order[at + 1] if at + 1 < len(order) else None,
+        "phase_back": order[at - 1] if event.phase == Phase.ENDED else None,
+        "main_poll_kind": _MAIN_POLL.get(event.phase, PollKind.FINAL_VOTE),
+    }
+
+
+def _current_poll(event: Event, snapshots: list[selectors.PollSnapshot]) -> Any:
+    """The vote whose count the cockpit's figures show: the open one, else the phase's."""
+    for snapshot in snapshots:
+        if snapshot.is_open:
+            return snapshot
+    main = _MAIN_POLL.get(event.phase, PollKind.FINAL_VOTE)
+    return next((s for s in snapshots if s.kind == main), None)
 
 
 @require_GET
@@ -95,13 +133,32 @@ def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpRespon
 # (host console: phases, presence, rounds, plenary, takeaways, and the polls above)
 
 CONSOLE_PANELS = frozenset(
-    {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways", "rehearsal"}
+    {
+        "polls",
+        "phase",
+        "presence",
+        "timeup",
+        "door",
+        "round",
+        "rooms",
+        "plenary",
+        "takeaways",
+        "recap",
+        "rehearsal",
+    }
 )
 # Panels whose partial lives in a template of its own, included by the console.
 _PANEL_TEMPLATES = {"rehearsal": "debates/rehearsal.html"}
-# A command's result shows in its panel; a round command (start, end) changes the rooms too,
-# and the htmx response carries them as an out-of-band swap.
-_ALSO_REFRESH = {"round": ("rooms",)}
+# A command's result shows in its panel; a round command (start, end, the timer) changes the
+# rooms, the time-up prompt and (bringing everyone back) the phase too, and the htmx response
+# carries them as out-of-band swaps: the host who acted never waits for the socket to see it.
+_ALSO_REFRESH = {
+    "round": ("rooms", "timeup", "phase", "polls"),
+    # The phase decides which vote the keys act on, and whether the recap can be published.
+    "phase": ("polls", "recap"),
+    # Opening a vote can move the phase on (debates.services.voting: the phase catches up).
+    "polls": ("phase",),
+}
 
 
 def _console_host_context(event: Event) -> dict[str, Any]:
@@ -123,6 +180,7 @@ def _console_host_context(event: Event) -> dict[str, Any]:
         "round_form": host_actions.RoundStartForm(None, event=event),
         "suggested_rooms": dealing.rooms_suggested(people=joined),
         "timer_steps": [(-1, _("−1 min")), (1, _("+1 min")), (5, _("+5 min"))],
+        **_time_up(running),
         "attendees_connected": live.attendees_connected(event.pk),
         "transport": live.stats()["transport"],
         "plenary": selectors.plenary_points(event_id=event.pk, include_hidden=True),
@@ -144,10 +202,22 @@ def _rehearsal_context(event: Event) -> dict[str, Any]:
     }
 
 
+def _time_up(running: Any) -> dict[str, Any]:
+    """The prompt when the rooms' countdown reaches zero: bring everyone back, or add time."""
+    return {
+        "running": running,
+        "time_up": bool(running and running.ends_at and running.ends_at <= timezone.now()),
+        "time_up_steps": [(2, _("Add 2 minutes")), (5, _("Add 5 minutes"))],
+    }
+
+
 def _presence_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     snapshots = {s.kind: s for s in selectors.poll_snapshots(event_id=event.pk)}
     return {
         "event": event,
+        "current_poll": _current_poll(event, list(snapshots.values())),
+        # The countdown among the figures (one query more: the round, if one runs).
+        "running": selectors.round_running(event_id=event.pk),
         "joined": selectors.attendees_joined(event_id=event.pk),
         "attendees_connected": live.attendees_connected(event.pk),
         # This process's socket fast path: off (a WARNING in the log) means Twisted or daphne

@@ -14,11 +14,15 @@ from debates import door_views, page_cache, selectors
 from debates.models import Poll
 from debates.services import voting
 from events.models import Admission, Event, Phase
+from events.services import DISPLAY_NAME_MAX_LENGTH
 
 HOST_RIGHTS_ENDED = _(
     "You can no longer run this event: the host link was changed, or your access was. "
     "Ask the organiser for the new host link."
 )
+
+
+PROJECTOR_THEMES = ("light", "dark")
 
 
 def live_labels() -> dict[str, str]:
@@ -82,6 +86,7 @@ def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
             else ""
         ),
         "vote_errors": {},
+        "display_name_max": DISPLAY_NAME_MAX_LENGTH,
         "live_labels": live_labels(),
         "rooms_labels": rooms_labels(),
         **extra,
@@ -172,6 +177,9 @@ def projector(request: HttpRequest, slug: str) -> HttpResponse:
     context = _event_context(request, event) | door_views.screen_context(request, event)
     context["attendee"] = None  # the big screen votes for no one
     context["my_votes"] = {}
+    # Light or dark, as chosen on the projector (static/js/projector.js keeps the choice).
+    theme = request.GET.get("theme", "")
+    context["theme"] = theme if theme in PROJECTOR_THEMES else ""
     return render(request, "debates/projector.html", context)
 
 

@@ -42,10 +42,12 @@ def _panel_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
         context["room"] = room
         if room is not None:
             board = list(selectors.room_points(room_id=room.pk))
+            themes = list(event.themes.all())
             context |= {
                 "members": selectors.room_members(room_id=room.pk),
-                "themes": list(event.themes.all()),
+                "themes": themes,
                 "points": board,
+                "board": _by_theme(board, themes),
                 "upvoted": selectors.upvoted_point_ids(
                     attendee_id=attendee.pk, point_ids=[p.pk for p in board]
                 ),
@@ -59,6 +61,12 @@ def _panel_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
     if event.phase in {Phase.TAKEAWAYS, Phase.ENDED}:
         context["takeaways"] = list(selectors.takeaways(event_id=event.pk))
     return context
+
+
+def _by_theme(board: list[Point], themes: list[Any]) -> list[dict[str, Any]]:
+    """The room's points under their themes, in the event's order; themes without any left out."""
+    groups = [{"theme": t, "points": [p for p in board if p.theme_id == t.pk]} for t in themes]
+    return [group for group in groups if group["points"]]
 
 
 def _attendee_or_403(request: HttpRequest, event: Event) -> Attendee:

@@ -109,7 +109,11 @@
     // The phase the element was rendered for (on it, or on the partial inside it).
     var holder = el.hasAttribute("data-phase") ? el : el.querySelector("[data-phase]");
     var phase = holder && holder.getAttribute("data-phase");
-    if (message.type === "phase.changed" && phase && phase === message.phase) return false;
+    if (message.type === "phase.changed" && phase && phase === message.phase) {
+      // The same phase: only what links to the recap re-reads itself, once publication flips.
+      var recap = holder.getAttribute("data-recap");
+      if (recap === null || message.recap === undefined || recap === (message.recap ? "1" : "0")) return false;
+    }
     return true;
   }
 
@@ -221,10 +225,17 @@
     if (box && text) { box.textContent = text; box.hidden = false; }
   });
   document.body.addEventListener("htmx:afterSwap", tick);
-  document.body.addEventListener("input", function (event) {
-    var field = event.target;
-    if (!field.matches || !field.matches("[data-count-chars]")) return;
+  function countChars(field) {
     var out = document.getElementById(field.getAttribute("data-count-chars"));
     if (out) out.textContent = field.value.length + " / " + field.getAttribute("maxlength");
+  }
+  document.body.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-count-chars]")) countChars(event.target);
   });
+  // A form sent and reset (data-reset-on-success) starts its counters again from zero: "reset"
+  // fires before the fields are emptied, so count once they are.
+  document.addEventListener("reset", function (event) {
+    var form = event.target;
+    setTimeout(function () { all("[data-count-chars]", form).forEach(countChars); }, 0);
+  }, true);
 })();

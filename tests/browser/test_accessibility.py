@@ -99,6 +99,7 @@ def test_the_breakout_and_plenary_pages_have_no_serious_axe_violations(people, s
     ada = join_by_link(people, event, "Ada", projector)
     ben = join_by_link(people, event, "Ben", projector)
 
+    host.get_by_role("tab", name="Breakout rooms").click()  # one console panel at a time
     rounds = host.get_by_role("region", name="Breakout rooms")
     rounds.get_by_label("Number").fill("1")
     rounds.get_by_role("button", name="Start the breakouts").click()
@@ -120,6 +121,7 @@ def test_the_breakout_and_plenary_pages_have_no_serious_axe_violations(people, s
     plenary.get_by_role("button", name="Highlight").click()
     expect(projector.get_by_text("Review leaves a written record")).to_be_visible()
     assert_accessible(projector, "projector-plenary", axe_source)
+    host.get_by_role("tab", name="Takeaways").click()
     board = host.get_by_role("region", name="Takeaways")
     board.get_by_label("Headline").last.fill("Keep the written record")
     board.get_by_role("button", name="Add takeaway").click()

@@ -87,6 +87,20 @@ def host_clicks(host, name):
     host.get_by_role("button", name=name, exact=True).click()
 
 
+def host_confirms(host, name, confirm):
+    """A big effect (closing a vote, ending the event) asks first, in a dialog."""
+    host.get_by_role("button", name=name, exact=True).click()
+    dialog = host.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=confirm, exact=True).click()
+    expect(dialog).to_have_count(0)
+
+
+def host_opens_panel(host, name):
+    """The console shows one panel at a time (its tabs); the current phase's comes by itself."""
+    host.get_by_role("tab", name=name).click()
+
+
 def phase_is(page, label):
     expect(page.locator("[data-phase-label]").first).to_have_text(label)
 
@@ -151,11 +165,12 @@ def test_a_host_runs_a_whole_event_with_six_attendees(people, site, tmp_path):
     for page in watched.values():
         expect_tally(page, "Pre-vote", {"for": 3, "against": 2, "undecided": 1}, 6)
     expect(host.get_by_text("6 of 6 who joined have voted")).to_be_visible()
-    host.get_by_role("button", name="Close the Pre-vote").click()
+    host_confirms(host, "Close the Pre-vote", "Yes, close the vote")
     for page in watched.values():
         expect(poll_card(page, "Pre-vote").get_by_text("Closed", exact=True)).to_be_visible()
 
     # --- breakouts: two rooms, mixed by pre-vote side
+    host_opens_panel(host, "Breakout rooms")
     rounds = host.get_by_role("region", name="Breakout rooms")
     rounds.get_by_label("Number").fill("2")
     rounds.get_by_label("Fill them").select_option(label="Mixed by pre-vote side")
@@ -225,22 +240,23 @@ def test_a_host_runs_a_whole_event_with_six_attendees(people, site, tmp_path):
     for page in watched.values():
         expect_tally(page, "Final vote", {"for": 5, "against": 0, "undecided": 1}, 6)
         expect_tally(page, "Pre-vote", {"for": 3, "against": 2, "undecided": 1}, 6)
-    host.get_by_role("button", name="Close the Final vote").click()
+    host_confirms(host, "Close the Final vote", "Yes, close the vote")
     expect(poll_card(projector, "Final vote").get_by_text("Closed", exact=True)).to_be_visible()
 
     # --- takeaways, then the end
     host_clicks(host, "7. Takeaways")
     board = host.get_by_role("region", name="Takeaways")
+    add = board.get_by_role("form", name="Add a takeaway")
     for title, detail in TAKEAWAYS:
-        # The add form is the last one: each takeaway above it has an edit form of its own.
-        board.get_by_label("Headline").last.fill(title)
-        board.get_by_label("Detail (optional)").last.fill(detail)
-        board.get_by_role("button", name="Add takeaway").click()
+        # Its own form: each takeaway below it has an edit form with the same labels.
+        add.get_by_label("Headline").fill(title)
+        add.get_by_label("Detail (optional)").fill(detail)
+        add.get_by_role("button", name="Add takeaway").click()
         expect(board.get_by_role("listitem").filter(has_text=title)).to_be_visible()
     for page in (projector, attendees["Chloe"]):
         for title, _ in TAKEAWAYS:
             expect(page.get_by_text(title)).to_be_visible()
-    host_clicks(host, "8. Ended")
+    host_confirms(host, "8. Ended", "End the event")
     for page in watched.values():
         phase_is(page, "Ended")
 

@@ -281,7 +281,20 @@ def test_unknown_commands_and_gets_are_refused(client, host_user, live_event):
 
 @pytest.mark.parametrize(
     "panel",
-    sorted(["phase", "presence", "door", "round", "rooms", "plenary", "takeaways", "polls"]),
+    sorted(
+        [
+            "phase",
+            "presence",
+            "timeup",
+            "door",
+            "round",
+            "rooms",
+            "plenary",
+            "takeaways",
+            "polls",
+            "recap",
+        ]
+    ),
 )
 def test_panels_are_for_hosts_only(client, host_user, stranger_user, live_event, panel):
     event = live_event["event"]
@@ -392,7 +405,8 @@ def test_the_console_offers_to_open_a_draft_poll_and_to_reopen_a_closed_one(
     poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     voting.poll_close(poll=poll)
     page = client.get(reverse("debates:console", args=[event.slug])).content.decode()
-    assert "Reopen the Pre-vote" in page
+    # Reopening is the undo of a close, kept small (tests/debates/test_cockpit.py).
+    assert "Undo: reopen the Pre-vote" in page
     assert "Open the Final vote" in page
 
 

@@ -171,12 +171,14 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
             "polls",
             "phase",
             "presence",
+            "timeup",
             "door",
             "round",
             "rooms",
             "plenary",
             "takeaways",
             "rehearsal",
+            "recap",
         )
     ]
     return pages

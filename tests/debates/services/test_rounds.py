@@ -329,7 +329,9 @@ def test_online_rooms_get_call_links_from_the_pattern(organiser):
         video_urls=["", "https://zoom.example.com/j/123"],
     )
     blue, red = round_.rooms.all()
-    assert blue.video_url == f"https://meet.jit.si/pb-{event.slug}-blue-whale"
+    key = rounds.room_link_event(event)
+    assert blue.video_url == f"https://meet.jit.si/pb-{key}-blue-whale"
+    assert len(key) == 8 and event.slug not in blue.video_url  # {event}: short, not the slug
     assert red.video_url == "https://zoom.example.com/j/123"  # entered per room wins
 
 
