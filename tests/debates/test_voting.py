@@ -218,6 +218,26 @@ def test_the_batch_applies_ballots_in_order_and_refuses_each_bad_one_alone(event
     ]
 
 
+def test_a_changed_vote_keeps_its_first_cast_and_its_flag_and_logs_the_side_it_left(
+    event, poll, attendee
+):
+    """The batch writes first votes and changes with one upsert: a change moves only the side
+    and updated_at; when the vote was first cast, and whether it counts, stay as stored."""
+    voting.vote_cast(poll=poll, attendee=attendee, side="for")
+    first = Vote.objects.get(poll=poll, attendee=attendee)
+    Vote.objects.filter(pk=first.pk).update(counted=False)  # as a set-aside leaves it
+
+    voting.vote_cast(poll=poll, attendee=attendee, side="against")
+
+    changed = Vote.objects.get(poll=poll, attendee=attendee)
+    assert changed.pk == first.pk and changed.side == "against"
+    assert changed.cast_at == first.cast_at and changed.updated_at > first.updated_at
+    assert changed.counted is False
+    assert list(
+        VoteLog.objects.filter(poll=poll, attendee=attendee).values_list("previous_side", "side")
+    ) == [("", "for"), ("for", "against")]
+
+
 def test_a_refused_vote_carries_the_code_of_its_rule_and_its_message(event, poll, attendee):
     voting.poll_close(poll=poll)
     with pytest.raises(voting.VoteRefused) as refused:
