@@ -62,7 +62,7 @@ _validate_room_link = URLValidator(schemes=["https", "http"])
 def room_link_event(event: Event) -> str:
     """{event} in a room link pattern: 8 characters, not the slug (too long to read out, and a
     call room anyone could guess)."""
-    return salted_hmac("productbreaks.room-link", str(event.pk)).hexdigest()[:8]
+    return salted_hmac("productbreaks.room-link", str(event.pk), algorithm="sha256").hexdigest()[:8]
 
 
 def room_video_link(*, event: Event, room_name: str) -> str:
