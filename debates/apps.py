@@ -15,10 +15,13 @@ class DebatesConfig(AppConfig):
     def ready(self) -> None:
         # Realtime reads and writes through the debate's functions (it imports nothing of the
         # debate); the debate announces when host rights may change.
-        from debates import host_rights, realtime
+        from debates import host_actions_stage, host_rights, realtime, realtime_stage
         from events.signals import event_changed
 
         realtime.plug_in()
+        # The stage (the speakers' clock, the reveal): its snapshot kinds and host actions.
+        realtime_stage.plug_in()
+        host_actions_stage.register()
         host_rights.connect()
         # An edited event reaches its open pages: events announces the edit on commit (it may
         # not call live itself) and the debate passes it on.

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from events.models import Attendee, Event, Side, Theme
+from events.models import Attendee, Event, Side, Theme, Turn
 
 ARGUING_SIDES = [Side.FOR, Side.AGAINST]
 # The smallest group whose votes anything may show (the small-group rules, recaps.disclosure).
@@ -32,6 +32,8 @@ class PollState(models.TextChoices):
 class ResultsVisibility(models.TextChoices):
     LIVE = "live", _("Live, while voting")
     AFTER_CLOSE = "after_close", _("Only after the poll closes")
+    # The final vote only: hidden from the room until the host presses Reveal (debates.reveal).
+    AFTER_REVEAL = "after_reveal", _("Only at the reveal")
 
 
 class Poll(models.Model):
@@ -49,6 +51,9 @@ class Poll(models.Model):
     )
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The final vote's result shown to the whole room (debates.services.reveal); cleared when
+    # the poll reopens.
+    revealed_at = models.DateTimeField(_("revealed at"), null=True, blank=True)
     # Bumped in the transaction of every change a tally snapshot shows (votes, open, close);
     # clients keep the highest version they have seen. See debates.live.
     version = models.PositiveBigIntegerField(default=0)
@@ -370,3 +375,73 @@ class Takeaway(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class TurnRun(models.Model):
+    """A speaker's turn on the clock (debates.services.clock): when it ran, how long it was
+    meant to last, the time the host added. The event's clock is its run with no end.
+
+    Label, side and speaker are copied from the planned turn (events.Turn) when it is loaded,
+    so an edit of the running order afterwards leaves what happened as it happened.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="turn_runs")
+    turn = models.ForeignKey(
+        Turn, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    label = models.CharField(max_length=120)
+    side = models.CharField(max_length=10, blank=True)
+    speaker = models.CharField(max_length=120, blank=True)
+    planned_seconds = models.PositiveIntegerField()
+    added_seconds = models.IntegerField(default=0)
+    # Loaded (on the clock) at; first started at; ended at (None: the clock shows it).
+    loaded_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Running since (None: paused or not started); seconds spoken before that.
+    running_since = models.DateTimeField(null=True, blank=True)
+    spoken_before = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["loaded_at", "id"]
+        constraints = [
+            # One clock per event: at most one run not ended.
+            models.UniqueConstraint(
+                fields=["event"],
+                condition=Q(ended_at__isnull=True),
+                name="debates_turnrun_one_clock_per_event",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class MindChange(models.Model):
+    """What an attendee who switched sides between the votes said moved them: a highlighted
+    point, a speaker's turn, or nothing (they skipped). Asked once: one row per attendee."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="mind_changes")
+    attendee = models.OneToOneField(Attendee, on_delete=models.CASCADE, related_name="+")
+    point = models.ForeignKey(
+        Point, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    turn = models.ForeignKey(
+        Turn, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(point__isnull=True) | Q(turn__isnull=True),
+                name="debates_mindchange_one_reason",
+            ),
+        ]
+        indexes = [
+            # The recap counts an event's answers per point and per turn.
+            models.Index(fields=["event", "point"], name="debates_mindchange_point_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee_id}: {self.point_id or self.turn_id or '-'}"

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from debates import door, door_views, host_actions, live, selectors
 from debates.models import PollKind, ResultsVisibility
 from debates.services import hosts, points, rounds, set_aside
+from debates.views import stage as stage_views
 from debates.views.event import live_labels, rooms_labels
 from events.models import Event, Phase
 
@@ -97,7 +98,10 @@ def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpRespon
 
 CONSOLE_PANELS = frozenset(
     {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"}
+    | {"clock", "reveal"}
 )
+# Panels that live in a template of their own, included by the console with one line.
+PANEL_TEMPLATES = {"clock": "debates/console_stage.html", "reveal": "debates/console_stage.html"}
 # A command's result shows in its panel; a round command (start, end) changes the rooms too,
 # and the htmx response carries them as an out-of-band swap.
 _ALSO_REFRESH = {"round": ("rooms",)}
@@ -130,6 +134,7 @@ def _console_host_context(event: Event) -> dict[str, Any]:
         "point_max": points.POINT_MAX_LENGTH,
         "rooms_labels": rooms_labels(),
         "door": door.door_view(event_id=event.pk),
+        **stage_views.console_context(event),
     }
 
 
@@ -149,6 +154,10 @@ def _presence_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     }
 
 
+def _panel_template(panel: str) -> str:
+    return f"{PANEL_TEMPLATES.get(panel, 'debates/console.html')}#{panel}"
+
+
 def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...]) -> HttpResponse:
     """The first panel as the response; the others out of band (data-hx-swap-oob in the partial)."""
     if panels == ("presence",):
@@ -159,12 +168,10 @@ def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...])
         context = {"event": event, "door": door.door_view(event_id=event.pk)}
         return render(request, "debates/console.html#door", context)
     context = _console_context(request, event) | {"oob": False}
-    body = [render_to_string(f"debates/console.html#{panels[0]}", context, request=request)]
+    body = [render_to_string(_panel_template(panels[0]), context, request=request)]
     for panel in panels[1:]:
         body.append(
-            render_to_string(
-                f"debates/console.html#{panel}", context | {"oob": True}, request=request
-            )
+            render_to_string(_panel_template(panel), context | {"oob": True}, request=request)
         )
     return HttpResponse("".join(body))
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from debates import door_views, selectors
 from debates.models import Poll
 from debates.services import voting
+from debates.views.stage import public_context
 from events.models import Admission, Event, Phase
 
 HOST_RIGHTS_ENDED = _(
@@ -84,6 +85,7 @@ def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
         "vote_errors": {},
         "live_labels": live_labels(),
         "rooms_labels": rooms_labels(),
+        **public_context(event),
         **extra,
     }
 

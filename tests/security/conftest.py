@@ -123,7 +123,7 @@ class LiveCalls(list):
 def live_calls(monkeypatch) -> LiveCalls:
     """Records every broadcast a service asks for, and still lets it through."""
     calls = LiveCalls()
-    for name in ("send", "tally_changed", "event_changed"):
+    for name in ("send", "tally_changed", "event_changed", "changed"):
         real = getattr(live, name)
 
         def recorder(*args, _name=name, _real=real, **kwargs):
@@ -176,6 +176,8 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
             "rooms",
             "plenary",
             "takeaways",
+            "clock",
+            "reveal",
         )
     ]
     return pages

@@ -37,11 +37,12 @@ from debates.models import (
     PollState,
     ResultsVisibility,
     SetAside,
+    TurnRun,
     Vote,
 )
 from debates.selectors import HOST_SESSION_KEY
 from debates.services import set_aside
-from events.models import Attendee, Event, Phase, Side
+from events.models import Attendee, Event, Phase, Side, Turn
 from productbreaks.asgi import application
 from tests.conftest import make_instant_voters
 from tests.security.conftest import HOSTS, ROLES, World, client_for, db_state, session_key_for
@@ -59,6 +60,8 @@ ACTIONS = (
     "manage_rooms",
     "set_aside_votes",
     "undo_set_aside",
+    "run_clock",
+    "reveal",
     "read_summary",
     "export",
     "read_unpublished_recap",
@@ -76,6 +79,8 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     "manage_rooms": HOSTS,
     "set_aside_votes": HOSTS,
     "undo_set_aside": HOSTS,
+    "run_clock": HOSTS,
+    "reveal": HOSTS,
     "read_summary": HOSTS,
     "export": HOSTS,
     "read_unpublished_recap": HOSTS,
@@ -97,6 +102,8 @@ SOCKET_FRAMES: dict[str, Callable[[World], dict[str, Any]] | None] = {
     "manage_rooms": lambda w: _command("room.update", room=w.room.pk, name="Elm"),
     "set_aside_votes": lambda w: _command("votes.set_aside", group=w.prepared["group"]),
     "undo_set_aside": lambda w: _command("votes.set_aside_undo", set_aside=w.prepared["set_aside"]),
+    "run_clock": lambda w: _command("clock.start"),
+    "reveal": lambda w: _command("reveal.show"),
 }
 ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "see_console": HOSTS,
@@ -108,6 +115,8 @@ ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "manage_rooms": HOSTS,
     "set_aside_votes": HOSTS,
     "undo_set_aside": HOSTS,
+    "run_clock": HOSTS,
+    "reveal": HOSTS,
 }
 # What asking for an HTTP-only action over the socket looks like.
 HTTP_ONLY_FRAMES = {
@@ -137,6 +146,10 @@ def _prepare(action: str, w: World) -> None:
     """State an action needs to act on, made before the "nothing changed" snapshot: a script
     of instant voters to set aside, or one set aside already to undo."""
     w.prepared = {}
+    if action == "run_clock":  # a running order to run (no broadcast: it is the event's plan)
+        Turn.objects.create(event=w.event, label="Opening FOR", side=Side.FOR, seconds=60)
+    if action == "reveal":  # a closed final vote to reveal
+        Poll.objects.create(event=w.event, kind=PollKind.FINAL_VOTE, state=PollState.CLOSED)
     if action not in {"set_aside_votes", "undo_set_aside"}:
         return
     # Silently: the sockets under test must hear only what the action itself sends.
@@ -202,6 +215,14 @@ def _http(action: str, client, w: World) -> list:
     if action == "undo_set_aside":
         data = {"set_aside": w.prepared["set_aside"]}
         return [client.post(_console(w, "votes.set_aside_undo"), data)]
+    if action == "run_clock":
+        return [
+            client.post(_console(w, "clock.start")),
+            client.post(_console(w, "clock.add"), {"seconds": "30"}),
+            client.post(_console(w, "clock.pause")),
+        ]
+    if action == "reveal":
+        return [client.post(_console(w, "reveal.show"))]
     if action == "read_summary":
         return [client.get(reverse("recaps:summary", args=[slug]))]
     if action == "export":
@@ -251,6 +272,11 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
     elif action == "undo_set_aside":
         assert SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
         assert not Attendee.objects.filter(event=event, set_aside=True).exists()
+    elif action == "run_clock":
+        run = TurnRun.objects.get(event=event)
+        assert run.started_at is not None and run.added_seconds == 30 and not run.running_since
+    elif action == "reveal":
+        assert Poll.objects.get(event=event, kind=PollKind.FINAL_VOTE).revealed_at is not None
     elif action == "manage_rooms":
         w.room.refresh_from_db()
         w.round.refresh_from_db()
@@ -331,6 +357,12 @@ def _socket_effect(action: str, w: World) -> bool:
         "set_aside_votes": lambda: Attendee.objects.filter(event=event, set_aside=True).exists(),
         "undo_set_aside": lambda: (
             SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
+        ),
+        "run_clock": lambda: TurnRun.objects.filter(
+            event=event, running_since__isnull=False
+        ).exists(),
+        "reveal": lambda: (
+            Poll.objects.get(event=event, kind=PollKind.FINAL_VOTE).revealed_at is not None
         ),
     }[action]()
 
