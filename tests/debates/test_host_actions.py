@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 ACTOR = set_aside.Actor(user_id=None, label="test")
 CONSOLE_PANELS = {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"}
+CONSOLE_PANELS |= {"clock", "reveal"}  # templates/debates/console_stage.html
 
 
 def run(event, name, data):
