@@ -66,8 +66,9 @@
   function applyReveal(message) {
     if (message.seq <= seq.reveal) return;
     seq.reveal = message.seq;
+    var html = message.html;  // rendered and escaped by the server (recaps/reveal.py)
     all("[data-reveal]").forEach(function (el) {
-      if (el.innerHTML !== message.html) el.innerHTML = message.html;
+      if (el.innerHTML !== html) el.innerHTML = html;
       el.hidden = !message.revealed;
     });
     var region = root.querySelector("[data-announcer]");

@@ -79,7 +79,7 @@ class PollMachine(RuleBasedStateMachine):
         self.groups: list[tuple[int, set[int]]] = []  # set-asides: (id, attendee ids)
         self.undone: set[int] = set()
         self.aside: set[int] = set()  # attendees whose votes do not count
-        self.visibility: dict[str, str] = {}
+        self.visibility: dict[str, str] = dict.fromkeys(KINDS, "live")
         self.revealed = False  # the host revealed the final vote (debates.services.reveal)
         self.published = False
         # Most events open the pre-vote first thing.
