@@ -65,6 +65,8 @@ def test_summary_recap_markdown_and_csv_carry_what_changed_minds_without_names(
         page = client.get(reverse(name, args=[slug])).content.decode()
         assert "Generalists learn the domain faster" in page, name
         assert "Switcherix" not in page  # no attendee names
+        if name != "recaps:export_markdown":
+            assert 'data-figure="persuader-1-named">5</span> switchers named it' in page
     csv_text = client.get(reverse("recaps:export_persuasion", args=[slug])).content.decode()
     assert csv_text.splitlines()[0] == "rank,kind,text,side,switchers_naming_it"
     assert csv_text.splitlines()[1] == f"1,point,{POINT},for,5"
