@@ -287,7 +287,8 @@ def flows(
     is left blank, so a flow of one to four people shows nowhere, not even by subtraction.
     """
     height, top, gap = 230, 12, 12
-    x_left, x_right, node = 92, WIDTH - 92, 12
+    # Wide margins for the side names, at a size read from the back of a room.
+    x_left, x_right, node = 118, WIDTH - 118, 12
     labels = {s: str(s.label) for s in SIDES}
     rows = {a: sum(cells.get((a, b), 0) for b in SIDES) for a in SIDES}
     cols = {b: sum(cells.get((a, b), 0) for a in SIDES) for b in SIDES}
@@ -313,14 +314,14 @@ def flows(
             parts.append(
                 format_html(
                     '<rect class="node {}" x="{}" y="{}" width="{}" height="{}"/>'
-                    '<text class="label" x="{}" y="{}" text-anchor="{}">{} {}</text>',
+                    '<text class="flow-label" x="{}" y="{}" text-anchor="{}">{} {}</text>',
                     side,
                     x,
                     f"{y:.1f}",
                     node,
                     f"{max(n * scale, 1.5):.1f}",
                     tx,
-                    f"{y + n * scale / 2 + 4:.1f}",
+                    f"{y + n * scale / 2 + 5:.1f}",
                     anchor,
                     labels[side],
                     n,
@@ -351,9 +352,9 @@ def flows(
             if a != b:
                 parts.append(
                     format_html(
-                        '<text class="value" x="{}" y="{}" text-anchor="middle">{}</text>',
+                        '<text class="flow-value" x="{}" y="{}" text-anchor="middle">{}</text>',
                         f"{mid:.1f}",
-                        f"{(y0 + y1 + h) / 2 + 4:.1f}",
+                        f"{(y0 + y1 + h) / 2 + 6:.1f}",
                         n,
                     )
                 )

@@ -15,7 +15,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.kit import audit, axe_report, mark_loaded, read_screen, still_loaded
+from tests.browser.kit import (
+    SCREENSHOTS,
+    audit,
+    axe_report,
+    mark_loaded,
+    read_screen,
+    still_loaded,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -177,6 +184,8 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
     for size in ({"width": 1366, "height": 900}, {"width": 1920, "height": 1080}):
         projector.set_viewport_size(size)
         box = projector.locator("[data-reveal] .reveal").bounding_box()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        projector.screenshot(path=SCREENSHOTS / f"stage-reveal-projector-{size['width']}.png")
         assert box["y"] + box["height"] <= size["height"], (size, box)
     accessible(ada, "stage-reveal-phone", axe_source)
     accessible(projector, "stage-reveal-projector", axe_source)
