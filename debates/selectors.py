@@ -144,6 +144,7 @@ class PollSnapshot:
     counts: dict[str, int]
     attendees: int
     set_aside: int = 0  # votes set aside by a host: stored, in none of the counts
+    revealed: bool = False  # the host pressed Reveal (debates.services.reveal)
 
     @property
     def total(self) -> int:
@@ -156,6 +157,8 @@ class PollSnapshot:
     @property
     def visible_to_attendees(self) -> bool:
         """Against herding, a host may hide the tally from the audience until the close."""
+        if self.results_visibility == ResultsVisibility.AFTER_REVEAL:
+            return self.revealed
         return self.state == PollState.CLOSED or self.results_visibility == ResultsVisibility.LIVE
 
     @property
@@ -204,6 +207,7 @@ class PollSnapshot:
 # left out (counted) and reported apart; they are subtracted from the joined count.
 _SNAPSHOT_SQL = """
 SELECT p.id, p.event_id, p.kind, p.question, p.state, p.results_visibility, p.version, e.motion,
+  p.revealed_at IS NOT NULL,
   (SELECT COUNT(*) FROM {attendee} a WHERE a.event_id = p.event_id)
   - (SELECT COUNT(*) FROM {attendee} a WHERE a.event_id = p.event_id AND a.set_aside),
   (SELECT COUNT(*) FROM {vote} v WHERE v.poll_id = p.id AND NOT v.counted),
@@ -252,8 +256,9 @@ def poll_snapshots(
             counts=dict(zip(sides, counts, strict=True)),
             attendees=attendees,
             set_aside=aside,
+            revealed=bool(revealed),
         )
-        for pk, event, kind, question, state, visibility, version, motion, attendees, aside, *counts in rows
+        for pk, event, kind, question, state, visibility, version, motion, revealed, attendees, aside, *counts in rows
     ]
 
 

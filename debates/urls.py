@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from debates import door_views
-from debates.views import console, event, room
+from debates.views import console, event, room, stage
 
 app_name = "debates"
 
@@ -39,4 +39,6 @@ urlpatterns = [
     ),
     path("e/<slug:slug>/room/choose/", room.room_choose, name="room_choose"),
     path("e/<slug:slug>/projector/extras/", event.projector_extras, name="projector_extras"),
+    path("e/<slug:slug>/mind/", stage.mind, name="mind"),
+    path("e/<slug:slug>/mind/answer/", stage.mind_answer, name="mind_answer"),
 ]

@@ -7,9 +7,19 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from events.models import Event, EventFormat, Resource, Speaker, Theme
+from events.models import (
+    TURN_MAX_SECONDS,
+    TURN_MIN_SECONDS,
+    Event,
+    EventFormat,
+    Resource,
+    Speaker,
+    Theme,
+    Turn,
+)
 from events.services import (
     EVENT_EDITABLE_FIELDS,
+    OPENING_SECONDS,
     SUBSCRIBE_CONSENT_MISSING,
     SUBSCRIBE_EMAIL_INVALID,
 )
@@ -51,6 +61,9 @@ ROOM_PATTERN_INVALID = _(
 SPEAKER_ACCOUNT_UNKNOWN = _("No account has that username or email.")
 THEME_HAS_POINTS = _("Points were made under this theme: rename it rather than delete it.")
 THEME_NAME_TWICE = _("Each theme needs a different name.")
+TURN_LENGTH_INVALID = _(
+    "Give the length as minutes, or minutes:seconds (7 or 2:30), from 0:05 to 60:00."
+)
 
 _DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -162,6 +175,57 @@ class ResourceForm(forms.ModelForm):
         fields = ["title", "url"]
 
 
+class TurnLengthField(forms.CharField):
+    """A turn's length as people say it, "7" or "2:30", stored in seconds."""
+
+    def prepare_value(self, value: object) -> object:
+        if isinstance(value, int):
+            return f"{value // 60}:{value % 60:02d}"
+        return value
+
+    def to_python(self, value: object) -> int | None:
+        text = str(super().to_python(value)).strip()
+        if not text:
+            return None
+        minutes, _colon, seconds = text.partition(":")
+        try:
+            total = int(minutes) * 60 + (int(seconds) if seconds else 0)
+        except ValueError:
+            raise forms.ValidationError(TURN_LENGTH_INVALID, code="turn_length") from None
+        if not (seconds == "" or 0 <= int(seconds) < 60) or not (
+            TURN_MIN_SECONDS <= total <= TURN_MAX_SECONDS
+        ):
+            raise forms.ValidationError(TURN_LENGTH_INVALID, code="turn_length")
+        return total
+
+
+class TurnForm(forms.ModelForm):
+    seconds = TurnLengthField(
+        label=_("Length (minutes or m:ss)"),
+        initial=OPENING_SECONDS,
+        widget=forms.TextInput(attrs={"maxlength": 6, "size": 6}),
+    )
+
+    class Meta:
+        model = Turn
+        fields = ["label", "speaker", "side", "seconds"]
+
+    def __init__(self, *args: object, event_id: int | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Only this event's speakers (none yet on a new event: turns are built from them).
+        self.fields["speaker"].queryset = (
+            Speaker.objects.filter(event_id=event_id) if event_id else Speaker.objects.none()
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        speaker = data.get("speaker")
+        if speaker is not None and not data.get("side"):
+            data["side"] = speaker.side  # the speaker's side, unless the row says otherwise
+            self.instance.side = speaker.side
+        return data
+
+
 class _PositionedFormSet(forms.BaseInlineFormSet):
     """Saves rows in the order they appear on the page, as their position."""
 
@@ -210,6 +274,18 @@ SpeakerFormSet = forms.inlineformset_factory(
 )
 ThemeFormSet = forms.inlineformset_factory(
     Event, Theme, form=ThemeForm, formset=_ThemeFormSet, extra=2, can_delete=True
+)
+
+
+class _TurnFormSet(_PositionedFormSet):
+    def get_form_kwargs(self, index: int | None) -> dict:
+        return {**super().get_form_kwargs(index), "event_id": self.instance.pk}
+
+
+# Extra rows: none; "Add a turn" copies the empty row. Left empty, the turns are built from the
+# speakers when the event is saved (events.services.turns_from_speakers).
+TurnFormSet = forms.inlineformset_factory(
+    Event, Turn, form=TurnForm, formset=_TurnFormSet, extra=0, can_delete=True
 )
 ResourceFormSet = forms.inlineformset_factory(
     Event, Resource, form=ResourceForm, formset=_PositionedFormSet, extra=1, can_delete=True

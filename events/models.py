@@ -204,6 +204,56 @@ class Speaker(models.Model):
         return f"{self.name} ({self.get_role_display()})"
 
 
+# A turn lasts at least this long and at most this long (seconds): the speakers' clock.
+TURN_MIN_SECONDS = 5
+TURN_MAX_SECONDS = 3600
+
+
+class Turn(models.Model):
+    """One timed turn of the running order (opening FOR, opening AGAINST, a rebuttal, a closing).
+
+    What is planned: its speaker, side and length. When it actually ran is the debate's
+    (debates.models.TurnRun, read through debates.stage.turns_of).
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="turns")
+    label = models.CharField(_("turn"), max_length=120)
+    # SET_NULL: a speaker taken off the event leaves the turn (and its history) in place.
+    speaker = models.ForeignKey(
+        Speaker,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="turns",
+        verbose_name=_("speaker"),
+    )
+    side = models.CharField(
+        _("side"),
+        max_length=10,
+        blank=True,
+        choices=[(Side.FOR, Side.FOR.label), (Side.AGAINST, Side.AGAINST.label)],
+    )
+    seconds = models.PositiveIntegerField(_("length in seconds"), default=300)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("turn")
+        verbose_name_plural = _("turns")
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(side__in=["", Side.FOR, Side.AGAINST]), name="events_turn_side_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(seconds__gte=TURN_MIN_SECONDS) & Q(seconds__lte=TURN_MAX_SECONDS),
+                name="events_turn_length_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class Theme(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="themes")
     name = models.CharField(_("name"), max_length=100)

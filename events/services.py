@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from events import signals
-from events.models import JOIN_CODE_LENGTH, Attendee, Event, Subscriber
+from events.models import JOIN_CODE_LENGTH, Attendee, Event, Side, Speaker, Subscriber, Turn
 
 # Crockford-style: no I, L, O or U, so a code read off a projector cannot be mistyped
 # as a look-alike; join_code_normalise() maps the look-alikes back.
@@ -78,6 +78,49 @@ def event_create(
             if slug and Event.objects.filter(slug=slug).exists():
                 raise
     raise RuntimeError("Could not find a free join code after 10 attempts.")
+
+
+# ---------------------------------------------------------------- the speakers' turns
+
+# Default lengths (seconds) of the turns built from the speakers: the Intelligence Squared
+# running order, shortened for a product evening.
+OPENING_SECONDS, REBUTTAL_SECONDS, CLOSING_SECONDS = 420, 180, 120
+
+
+@transaction.atomic
+def turns_from_speakers(*, event: Event) -> list[Turn]:
+    """Builds the running order from the speakers who argue a side, if the event has no turns:
+    an opening per speaker, FOR and AGAINST alternating, then a rebuttal and a closing per side
+    by its first speaker. Returns the turns created (none when the event had turns already)."""
+    if Turn.objects.filter(event=event).exists():
+        return []
+    speakers = list(Speaker.objects.filter(event=event).exclude(side="").order_by("position", "id"))
+    by_side = {side: [s for s in speakers if s.side == side] for side in (Side.FOR, Side.AGAINST)}
+    plan: list[tuple[str, Speaker, int]] = []
+    for n in range(max((len(v) for v in by_side.values()), default=0)):
+        for side in (Side.FOR, Side.AGAINST):
+            if n < len(by_side[side]):
+                plan.append((_("Opening %(side)s"), by_side[side][n], OPENING_SECONDS))
+    for label, seconds in (
+        (_("Rebuttal %(side)s"), REBUTTAL_SECONDS),
+        (_("Closing %(side)s"), CLOSING_SECONDS),
+    ):
+        for side in (Side.FOR, Side.AGAINST):
+            if by_side[side]:
+                plan.append((label, by_side[side][0], seconds))
+    return Turn.objects.bulk_create(
+        Turn(
+            event=event,
+            label=f"{label % {'side': str(speaker.get_side_display()).upper()}}: {speaker.name}"[
+                :120
+            ],
+            speaker=speaker,
+            side=speaker.side,
+            seconds=seconds,
+            position=position,
+        )
+        for position, (label, speaker, seconds) in enumerate(plan)
+    )
 
 
 # ---------------------------------------------------------------- subscribing

@@ -22,6 +22,7 @@ from events.forms import (
     SpeakerFormSet,
     SubscribeForm,
     ThemeFormSet,
+    TurnFormSet,
     subscribe_form_for,
 )
 from events.models import Event, Side, SpeakerRole
@@ -147,6 +148,7 @@ def _event_parts(request: HttpRequest, event: Event) -> dict[str, BaseInlineForm
         speakers.extra = len(NEW_EVENT_SPEAKERS)
     return {
         "speakers": speakers,
+        "turns": TurnFormSet(data, instance=event, prefix="turns"),
         "themes": ThemeFormSet(data, instance=event, prefix="themes"),
         "resources": ResourceFormSet(data, instance=event, prefix="resources"),
     }
@@ -177,6 +179,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
             for formset in parts.values():
                 formset.instance = event
                 formset.save()
+            services.turns_from_speakers(event=event)
         messages.success(request, _("“%(title)s” is ready.") % {"title": event.title})
         return redirect("events:event_edit", slug=event.slug)
     return _event_form_page(request, form, parts, None)
@@ -193,6 +196,8 @@ def event_edit(request: HttpRequest, slug: str) -> HttpResponse:
             event = services.event_update(event=event, **form.cleaned_data)
             for formset in parts.values():
                 formset.save()
+            # No turns left (or never any): the running order is built from the speakers.
+            services.turns_from_speakers(event=event)
         messages.success(request, _("Your changes are saved."))
         return redirect("events:event_edit", slug=event.slug)
     return _event_form_page(request, form, parts, event)

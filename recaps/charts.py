@@ -275,3 +275,94 @@ def attendance(attendance: Attendance, *, chart_id: str) -> SafeString:
         "end": _clock(attendance.end),
     }
     return _svg(chart_id, height, _("Attendance over the event"), desc, parts)
+
+
+def flows(
+    cells: dict[tuple[str, str], int], drawn: set[tuple[str, str]], *, chart_id: str
+) -> SafeString:
+    """Who changed their mind: the pre-vote sides on the left, the final-vote sides on the
+    right, a band per flow of people between them, as thick as the flow is big.
+
+    Only the flows in `drawn` (recaps.disclosure.flows_drawn) are bands; the rest of each side
+    is left blank, so a flow of one to four people shows nowhere, not even by subtraction.
+    """
+    height, top, gap = 230, 12, 12
+    # Wide margins for the side names, at a size read from the back of a room.
+    x_left, x_right, node = 118, WIDTH - 118, 12
+    labels = {s: str(s.label) for s in SIDES}
+    rows = {a: sum(cells.get((a, b), 0) for b in SIDES) for a in SIDES}
+    cols = {b: sum(cells.get((a, b), 0) for a in SIDES) for b in SIDES}
+    total = max(sum(rows.values()), 1)
+    scale = (height - 2 * top - gap * (len(SIDES) - 1)) / total
+
+    def stack(totals: dict) -> dict:
+        y, at = float(top), {}
+        for side in SIDES:
+            at[side] = y
+            y += totals[side] * scale + gap
+        return at
+
+    left_y, right_y = stack(rows), stack(cols)
+    parts = []
+    for side in SIDES:
+        for x, y, n, anchor, tx in (
+            (x_left - node, left_y[side], rows[side], "end", x_left - node - 6),
+            (x_right, right_y[side], cols[side], "start", x_right + node + 6),
+        ):
+            if not n:
+                continue
+            parts.append(
+                format_html(
+                    '<rect class="node {}" x="{}" y="{}" width="{}" height="{}"/>'
+                    '<text class="flow-label" x="{}" y="{}" text-anchor="{}">{} {}</text>',
+                    side,
+                    x,
+                    f"{y:.1f}",
+                    node,
+                    f"{max(n * scale, 1.5):.1f}",
+                    tx,
+                    f"{y + n * scale / 2 + 5:.1f}",
+                    anchor,
+                    labels[side],
+                    n,
+                )
+            )
+    out = dict(left_y)
+    into = dict(right_y)
+    described = []
+    for a in SIDES:
+        for b in SIDES:
+            n = cells.get((a, b), 0)
+            if (a, b) not in drawn or not n:
+                continue
+            h = n * scale
+            y0, y1 = out[a], into[b]
+            out[a] += h
+            into[b] += h
+            mid = (x_left + x_right) / 2
+            path = (
+                f"M{x_left} {y0:.1f}C{mid:.1f} {y0:.1f} {mid:.1f} {y1:.1f} {x_right} {y1:.1f}"
+                f"V{y1 + h:.1f}C{mid:.1f} {y1 + h:.1f} {mid:.1f} {y0 + h:.1f} {x_left} {y0 + h:.1f}Z"
+            )
+            parts.append(
+                format_html(
+                    '<path class="flow {}{}" d="{}"/>', b, " stayed" if a == b else "", path
+                )
+            )
+            if a != b:
+                parts.append(
+                    format_html(
+                        '<text class="flow-value" x="{}" y="{}" text-anchor="middle">{}</text>',
+                        f"{mid:.1f}",
+                        f"{(y0 + y1 + h) / 2 + 6:.1f}",
+                        n,
+                    )
+                )
+            described.append(
+                _("%(pre)s to %(final)s: %(n)s") % {"pre": labels[a], "final": labels[b], "n": n}
+            )
+    desc = _(
+        "Left, each side of the pre-vote; right, each side of the final vote; among the people "
+        "who voted both times. %(flows)s. Flows of fewer than five people are not drawn."
+    ) % {"flows": "; ".join(described) or _("No flow is big enough to draw")}
+    return _svg(chart_id, height, _("Who changed their mind"), desc, parts)

@@ -103,3 +103,75 @@ def timeline_cuts(voters: Iterable[Hashable]) -> list[int]:
     if seen and cuts:
         cuts[-1] = last
     return cuts
+
+
+# ---------------------------------------------------------------- the reveal's flow chart
+
+Cell = tuple[str, str]  # (pre-vote side, final-vote side)
+
+
+def _vertices(unknown: list[Cell], rows: dict[str, int], cols: dict[str, int]) -> list[dict]:
+    """Every basic solution of "the unknown cells add up to the row and column remainders":
+    a transportation polytope's vertices are the solutions whose nonzero cells form a forest,
+    so solving each forest of unknown cells (at most 2^9 subsets) finds every vertex."""
+    found = []
+    for mask in range(1 << len(unknown)):
+        edges = [cell for i, cell in enumerate(unknown) if mask >> i & 1]
+        if len(edges) > len(rows) + len(cols) - 1:
+            continue
+        left = {("r", k): v for k, v in rows.items()} | {("c", k): v for k, v in cols.items()}
+        values: dict[Cell, int] = {}
+        todo = set(edges)
+        while todo:
+            leaf = None
+            for node in left:
+                incident = [e for e in todo if ("r", e[0]) == node or ("c", e[1]) == node]
+                if len(incident) == 1:
+                    leaf = (node, incident[0])
+                    break
+            if leaf is None:
+                break  # a cycle: not a vertex
+            node, edge = leaf
+            values[edge] = left[node]
+            left[("r", edge[0])] -= values[edge]
+            left[("c", edge[1])] -= values[edge]
+            todo.discard(edge)
+        if todo or any(left.values()) or any(v < 0 for v in values.values()):
+            continue
+        found.append(values)
+    return found
+
+
+def flows_drawn(cells: Mapping[Cell, int]) -> set[Cell] | None:
+    """Which flows of the pre-to-final table the reveal's chart may draw, or None for no chart.
+
+    The chart draws a flow only with MIN_GROUP people or more, and shows each side's totals;
+    a flow not drawn is either empty or hidden, and the reader cannot tell which. That is not
+    enough on its own: the totals minus the drawn flows can pin a hidden flow (a row with one
+    hidden flow of 2 is that flow). So the totals are taken as known, and for every flow not
+    drawn, the range of values the drawn figures leave it must not lie within 1-4 people: it
+    must include 0 (nobody, as far as anyone can tell) or reach MIN_GROUP. While one does, the
+    smallest drawn flow beside it (same row or column) is left out too.
+    """
+    drawn = {cell for cell, n in cells.items() if n >= MIN_GROUP}
+    while True:
+        unknown = sorted(cell for cell in cells if cell not in drawn)
+        rows: dict[str, int] = {}
+        cols: dict[str, int] = {}
+        for (pre, final), n in cells.items():
+            rows[pre] = rows.get(pre, 0) + (0 if (pre, final) in drawn else n)
+            cols[final] = cols.get(final, 0) + (0 if (pre, final) in drawn else n)
+        vertices = _vertices(unknown, rows, cols)
+        pinned = [
+            cell
+            for cell in unknown
+            if min(v.get(cell, 0) for v in vertices) >= 1
+            and max(v.get(cell, 0) for v in vertices) < MIN_GROUP
+        ]
+        if not pinned:
+            return drawn
+        cell = pinned[0]
+        near = [d for d in drawn if d[0] == cell[0] or d[1] == cell[1]] or sorted(drawn)
+        if not near:
+            return None
+        drawn.discard(min(near, key=lambda d: (cells[d], d)))

@@ -119,6 +119,82 @@ def verdict_for(*, for_votes: int, against_votes: int, undecided_votes: int = 0)
     )
 
 
+@dataclass(frozen=True)
+class Iq2Result:
+    """Who won by the Intelligence Squared rule: the side whose share of the votes rose most
+    between the pre-vote and the final vote (shares of all votes cast, undecided included)."""
+
+    winner: str  # Side.FOR or Side.AGAINST, "" for a draw (equal gains)
+    label: str  # the winner's name, or "a draw"
+    for_gain: Decimal  # percentage points, rounded once, half up
+    against_gain: Decimal
+
+
+IQ2_DRAW = _("a draw")
+
+
+def iq2_winner(
+    *,
+    pre_for: int,
+    pre_against: int,
+    pre_total: int,
+    final_for: int,
+    final_against: int,
+    final_total: int,
+) -> Iq2Result | None:
+    """The Intelligence Squared winner; None when either vote has no votes. The gains are
+    compared exactly (not as rounded figures), so a tie is a true tie."""
+    if pre_total == 0 or final_total == 0:
+        return None
+    gain_for = Fraction(100 * final_for, final_total) - Fraction(100 * pre_for, pre_total)
+    gain_against = Fraction(100 * final_against, final_total) - Fraction(
+        100 * pre_against, pre_total
+    )
+    if gain_for == gain_against:
+        winner, label = "", str(IQ2_DRAW)
+    else:
+        winner = Side.FOR if gain_for > gain_against else Side.AGAINST
+        label = str(Side(winner).label)
+    return Iq2Result(
+        winner=winner,
+        label=label,
+        for_gain=_one_place(gain_for),
+        against_gain=_one_place(gain_against),
+    )
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A band of the "who changed their mind" chart: people who voted `pre` then `final`."""
+
+    pre: str
+    final: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RecapTurn:
+    """A speaker's turn as it ran (debates.stage.turns_of), for the recap's running order."""
+
+    label: str
+    side: str
+    speaker: str
+    planned_seconds: int
+    added_seconds: int
+    spoken_seconds: int
+
+
+@dataclass(frozen=True)
+class Persuader:
+    """A highlighted point or a speaker's turn that switchers said changed their mind, with
+    how many named it (only shown from MIN_GROUP on: recaps.stage)."""
+
+    kind: str  # "point" or "turn"
+    text: str
+    side: str
+    named_by: int
+
+
 # ---------------------------------------------------------------- the recap snapshot
 
 
@@ -333,3 +409,5 @@ class Recap:
     room_count: int
     hidden_points: int  # left out by moderators; shown to organisers only
     set_aside_votes: int = 0  # votes a host set aside (debates.set_aside): in no figure here
+    turns: tuple[RecapTurn, ...] = ()  # the speakers' turns as they ran
+    persuaders: tuple[Persuader, ...] = ()  # what changed minds, named by MIN_GROUP or more

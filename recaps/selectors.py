@@ -25,7 +25,7 @@ from debates.models import (
     VoteLog,
 )
 from events.models import Attendee, Event, Side, Speaker, SpeakerRole
-from recaps import disclosure
+from recaps import disclosure, stage
 from recaps.figures import (
     SIDES,
     Attendance,
@@ -80,7 +80,7 @@ def event_recap(event: Event) -> Recap:
         .select_related("round")
         .order_by("round__number", "position", "id")
     )
-    result = _result(pre_poll, final_poll, pre_votes, final_votes, rooms)
+    result = result_figures(pre_poll, final_poll, pre_votes, final_votes, rooms)
     room_points, hidden = _room_points(event, rooms)
     return Recap(
         event=event,
@@ -119,6 +119,8 @@ def event_recap(event: Event) -> Recap:
         room_count=len(rooms),
         hidden_points=hidden,
         set_aside_votes=Vote.objects.filter(poll__in=polls.values(), counted=False).count(),
+        turns=stage.recap_turns(event),
+        persuaders=stage.persuaders(event, pre=pre_votes, final=final_votes),
     )
 
 
@@ -159,7 +161,7 @@ def _for_swing(pre: dict[int, str], final: dict[int, str], voters: set[int]) -> 
     )
 
 
-def _result(
+def result_figures(
     pre_poll: Poll | None,
     final_poll: Poll | None,
     pre: dict[int, str],

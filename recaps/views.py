@@ -136,3 +136,16 @@ def export_points(request: HttpRequest, slug: str) -> HttpResponse:
         "created_at",
     ]
     return csv_download(f"{event.slug}-points.csv", header, rows)
+
+
+@require_GET
+def export_persuasion(request: HttpRequest, slug: str) -> HttpResponse:
+    """What changed minds, anonymised like the votes: counts only, and only what at least
+    MIN_GROUP switchers named (recaps.stage); no names, no times."""
+    event = event_for_host(request, slug)
+    rows = (
+        (n, item.kind, item.text, item.side, item.named_by)
+        for n, item in enumerate(selectors.event_recap(event).persuaders, start=1)
+    )
+    header = ["rank", "kind", "text", "side", "switchers_naming_it"]
+    return csv_download(f"{event.slug}-what-changed-minds.csv", header, rows)

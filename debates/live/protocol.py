@@ -24,6 +24,7 @@ Server to client, unasked
     phase.changed  tally.updated  you.synced (on connect)  host.revoked (debates.live.hosts)
     round.started  room.assigned  message.broadcast  timer.changed  round.ended  room.changed
     point.added  point.upvoted  point.changed  highlights.changed  takeaways.changed
+    clock.updated  reveal.updated (plugged snapshot kinds, with a seq like phase.changed)
 
 Close codes: CLOSE_BAD_MESSAGE, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOO_MANY_FRAMES (below).
 
@@ -236,3 +237,48 @@ def highlights_changed(event: int) -> dict[str, Any]:
 
 def takeaways_changed(event: int) -> dict[str, Any]:
     return {"type": "takeaways.changed", "event": event}
+
+
+# ---------------------------------------------------------------- the stage: clock and reveal
+
+
+def clock_updated(
+    *,
+    event: int,
+    seq: int,
+    state: str,
+    now: str,
+    turn: Mapping[str, Any] | None = None,
+    length: int = 0,
+    spoken: float = 0.0,
+    running_since: str | None = None,
+    next_label: str = "",
+) -> dict[str, Any]:
+    """The speakers' clock as read at `seq`: never a tick. `state` is "idle" (no turn on the
+    clock), "ready" (loaded, not started), "running" or "paused"; the client counts down from
+    `length` - `spoken` - (its now - `running_since`), correcting its clock by `now` (the
+    server's time at the read, ISO 8601). `turn`: label, side, speaker, number, count."""
+    return {
+        "type": "clock.updated",
+        "event": event,
+        "seq": seq,
+        "state": state,
+        "now": now,
+        "turn": dict(turn) if turn is not None else None,
+        "length": length,
+        "spoken": round(spoken, 3),
+        "running_since": running_since,
+        "next": next_label,
+    }
+
+
+def reveal_updated(*, event: int, seq: int, revealed: bool, html: str) -> dict[str, Any]:
+    """The reveal as read at `seq`: the final result's public panel (server-rendered, the
+    small-group rules applied), or `revealed` false and no html before the host reveals."""
+    return {
+        "type": "reveal.updated",
+        "event": event,
+        "seq": seq,
+        "revealed": revealed,
+        "html": html,
+    }

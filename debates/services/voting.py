@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
@@ -29,6 +30,7 @@ VOTE_ATTENDEE_UNKNOWN = _("Join this event before you vote.")
 VOTE_NOT_SAVED = _("Your vote could not be saved. Please try again.")
 VOTE_TOO_FAST = _("You are changing your vote very fast. Wait a minute, then vote again.")
 VOTE_SIMULATED = _("A rehearsal's simulated attendee cannot vote once the rehearsal is over.")
+REVEAL_FINAL_ONLY = _("Only the final vote can wait for the reveal.")
 
 # Limits (security): an attendee may cast or change a vote VOTE_RATE_LIMIT times in any
 # VOTE_RATE_WINDOW, over all polls. Counted from VoteLog in the database, so the count is the
@@ -288,6 +290,7 @@ def poll_open(
     a close. Votes already cast stay counted."""
     if kind not in PollKind.values or results_visibility not in ResultsVisibility.values:
         raise ValueError(f"Unknown poll kind or visibility: {kind!r}, {results_visibility!r}")
+    _reveal_check(kind, results_visibility)
     Poll.objects.get_or_create(event=event, kind=kind)
     poll = Poll.objects.select_for_update().get(event=event, kind=kind)
     if poll.state == PollState.OPEN and poll.results_visibility == results_visibility:
@@ -296,11 +299,26 @@ def poll_open(
     poll.results_visibility = results_visibility
     poll.opened_at = poll.opened_at or timezone.now()
     poll.closed_at = None
+    poll.revealed_at = None  # votes may change again: the reveal is over until the next one
     poll.version += 1
-    poll.save(update_fields=["state", "results_visibility", "opened_at", "closed_at", "version"])
+    poll.save(
+        update_fields=[
+            "state",
+            "results_visibility",
+            "opened_at",
+            "closed_at",
+            "revealed_at",
+            "version",
+        ]
+    )
     _phase_catch_up(event=event, phase=_POLL_PHASE.get(kind))
     _poll_changed(poll)
     return poll
+
+
+def _reveal_check(kind: str, results_visibility: str) -> None:
+    if results_visibility == ResultsVisibility.AFTER_REVEAL and kind != PollKind.FINAL_VOTE:
+        raise ValidationError(REVEAL_FINAL_ONLY, code="reveal_final_only")
 
 
 # Opening a vote is the moment the room votes: an event still before that step of the running
@@ -339,6 +357,7 @@ def poll_results_visibility_set(*, poll: Poll, results_visibility: str) -> Poll:
     if results_visibility not in ResultsVisibility.values:
         raise ValueError(f"Unknown results visibility: {results_visibility!r}")
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    _reveal_check(poll.kind, results_visibility)
     if poll.results_visibility == results_visibility:
         return poll
     poll.results_visibility = results_visibility

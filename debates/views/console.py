@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from debates import door, door_views, host_actions, live, rehearsal_actions, selectors
 from debates.models import PollKind, ResultsVisibility
 from debates.services import dealing, hosts, points, set_aside
+from debates.views import stage as stage_views
 from debates.views.event import live_labels, rooms_labels
 from events.models import Event, Phase
 
@@ -145,10 +146,16 @@ CONSOLE_PANELS = frozenset(
         "takeaways",
         "recap",
         "rehearsal",
+        "clock",
+        "reveal",
     }
 )
-# Panels whose partial lives in a template of its own, included by the console.
-_PANEL_TEMPLATES = {"rehearsal": "debates/rehearsal.html"}
+# Panels whose partial lives in a template of its own, included by the console with one line.
+PANEL_TEMPLATES = {
+    "rehearsal": "debates/rehearsal.html",
+    "clock": "debates/console_stage.html",
+    "reveal": "debates/console_stage.html",
+}
 # A command's result shows in its panel; a round command (start, end, the timer) changes the
 # rooms, the time-up prompt and (bringing everyone back) the phase too, and the htmx response
 # carries them as out-of-band swaps: the host who acted never waits for the socket to see it.
@@ -190,6 +197,7 @@ def _console_host_context(event: Event) -> dict[str, Any]:
         "rooms_labels": rooms_labels(),
         "door": door.door_view(event_id=event.pk),
         **_rehearsal_context(event),
+        **stage_views.console_context(event),
     }
 
 
@@ -230,6 +238,10 @@ def _presence_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     }
 
 
+def _panel_template(panel: str) -> str:
+    return f"{PANEL_TEMPLATES.get(panel, 'debates/console.html')}#{panel}"
+
+
 def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...]) -> HttpResponse:
     """The first panel as the response; the others out of band (data-hx-swap-oob in the partial)."""
     if panels == ("presence",):
@@ -249,7 +261,7 @@ def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...])
 
 
 def _panel_template(panel: str) -> str:
-    return f"{_PANEL_TEMPLATES.get(panel, 'debates/console.html')}#{panel}"
+    return f"{PANEL_TEMPLATES.get(panel, 'debates/console.html')}#{panel}"
 
 
 # A refused host action's HTTP status, by its code (anything else is a 400 with the reason).

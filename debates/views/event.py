@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from debates import door_views, page_cache, selectors
 from debates.models import Poll
 from debates.services import voting
+from debates.views.stage import public_context
 from events.models import Admission, Event, Phase
 from events.services import DISPLAY_NAME_MAX_LENGTH
 
@@ -89,6 +90,7 @@ def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
         "display_name_max": DISPLAY_NAME_MAX_LENGTH,
         "live_labels": live_labels(),
         "rooms_labels": rooms_labels(),
+        **public_context(event),
         **extra,
     }
 
@@ -103,6 +105,11 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
     if request.htmx:
         return render(request, "debates/event.html#stage", context)
     attendee = context["attendee"]
+    clock = context["clock"]
+    if clock.state == "running":
+        # A running clock is rendered with the time it was read (clock.js counts down from it):
+        # a page shared for 2 s would start the count up to 2 s late.
+        return render(request, "debates/event.html", context)
     # Everything the page shows that is not the same for the whole room (debates/page_cache.py).
     key = (
         "event",
@@ -111,6 +118,14 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
         tuple((poll.id, poll.version, poll.state) for poll in context["polls"]),
         tuple(sorted(context["my_votes"].items())),
         context["invite_url"],
+        (
+            clock.state,
+            clock.run.pk if clock.run else None,
+            clock.length,
+            clock.spoken,
+            clock.number,
+        ),
+        hash(context["reveal_html"]),
     )
     name = attendee.public_name if attendee is not None else None
     return page_cache.render_shared(request, "debates/event.html", context, key=key, name=name)

@@ -117,3 +117,12 @@ def attendance_chart(recap: Recap) -> SafeString:
 @register.simple_tag
 def room_points_chart(recap: Recap) -> SafeString:
     return charts.room_points(recap.room_points, chart_id="room-points-chart")
+
+
+@register.filter
+def mmss(seconds: int | None) -> str:
+    """A length of time as a clock shows it: 420 -> "7:00", -75 -> "−1:15"."""
+    if seconds is None:
+        return NO_FIGURE
+    sign, seconds = (MINUS, -seconds) if seconds < 0 else ("", seconds)
+    return f"{sign}{seconds // 60}:{seconds % 60:02d}"

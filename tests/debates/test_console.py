@@ -15,14 +15,16 @@ from debates.models import (
     PointStatus,
     Poll,
     PollKind,
+    PollState,
     RoomMember,
     SetAside,
     Takeaway,
+    TurnRun,
 )
 from debates.rehearsal_actions import REHEARSAL_COMMANDS
 from debates.selectors import ATTENDEE_SESSION_KEY, HOST_SESSION_KEY
-from debates.services import points, rounds, set_aside, takeaways, voting
-from events.models import Attendee, Phase
+from debates.services import clock, points, reveal, rounds, set_aside, takeaways, voting
+from events.models import Attendee, Phase, Side, Turn
 from tests.conftest import make_attendee, make_instant_voters
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +67,12 @@ def command_data(name: str, s: dict) -> dict:
         "rehearsal.start": {"people": 30, "minutes": 5},
         "rehearsal.stop": {},
         "rehearsal.reset": {},
+        "clock.start": {},
+        "clock.pause": {},
+        "clock.next": {},
+        "clock.add": {"seconds": 30},
+        "reveal.show": {},
+        "reveal.hide": {},
         "takeaway.reorder": {
             "order": list(
                 Takeaway.objects.filter(event=s["event"])
@@ -85,6 +93,14 @@ def prepare(name: str, s: dict) -> None:
         points.point_merge(point=s["other"], into=s["point"])
     elif name == "round.start":
         rounds.round_end(round_=s["round"])
+    elif name.startswith("clock."):
+        Turn.objects.create(event=s["event"], label="Opening FOR", side=Side.FOR, seconds=60)
+        if name in {"clock.pause", "clock.add"}:
+            clock.clock_start(event=s["event"])
+    elif name.startswith("reveal."):
+        Poll.objects.create(event=s["event"], kind=PollKind.FINAL_VOTE, state=PollState.CLOSED)
+        if name == "reveal.hide":
+            reveal.reveal_show(event=s["event"])
     elif name.startswith("votes."):
         make_instant_voters(s["poll"], door.INSTANT_FLAG)
         if name == "votes.set_aside_undo":
@@ -101,7 +117,16 @@ def snapshot(s: dict) -> tuple:
     event.refresh_from_db()
     return (
         event.phase,
-        list(Poll.objects.filter(event=event).values_list("state", "results_visibility")),
+        list(
+            Poll.objects.filter(event=event).values_list(
+                "state", "results_visibility", "revealed_at"
+            )
+        ),
+        list(
+            TurnRun.objects.filter(event=event).values_list(
+                "label", "started_at", "ended_at", "running_since", "added_seconds"
+            )
+        ),
         list(
             BreakoutRound.objects.filter(event=event).values_list("ends_at", "ended_at", "message")
         ),

@@ -10,10 +10,10 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 
 from debates import door, host_actions
-from debates.models import RoomMember
+from debates.models import Poll, PollKind, PollState, RoomMember
 from debates.rehearsal_actions import REHEARSAL_COMMANDS
 from debates.services import points, rounds
-from events.models import Event, Phase, Side
+from events.models import Event, Phase, Side, Turn
 from tests.conftest import make_attendee, make_instant_voters
 from tests.debates.sockets import (
     in_thread,
@@ -254,8 +254,19 @@ async def test_a_late_joiner_who_connects_is_placed_and_hears_their_room(live_ev
     await phone.disconnect()
 
 
+def stage_ready(event: Event) -> None:
+    Turn.objects.create(event=event, label="Opening FOR", side=Side.FOR, seconds=60)
+    Poll.objects.create(event=event, kind=PollKind.FINAL_VOTE, state=PollState.CLOSED)
+
+
 # A whole evening, in an order where each command has something to act on.
 EVENING = [
+    "clock.next",
+    "clock.start",
+    "clock.add",
+    "clock.pause",
+    "reveal.show",
+    "reveal.hide",
     "votes.set_aside",
     "votes.set_aside_undo",
     "phase.set",
@@ -289,6 +300,8 @@ async def test_a_host_runs_every_command_over_the_socket(live_event):
     assert sorted(EVENING) == sorted(set(host_actions.HOST_ACTIONS) - REHEARSAL_COMMANDS)
     # A script got in before the evening started: something for the door panel to set aside.
     await in_thread(make_instant_voters)(live_event["poll"], door.INSTANT_FLAG)
+    # A running order for the clock, and a closed final vote to reveal (reopened later on).
+    await in_thread(stage_ready)(live_event["event"])
     host = await host_socket(live_event["event"])
     for n, name in enumerate(EVENING):
         before = await in_thread(snapshot)(live_event)

@@ -27,6 +27,7 @@ CONSOLE_PANELS = {
     "takeaways",
     "rehearsal",
 }
+CONSOLE_PANELS |= {"clock", "reveal"}  # templates/debates/console_stage.html
 
 
 def run(event, name, data):

@@ -56,6 +56,7 @@ def event_data(**overrides: str) -> dict[str, str]:
         "themes", [{"name": "Ownership", "prompt": ""}, {"name": "Speed", "prompt": ""}]
     )
     data |= formset("resources", [{"title": "Reading list", "url": "https://example.org/read"}])
+    data |= formset("turns", [])  # left empty: built from the speakers (tests/events/test_turns.py)
     return data
 
 

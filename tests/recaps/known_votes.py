@@ -303,3 +303,28 @@ def read_figures(html: str, root_id: str = "result") -> tuple[dict[str, list[str
 
 def digits_in(text: str) -> list[str]:
     return re.findall(r"\d+", text)
+
+
+# The reveal (recaps.reveal) of the same event, worked out by hand.
+EXPECTED_REVEAL = {
+    # Intelligence Squared: the side whose share of all votes rose most wins.
+    # FOR: 9/21 - 7/16 = 42.857 - 43.75 = -0.893 points; AGAINST: 10/21 - 5/16 = 47.619 - 31.25
+    # = +16.369 points. AGAINST gained more: AGAINST wins.
+    "reveal-winner": "Against",
+    "reveal-for-gain": "\u22120.9",
+    "reveal-against-gain": "+16.4",
+    # The margin-aware verdict beside it (see "verdict" above): 9 v 10 is evenly split.
+    "reveal-verdict": "the room was evenly split",
+    "reveal-swing": "\u22120.9",
+    "reveal-pre_vote-for": "43.8%",
+    "reveal-pre_vote-against": "31.3%",
+    "reveal-pre_vote-undecided": "25.0%",
+    "reveal-final_vote-for": "42.9%",
+    "reveal-final_vote-against": "47.6%",
+    "reveal-final_vote-undecided": "9.5%",
+}
+# The flow chart: of the 16 who voted twice, only FOR -> FOR (5) is a flow of five or more.
+# Every other flow is 0 to 3 people, and no flow left out is pinned by the side totals: e.g.
+# AGAINST -> AGAINST could be anything from 0 (the 5 of pre-AGAINST went FOR and UNDECIDED, as
+# 4 + 2 places allow) to 5, so the chart draws one band.
+EXPECTED_FLOWS = [(F, F, 5)]

@@ -123,7 +123,7 @@ class LiveCalls(list):
 def live_calls(monkeypatch) -> LiveCalls:
     """Records every broadcast a service asks for, and still lets it through."""
     calls = LiveCalls()
-    for name in ("send", "tally_changed", "event_changed"):
+    for name in ("send", "tally_changed", "event_changed", "changed"):
         real = getattr(live, name)
 
         def recorder(*args, _name=name, _real=real, **kwargs):
@@ -179,6 +179,8 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
             "takeaways",
             "rehearsal",
             "recap",
+            "clock",
+            "reveal",
         )
     ]
     return pages

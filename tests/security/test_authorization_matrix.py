@@ -39,11 +39,12 @@ from debates.models import (
     Rehearsal,
     ResultsVisibility,
     SetAside,
+    TurnRun,
     Vote,
 )
 from debates.selectors import HOST_SESSION_KEY
 from debates.services import set_aside
-from events.models import Attendee, Event, Phase, Side, Speaker
+from events.models import Attendee, Event, Phase, Side, Speaker, Turn
 from productbreaks.asgi import application
 from tests.conftest import make_event, make_instant_voters
 from tests.security.conftest import HOSTS, ROLES, World, client_for, db_state, session_key_for
@@ -61,6 +62,8 @@ ACTIONS = (
     "manage_rooms",
     "set_aside_votes",
     "undo_set_aside",
+    "run_clock",
+    "reveal",
     "read_summary",
     "export",
     "read_unpublished_recap",
@@ -79,6 +82,8 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     "manage_rooms": HOSTS,
     "set_aside_votes": HOSTS,
     "undo_set_aside": HOSTS,
+    "run_clock": HOSTS,
+    "reveal": HOSTS,
     "read_summary": HOSTS,
     "export": HOSTS,
     "read_unpublished_recap": HOSTS,
@@ -102,6 +107,8 @@ SOCKET_FRAMES: dict[str, Callable[[World], dict[str, Any]] | None] = {
     "set_aside_votes": lambda w: _command("votes.set_aside", group=w.prepared["group"]),
     "undo_set_aside": lambda w: _command("votes.set_aside_undo", set_aside=w.prepared["set_aside"]),
     "rehearse": lambda w: _command("rehearsal.stop"),
+    "run_clock": lambda w: _command("clock.start"),
+    "reveal": lambda w: _command("reveal.show"),
 }
 ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "see_console": HOSTS,
@@ -114,6 +121,8 @@ ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "set_aside_votes": HOSTS,
     "undo_set_aside": HOSTS,
     "rehearse": HOSTS,
+    "run_clock": HOSTS,
+    "reveal": HOSTS,
 }
 # What asking for an HTTP-only action over the socket looks like.
 HTTP_ONLY_FRAMES = {
@@ -146,6 +155,10 @@ def _prepare(action: str, w: World) -> None:
     if action == "rehearse":
         _prepare_rehearsals(w)
         return
+    if action == "run_clock":  # a running order to run (no broadcast: it is the event's plan)
+        Turn.objects.create(event=w.event, label="Opening FOR", side=Side.FOR, seconds=60)
+    if action == "reveal":  # a closed final vote to reveal
+        Poll.objects.create(event=w.event, kind=PollKind.FINAL_VOTE, state=PollState.CLOSED)
     if action not in {"set_aside_votes", "undo_set_aside"}:
         return
     # Silently: the sockets under test must hear only what the action itself sends.
@@ -223,6 +236,14 @@ def _http(action: str, client, w: World) -> list:
     if action == "undo_set_aside":
         data = {"set_aside": w.prepared["set_aside"]}
         return [client.post(_console(w, "votes.set_aside_undo"), data)]
+    if action == "run_clock":
+        return [
+            client.post(_console(w, "clock.start")),
+            client.post(_console(w, "clock.add"), {"seconds": "30"}),
+            client.post(_console(w, "clock.pause")),
+        ]
+    if action == "reveal":
+        return [client.post(_console(w, "reveal.show"))]
     if action == "read_summary":
         return [client.get(reverse("recaps:summary", args=[slug]))]
     if action == "export":
@@ -286,6 +307,11 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
     elif action == "rehearse":
         run = Rehearsal.objects.get(event=w.prepared["draft"])
         assert run.stopped_at and run.reset_at and not w.prepared["draft"].attendees.exists()
+    elif action == "run_clock":
+        run = TurnRun.objects.get(event=event)
+        assert run.started_at is not None and run.added_seconds == 30 and not run.running_since
+    elif action == "reveal":
+        assert Poll.objects.get(event=event, kind=PollKind.FINAL_VOTE).revealed_at is not None
     elif action == "manage_rooms":
         w.room.refresh_from_db()
         w.round.refresh_from_db()
@@ -368,6 +394,12 @@ def _socket_effect(action: str, w: World) -> bool:
             SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
         ),
         "rehearse": lambda: Rehearsal.objects.get(event=event).stopped_at is not None,
+        "run_clock": lambda: TurnRun.objects.filter(
+            event=event, running_since__isnull=False
+        ).exists(),
+        "reveal": lambda: (
+            Poll.objects.get(event=event, kind=PollKind.FINAL_VOTE).revealed_at is not None
+        ),
     }[action]()
 
 

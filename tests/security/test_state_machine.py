@@ -34,7 +34,7 @@ from hypothesis.stateful import (
 from debates import door, realtime
 from debates.models import Poll, PollKind, PollState, SetAside, Vote
 from debates.selectors import ATTENDEE_SESSION_KEY, poll_snapshot
-from debates.services import phases, set_aside, voting
+from debates.services import phases, reveal, set_aside, voting
 from events.models import Attendee, Event, Phase
 from events.services import attendee_join, event_create
 from recaps.services import recap_publish
@@ -42,6 +42,7 @@ from tests.conftest import make_attendee
 
 SIDES = ("for", "against", "undecided")
 KINDS = (PollKind.PRE_VOTE, PollKind.FINAL_VOTE)
+VISIBILITIES = ("live", "after_close", "after_reveal")
 RATE_LIMIT = 4  # instead of 30: reachable in a few dozen steps
 BURST_JOINS = 3  # instead of 20: a script of three joins in one minute is a burst
 HOST = set_aside.Actor(user_id=None, label="host link")
@@ -78,6 +79,8 @@ class PollMachine(RuleBasedStateMachine):
         self.groups: list[tuple[int, set[int]]] = []  # set-asides: (id, attendee ids)
         self.undone: set[int] = set()
         self.aside: set[int] = set()  # attendees whose votes do not count
+        self.visibility: dict[str, str] = dict.fromkeys(KINDS, "live")
+        self.revealed = False  # the host revealed the final vote (debates.services.reveal)
         self.published = False
         # Most events open the pre-vote first thing.
         self.polls[PollKind.PRE_VOTE] = voting.poll_open(event=self.event, kind=PollKind.PRE_VOTE)
@@ -191,13 +194,31 @@ class PollMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ hosts
 
-    @rule(kind=st.sampled_from(KINDS), hidden=st.booleans())
-    def open_or_reopen(self, kind: str, hidden: bool) -> None:
-        visibility = "after_close" if hidden else "live"
+    @rule(kind=st.sampled_from(KINDS), visibility=st.sampled_from(VISIBILITIES))
+    def open_or_reopen(self, kind: str, visibility: str) -> None:
+        if visibility == "after_reveal" and kind != PollKind.FINAL_VOTE:
+            with pytest.raises(ValidationError):
+                voting.poll_open(event=self.event, kind=kind, results_visibility=visibility)
+            return
         self.polls[kind] = voting.poll_open(
             event=self.event, kind=kind, results_visibility=visibility
         )
         self.state[kind] = PollState.OPEN
+        self.visibility[kind] = visibility
+        if kind == PollKind.FINAL_VOTE:
+            self.revealed = False  # reopening ends the reveal
+
+    @rule(show=st.booleans())
+    def reveal_or_take_it_back(self, show: bool) -> None:
+        if not show:
+            reveal.reveal_hide(event=self.event)
+            self.revealed = False
+        elif self.state[PollKind.FINAL_VOTE] != PollState.CLOSED:
+            with pytest.raises(ValidationError):
+                reveal.reveal_show(event=self.event)
+        else:
+            reveal.reveal_show(event=self.event)
+            self.revealed = True
 
     @rule(kind=st.sampled_from(KINDS), twice=st.booleans())
     def close(self, kind: str, twice: bool) -> None:
@@ -348,6 +369,13 @@ class PollMachine(RuleBasedStateMachine):
                 1 for (k, who) in self.votes if k == kind and who in self.aside
             )
             assert snapshot.state == self.state[kind]
+            # The room sees a result live, after the close, or only once it is revealed.
+            visibility = self.visibility[kind]
+            assert snapshot.visible_to_attendees == (
+                self.revealed
+                if visibility == "after_reveal"
+                else snapshot.state == PollState.CLOSED or visibility == "live"
+            )
             # Versions only go up, so a client keeping the highest one never goes back.
             assert snapshot.version >= self.versions[kind]
             self.versions[kind] = snapshot.version
