@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench import flood
+from bench import flood, reactions
 
 SIDES = ("for", "against", "undecided")
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -411,6 +411,8 @@ class Worker:
                     reply = self.cmd_screens(**command)
                 elif name == "flood":
                     reply = await flood.flood(self, **command)
+                elif name == "taps":
+                    reply = await reactions.taps(self, **command)
                 elif name == "stop":
                     self.conn.send(self.cmd_stop())
                     return

@@ -10,6 +10,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   cluster   2 daphne processes + PostgreSQL + Redis + nginx: burst correctness and latency
   flood     one socket floods vote.cast for 20 s beside 50 innocent voters (bench.flood)
   fuzz      10,500 generated hostile frames into the socket consumer, in-process (bench.fuzz)
+  reactions 5,000 prejoined attendees tap a reaction once a second for 30 s (bench.reactions)
 
 The server is started by the harness: embedded (one daphne, SQLite, in-memory layer) unless
 --cluster. Progress goes to stderr, the report to stdout (and --out).
@@ -281,6 +282,12 @@ def scenario_fuzz(args: argparse.Namespace) -> dict:
     return fuzz.scenario(args)
 
 
+def scenario_reactions(args: argparse.Namespace) -> dict:
+    from bench import reactions
+
+    return reactions.scenario(args)
+
+
 SCENARIOS = {
     "smoke": scenario_smoke,
     "sockets": scenario_sockets,
@@ -291,6 +298,7 @@ SCENARIOS = {
     "cluster": scenario_cluster,
     "flood": scenario_flood,
     "fuzz": scenario_fuzz,
+    "reactions": scenario_reactions,
 }
 
 

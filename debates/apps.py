@@ -15,10 +15,11 @@ class DebatesConfig(AppConfig):
     def ready(self) -> None:
         # Realtime reads and writes through the debate's functions (it imports nothing of the
         # debate); the debate announces when host rights may change.
-        from debates import host_rights, realtime
+        from debates import host_actions_audience, host_rights, realtime
         from events.signals import event_changed
 
         realtime.plug_in()
+        host_actions_audience.register()  # the questions' moderation joins the one registry
         host_rights.connect()
         # An edited event reaches its open pages: events announces the edit on commit (it may
         # not call live itself) and the debate passes it on.

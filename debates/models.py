@@ -370,3 +370,15 @@ class Takeaway(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# The audience's questions and reactions live in their own module (issue 15); importing them
+# here makes them the debates app's models.
+from debates.models_audience import (  # noqa: E402, F401
+    AudienceSettings,
+    Question,
+    QuestionStatus,
+    QuestionUpvote,
+    ReactionCount,
+    ReactionKind,
+)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from debates import door_views
-from debates.views import console, event, room
+from debates.views import audience, console, event, room
 
 app_name = "debates"
 
@@ -39,4 +39,12 @@ urlpatterns = [
     ),
     path("e/<slug:slug>/room/choose/", room.room_choose, name="room_choose"),
     path("e/<slug:slug>/projector/extras/", event.projector_extras, name="projector_extras"),
+    path("e/<slug:slug>/questions/", audience.questions_page, name="questions"),
+    path("e/<slug:slug>/questions/ask/", audience.question_ask, name="question_ask"),
+    path(
+        "e/<slug:slug>/questions/<int:question_id>/upvote/",
+        audience.question_upvote,
+        name="question_upvote",
+    ),
+    path("e/<slug:slug>/reactions/", audience.reaction_tap, name="reaction_tap"),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from debates import door, door_views, host_actions, live, selectors
 from debates.models import PollKind, ResultsVisibility
 from debates.services import hosts, points, rounds, set_aside
+from debates.views import audience
 from debates.views.event import live_labels, rooms_labels
 from events.models import Event, Phase
 
@@ -95,8 +96,9 @@ def poll_visibility(request: HttpRequest, slug: str, poll_id: int) -> HttpRespon
 # ---------------------------------------------------------------- host console
 # (host console: phases, presence, rounds, plenary, takeaways, and the polls above)
 
-CONSOLE_PANELS = frozenset(
-    {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"}
+CONSOLE_PANELS = (
+    frozenset({"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"})
+    | audience.PANELS
 )
 # A command's result shows in its panel; a round command (start, end) changes the rooms too,
 # and the htmx response carries them as an out-of-band swap.
@@ -154,6 +156,8 @@ def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...])
     if panels == ("presence",):
         # Every console re-reads this every few seconds: only what it shows (two queries).
         return render(request, "debates/console.html#presence", _presence_context(request, event))
+    if panels[0] in audience.PANELS:
+        return audience.panel(request, event)  # its own template (console_questions.html)
     if panels == ("door",):
         # Re-read every few seconds too: the door panel's own five queries, nothing else.
         context = {"event": event, "door": door.door_view(event_id=event.pk)}

@@ -19,8 +19,9 @@ from debates.models import (
     SetAside,
     Takeaway,
 )
+from debates.models_audience import AudienceSettings, Question
 from debates.selectors import ATTENDEE_SESSION_KEY, HOST_SESSION_KEY
-from debates.services import points, rounds, set_aside, takeaways, voting
+from debates.services import points, questions, rounds, set_aside, takeaways, voting
 from events.models import Attendee, Phase
 from tests.conftest import make_instant_voters
 
@@ -61,6 +62,15 @@ def command_data(name: str, s: dict) -> dict:
             .values_list("pk", flat=True)
             .first()
         },
+        "question.approve": {"question": s["question"].pk},
+        "question.hide": {"question": s["question"].pk},
+        "question.merge": {"question": s["duplicate"].pk, "into": s["question"].pk},
+        "question.unmerge": {"question": s["duplicate"].pk},
+        "question.answer": {"question": s["question"].pk},
+        "question.unanswer": {"question": s["question"].pk},
+        "question.pin": {"question": s["question"].pk},
+        "question.unpin": {},
+        "questions.settings": {"premoderated": "on", "answered_in_recap": "on"},
         "takeaway.reorder": {
             "order": list(
                 Takeaway.objects.filter(event=s["event"])
@@ -81,6 +91,14 @@ def prepare(name: str, s: dict) -> None:
         points.point_merge(point=s["other"], into=s["point"])
     elif name == "round.start":
         rounds.round_end(round_=s["round"])
+    elif name == "question.approve":
+        questions.question_hide(question=s["question"])
+    elif name == "question.unmerge":
+        questions.question_merge(question=s["duplicate"], into=s["question"])
+    elif name == "question.unanswer":
+        questions.question_answer(question=s["question"])
+    elif name == "question.unpin":
+        questions.question_pin(question=s["question"])
     elif name.startswith("votes."):
         make_instant_voters(s["poll"], door.INSTANT_FLAG)
         if name == "votes.set_aside_undo":
@@ -111,6 +129,16 @@ def snapshot(s: dict) -> tuple:
         list(s["rooms"][0].round.rooms.values_list("name", "location")),
         list(Attendee.objects.filter(event=event).values_list("pk", "set_aside")),
         list(SetAside.objects.filter(event=event).values_list("pk", "undone_at")),
+        list(
+            Question.objects.filter(event=event)
+            .order_by("pk")
+            .values_list("status", "pinned", "answered_at", "upvotes", "merged_into")
+        ),
+        list(
+            AudienceSettings.objects.filter(event=event).values_list(
+                "questions_premoderated", "answered_in_recap"
+            )
+        ),
     )
 
 

@@ -123,7 +123,7 @@ class LiveCalls(list):
 def live_calls(monkeypatch) -> LiveCalls:
     """Records every broadcast a service asks for, and still lets it through."""
     calls = LiveCalls()
-    for name in ("send", "tally_changed", "event_changed"):
+    for name in ("send", "tally_changed", "event_changed", "changed"):
         real = getattr(live, name)
 
         def recorder(*args, _name=name, _real=real, **kwargs):
@@ -159,6 +159,7 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
         ("projector screen", "host", reverse("debates:screen", args=[slug])),
         ("projector extras", "anonymous", reverse("debates:projector_extras", args=[slug])),
         ("console", "host", reverse("debates:console", args=[slug])),
+        ("questions", "attendee", reverse("debates:questions", args=[slug])),
         ("summary", "host", reverse("recaps:summary", args=[slug])),
         ("recap", "host", reverse("recaps:recap", args=[slug])),
         ("organiser home", "organiser", reverse("events:organiser_home")),
@@ -176,6 +177,7 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
             "rooms",
             "plenary",
             "takeaways",
+            "questions",
         )
     ]
     return pages

@@ -39,8 +39,9 @@ from debates.models import (
     SetAside,
     Vote,
 )
+from debates.models_audience import Question
 from debates.selectors import HOST_SESSION_KEY
-from debates.services import set_aside
+from debates.services import questions, set_aside
 from events.models import Attendee, Event, Phase, Side
 from productbreaks.asgi import application
 from tests.conftest import make_instant_voters
@@ -63,6 +64,8 @@ ACTIONS = (
     "export",
     "read_unpublished_recap",
     "export_subscribers",
+    "ask_question",
+    "moderate_question",
 )
 
 ALLOWED_HTTP: dict[str, frozenset[str]] = {
@@ -81,6 +84,8 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     "read_unpublished_recap": HOSTS,
     # Subscribers are the organisers' list: hosts who organise nothing may not take it.
     "export_subscribers": frozenset({"organiser"}),
+    "ask_question": frozenset({"attendee"}),
+    "moderate_question": HOSTS,
 }
 # The unpublished recap does not exist for outsiders (404), everything else is forbidden (403).
 DENIED_HTTP = {"read_unpublished_recap": 404}
@@ -97,6 +102,8 @@ SOCKET_FRAMES: dict[str, Callable[[World], dict[str, Any]] | None] = {
     "manage_rooms": lambda w: _command("room.update", room=w.room.pk, name="Elm"),
     "set_aside_votes": lambda w: _command("votes.set_aside", group=w.prepared["group"]),
     "undo_set_aside": lambda w: _command("votes.set_aside_undo", set_aside=w.prepared["set_aside"]),
+    "ask_question": lambda w: {"type": "question.ask", "text": "Over the socket?", "ref": "q1"},
+    "moderate_question": lambda w: _command("question.pin", question=w.prepared["question"]),
 }
 ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "see_console": HOSTS,
@@ -108,6 +115,8 @@ ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "manage_rooms": HOSTS,
     "set_aside_votes": HOSTS,
     "undo_set_aside": HOSTS,
+    "ask_question": frozenset({"attendee"}),
+    "moderate_question": HOSTS,
 }
 # What asking for an HTTP-only action over the socket looks like.
 HTTP_ONLY_FRAMES = {
@@ -137,12 +146,16 @@ def _prepare(action: str, w: World) -> None:
     """State an action needs to act on, made before the "nothing changed" snapshot: a script
     of instant voters to set aside, or one set aside already to undo."""
     w.prepared = {}
-    if action not in {"set_aside_votes", "undo_set_aside"}:
+    if action not in {"set_aside_votes", "undo_set_aside", "moderate_question"}:
         return
     # Silently: the sockets under test must hear only what the action itself sends.
     with ExitStack() as quiet:
-        for name in ("send", "tally_changed", "event_changed"):
+        for name in ("send", "tally_changed", "event_changed", "changed"):
             quiet.enter_context(mock.patch.object(live, name, lambda *args: None))
+        if action == "moderate_question":
+            question = questions.question_ask(event=w.event, attendee=w.attendee, text="Pin?")
+            w.prepared["question"] = question.pk
+            return
         make_instant_voters(w.poll, door.INSTANT_FLAG, side=Side.AGAINST)
         w.prepared["group"] = door.group_key(door.INSTANT, door.EVERY_NETWORK, timezone.now())
         if action == "undo_set_aside":
@@ -213,6 +226,11 @@ def _http(action: str, client, w: World) -> list:
         return [client.get(reverse("recaps:recap", args=[slug]))]
     if action == "export_subscribers":
         return [client.get(reverse("events:subscribers_csv"))]
+    if action == "ask_question":
+        url = reverse("debates:question_ask", args=[slug])
+        return [client.post(url, {"text": "Over HTTP?"})]
+    if action == "moderate_question":
+        return [client.post(_console(w, "question.pin"), {"question": w.prepared["question"]})]
     raise AssertionError(action)
 
 
@@ -251,6 +269,10 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
     elif action == "undo_set_aside":
         assert SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
         assert not Attendee.objects.filter(event=event, set_aside=True).exists()
+    elif action == "ask_question":
+        assert Question.objects.filter(event=event, text="Over HTTP?").exists()
+    elif action == "moderate_question":
+        assert Question.objects.get(pk=w.prepared["question"]).pinned
     elif action == "manage_rooms":
         w.room.refresh_from_db()
         w.round.refresh_from_db()
@@ -307,7 +329,7 @@ async def _answer(socket: WebsocketCommunicator) -> dict[str, Any]:
             return {"close": output.get("code")}
         message = json.loads(output["text"])
         if message["type"] in {"command.done", "command.refused"} or message["type"].startswith(
-            "vote."
+            ("vote.", "question.")
         ):
             return message
 
@@ -332,6 +354,8 @@ def _socket_effect(action: str, w: World) -> bool:
         "undo_set_aside": lambda: (
             SetAside.objects.get(pk=w.prepared["set_aside"]).undone_at is not None
         ),
+        "ask_question": lambda: Question.objects.filter(text="Over the socket?").exists(),
+        "moderate_question": lambda: Question.objects.get(pk=w.prepared["question"]).pinned,
     }[action]()
 
 
@@ -357,7 +381,9 @@ async def test_socket(role, action, allowed, world, live_calls):
     answer = await _answer(actor)
 
     if allowed:
-        assert answer["type"] in {"command.done", "vote.acknowledged"}, answer
+        assert answer["type"] in {"command.done", "vote.acknowledged", "question.acknowledged"}, (
+            answer
+        )
         assert await database_sync_to_async(_socket_effect)(action, world)
         assert live_calls, "a change nobody hears of"
         # The host's console hears of every change an allowed action makes.
