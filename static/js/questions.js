@@ -199,10 +199,15 @@
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "questions" && board) renderList();
   });
-  document.body.addEventListener("htmx:responseError", function (event) {
-    var elt = event.detail.elt;
-    var form = elt && elt.closest && elt.closest("#questions form");
-    if (form && event.detail.xhr) status(form, event.detail.xhr.responseText.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 300), true);
+  // A refused question (400, 403, 429) comes back as the section with the reason in it:
+  // swap it in like a success, so the reason shows where the person is looking.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var target = event.detail.target;
+    if (status >= 400 && status < 500 && target && target.id === "questions") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
   });
 
   // ------------------------------------------------------------------ the projector

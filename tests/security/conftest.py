@@ -17,7 +17,7 @@ from django.test import Client
 from debates import live
 from debates.models import BreakoutRoom, BreakoutRound, Point, Poll, PollKind
 from debates.selectors import ATTENDEE_SESSION_KEY
-from debates.services import points, rounds, voting
+from debates.services import points, questions, rounds, voting
 from events.models import Attendee, Event, Phase, Side, Subscriber
 from events.services import subscriber_add
 from tests.conftest import make_attendee
@@ -54,6 +54,8 @@ def world(event, other_event, organiser, host_user, moderator_user) -> World:
     point = points.point_add(
         room=room, attendee=attendee, theme=event.themes.first(), side=Side.FOR, text="First point"
     )
+    # A question on the board, so the pages that list them are checked with one in them.
+    questions.question_ask(event=event, attendee=attendee, text="What about remote teams?")
     subscriber_add(email="reader@example.org", consented=True, source_event=event)
     assert Subscriber.objects.count() == 1
     return World(
