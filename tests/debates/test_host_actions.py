@@ -16,7 +16,10 @@ from events.models import Phase
 pytestmark = pytest.mark.django_db
 
 ACTOR = set_aside.Actor(user_id=None, label="test")
-CONSOLE_PANELS = {"polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"}
+CONSOLE_PANELS = {
+    *("polls", "phase", "presence", "door", "round", "rooms", "plenary", "takeaways"),
+    "questions",  # debates/console_questions.html (issue 15)
+}
 
 
 def run(event, name, data):
