@@ -51,7 +51,8 @@ def item(page, text):
 
 
 def console_item(host, text):
-    return host.locator("[data-console-question]", has_text=text)
+    # By its own text, not the merge menu's options that name the others.
+    return host.locator("[data-console-question]", has=host.locator("p.point-text", has_text=text))
 
 
 def test_questions_and_reactions_live_between_phones_projector_and_console(
