@@ -260,6 +260,9 @@
       var button = event.submitter;
       if (!button || button.name !== "reaction") return;
       message = { type: "reaction.tap", reaction: button.value };
+      // A tap is never answered: a short flash says it was sent.
+      button.classList.add("tapped");
+      setTimeout(function () { button.classList.remove("tapped"); }, 600);
     } else if (form.hasAttribute("data-question-form")) {
       var text = form.querySelector("[name=text]"), name = form.querySelector("[name=name]");
       message = { type: "question.ask", text: text ? text.value : "", name: name ? name.value : "", ref: ref };
