@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench import flood
+from bench import flood, reactions
 from bench.wire import RETRY_AFTER, JoinError, Shed, http
 
 SIDES = ("for", "against", "undecided")
@@ -438,6 +438,8 @@ class Worker:
                     reply = self.cmd_screens(**command)
                 elif name == "flood":
                     reply = await flood.flood(self, **command)
+                elif name == "taps":
+                    reply = await reactions.taps(self, **command)
                 elif name == "stop":
                     self.conn.send(self.cmd_stop())
                     return

@@ -12,6 +12,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   joincost  server CPU per page of the join flow, code and QR (bench.joincost)
   fuzz      10,500 generated hostile frames into the socket consumer, in-process (bench.fuzz)
   writer    the socket vote writer's transaction: CPU per vote, in-process (bench.writer)
+  reactions 5,000 prejoined attendees tap a reaction once a second for 30 s (bench.reactions)
 
 The server is started by the harness: embedded (one daphne, SQLite, in-memory layer) unless
 --cluster. Progress goes to stderr, the report to stdout (and --out).
@@ -308,6 +309,12 @@ def scenario_writer(args: argparse.Namespace) -> dict:
     return writer.scenario(args)
 
 
+def scenario_reactions(args: argparse.Namespace) -> dict:
+    from bench import reactions
+
+    return reactions.scenario(args)
+
+
 SCENARIOS = {
     "smoke": scenario_smoke,
     "sockets": scenario_sockets,
@@ -320,6 +327,7 @@ SCENARIOS = {
     "fuzz": scenario_fuzz,
     "joincost": scenario_joincost,
     "writer": scenario_writer,
+    "reactions": scenario_reactions,
 }
 
 

@@ -16,6 +16,7 @@ class DebatesConfig(AppConfig):
         # Realtime reads and writes through the debate's functions (it imports nothing of the
         # debate); the debate announces when host rights may change.
         from debates import (
+            host_actions_audience,
             host_actions_stage,
             host_rights,
             realtime,
@@ -28,6 +29,7 @@ class DebatesConfig(AppConfig):
         # The stage (the speakers' clock, the reveal): its snapshot kinds and host actions.
         realtime_stage.plug_in()
         host_actions_stage.register()
+        host_actions_audience.register()  # the questions' moderation joins the one registry
         host_rights.connect()
         # An edited event reaches its open pages: events announces the edit on commit (it may
         # not call live itself) and the debate passes it on.

@@ -14,7 +14,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from debates import host_actions, host_rights, live, selectors
+from debates import consumer_audience, host_actions, host_rights, live, selectors
 from debates.live import budget as frame_budget
 from debates.live import protocol, transport
 from debates.services import rounds, set_aside
@@ -123,6 +123,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._host_command(message)
         elif kind == "room.sync":
             await self._room_sync()
+        elif kind in consumer_audience.FRAMES:  # questions and reactions (issue 15)
+            await consumer_audience.receive(self, message)
         else:
             await self.close(code=live.CLOSE_BAD_MESSAGE)
 

@@ -423,4 +423,14 @@ class Rehearsal(models.Model):
 
 # The speakers' clock and "what changed my mind" (issue 15), in a module of their own so that
 # this one stays under 500 lines; imported here so Django finds them as debates' models.
+# The audience's questions and reactions live in their own module (issue 15); importing them
+# here makes them the debates app's models.
+from debates.models_audience import (  # noqa: E402, F401
+    AudienceSettings,
+    Question,
+    QuestionStatus,
+    QuestionUpvote,
+    ReactionCount,
+    ReactionKind,
+)
 from debates.models_stage import MindChange, TurnRun  # noqa: E402, F401

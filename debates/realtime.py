@@ -11,7 +11,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from debates import host_rights, live, selectors
+from debates import host_rights, live, realtime_audience, selectors
 from debates.live import plugs, protocol
 from debates.services import rounds, voting
 from events.models import Event
@@ -30,6 +30,7 @@ def plug_in() -> None:
         vote_not_saved=voting.VOTE_NOT_SAVED,
         hosts=host_rights.still_hosting,
     )
+    realtime_audience.plug_in()  # questions and reactions (issue 15)
 
 
 def _now_seq() -> int:

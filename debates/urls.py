@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from debates import door_views
-from debates.views import console, event, room, stage
+from debates.views import audience, console, event, room, stage
 
 app_name = "debates"
 
@@ -41,4 +41,12 @@ urlpatterns = [
     path("e/<slug:slug>/projector/extras/", event.projector_extras, name="projector_extras"),
     path("e/<slug:slug>/mind/", stage.mind, name="mind"),
     path("e/<slug:slug>/mind/answer/", stage.mind_answer, name="mind_answer"),
+    path("e/<slug:slug>/questions/", audience.questions_page, name="questions"),
+    path("e/<slug:slug>/questions/ask/", audience.question_ask, name="question_ask"),
+    path(
+        "e/<slug:slug>/questions/<int:question_id>/upvote/",
+        audience.question_upvote,
+        name="question_upvote",
+    ),
+    path("e/<slug:slug>/reactions/", audience.reaction_tap, name="reaction_tap"),
 ]

@@ -16,7 +16,7 @@ from events.downloads import csv_download, download, iso
 from events.forms import subscribe_form_for
 from events.models import Event
 from events.selectors import subscribers_for
-from recaps import selectors, services
+from recaps import audience, selectors, services
 from recaps.forms import PublishForm
 
 RECAP_NOT_PUBLISHED = _("This recap has not been published.")
@@ -39,6 +39,7 @@ def recap(request: HttpRequest, slug: str) -> HttpResponse:
         "recaps/recap.html",
         {
             "recap": selectors.event_recap(event),
+            "audience": audience.audience_recap(event),
             "subscribe_form": subscribe_form_for(request, event),
         },
     )
@@ -69,6 +70,7 @@ def _summary_context(request: HttpRequest, event: Event) -> dict:
     return {
         "event": event,
         "recap": selectors.event_recap(event),
+        "audience": audience.audience_recap(event),
         "can_publish": can_edit(event=event, user=request.user),
         # The publish step a page without JavaScript asked to confirm (?confirm=publish).
         "confirm": request.GET.get("confirm", "")[:40],
@@ -89,6 +91,7 @@ def export_markdown(request: HttpRequest, slug: str) -> HttpResponse:
         "recaps/recap.md",
         {
             "recap": selectors.event_recap(event),
+            "audience": audience.audience_recap(event),
             "index_url": request.build_absolute_uri(reverse("events:index")),
         },
     )

@@ -19,12 +19,18 @@ Client to server (debates.consumers validates them; a frame is at most MAX_FRAME
                               a newer vote took its place in the queue, vote.replaced {ref, poll}
     host.command {command, ref, data}   answered with command.done or command.refused {reason}
     room.sync                 answered with room.synced {room}
+    question.ask {text, name, ref}      answered after commit: question.acknowledged {ref,
+                              question, status} or question.refused {ref, reason}
+    question.upvote {question, up, ref} answered the same way
+    reaction.tap {reaction}   never answered: counted in memory, or dropped silently beyond the
+                              attendee's rate (debates.reaction_tally)
 
 Server to client, unasked
     phase.changed  tally.updated  you.synced (on connect)  host.revoked (debates.live.hosts)
     round.started  room.assigned  message.broadcast  timer.changed  round.ended  room.changed
     point.added  point.upvoted  point.changed  highlights.changed  takeaways.changed
     clock.updated  reveal.updated (plugged snapshot kinds, with a seq like phase.changed)
+    questions.updated  questions.synced (on connect)  reactions.updated
 
 Close codes: CLOSE_BAD_MESSAGE, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOO_MANY_FRAMES (below).
 
@@ -64,6 +70,13 @@ POINT_CHANGED = "point.changed"
 POINT_TYPES = frozenset({POINT_ADDED, POINT_UPVOTED, POINT_CHANGED})
 
 HOST_REVOKED = "host.revoked"
+
+# Audience questions and reactions (issue 15): what a client may send, and the snapshots.
+QUESTION_ASK = "question.ask"
+QUESTION_UPVOTE = "question.upvote"
+REACTION_TAP = "reaction.tap"
+AUDIENCE_FRAMES = frozenset({QUESTION_ASK, QUESTION_UPVOTE, REACTION_TAP})
+QUESTIONS_LIVE_MAX = 50  # questions one snapshot carries at most (the top and the newest)
 
 # A delivery: (group, encoded text, group to skip or None). Several make one broadcast.
 Delivery = tuple[str, str, str | None]
@@ -281,4 +294,96 @@ def reveal_updated(*, event: int, seq: int, revealed: bool, html: str) -> dict[s
         "seq": seq,
         "revealed": revealed,
         "html": html,
+    }
+
+
+# ---------------------------------------------------------------- audience questions, reactions
+
+
+def question_entry(
+    *,
+    question: int,
+    text: str,
+    name: str,
+    upvotes: int,
+    answered: bool,
+    pinned: bool,
+    at: str,
+    status: str | None = None,
+    merged: int | None = None,
+) -> dict[str, Any]:
+    """One question of a board: `name` is empty unless its author chose to give one; `status`
+    and `merged` only for hosts (the public board holds shown questions only)."""
+    entry: dict[str, Any] = {
+        "id": question,
+        "text": text,
+        "name": name,
+        "upvotes": upvotes,
+        "answered": answered,
+        "pinned": pinned,
+        "at": at,
+    }
+    if status is not None:
+        entry["status"] = status
+        entry["merged"] = merged
+    return entry
+
+
+def questions_updated(
+    *,
+    event: int,
+    version: int,
+    questions: list[dict[str, Any]],
+    pinned: dict[str, Any] | None,
+    premoderated: bool,
+    more: int,
+) -> dict[str, Any]:
+    """The question board at `version` (microseconds at the read): questions built with
+    question_entry, the pinned one, and how many shown ones were left out. The reader caps the
+    list (debates.selectors_audience): at most QUESTIONS_LIVE_MAX shown ones, and for hosts at
+    most as many waiting ones and 20 hidden and 20 merged besides."""
+    return {
+        "type": "questions.updated",
+        "event": event,
+        "version": version,
+        "questions": questions,
+        "pinned": pinned,
+        "premoderated": premoderated,
+        "more": more,
+    }
+
+
+def questions_synced(*, upvoted: list[int], asked: list[int]) -> dict[str, Any]:
+    """This attendee's upvotes and own questions (sent on connect): the board marks them."""
+    return {"type": "questions.synced", "upvoted": upvoted, "asked": asked}
+
+
+def question_acknowledged(*, ref: str, question: int, status: str, upvoted: bool) -> dict[str, Any]:
+    """Committed: the question asked (its status: "visible", or "pending" for a moderator) or
+    upvoted (`upvoted`: whether the attendee's upvote is on it now)."""
+    return {
+        "type": "question.acknowledged",
+        "ref": ref,
+        "question": question,
+        "status": status,
+        "upvoted": upvoted,
+    }
+
+
+def question_refused(*, ref: str, reason: str) -> dict[str, Any]:
+    return {"type": "question.refused", "ref": ref, "reason": reason}
+
+
+def reactions_updated(
+    *, event: int, version: int, recent: dict[str, int], totals: dict[str, int], window: int
+) -> dict[str, Any]:
+    """The reaction meter at `version`: taps per kind in about the last `window` seconds, and
+    since the start."""
+    return {
+        "type": "reactions.updated",
+        "event": event,
+        "version": version,
+        "recent": recent,
+        "totals": totals,
+        "window": window,
     }

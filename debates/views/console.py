@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from debates import door, door_views, host_actions, live, rehearsal_actions, selectors
 from debates.models import PollKind, ResultsVisibility
 from debates.services import dealing, hosts, points, set_aside
+from debates.views import audience
 from debates.views import stage as stage_views
 from debates.views.event import live_labels, rooms_labels
 from events.models import Event, Phase
@@ -149,6 +150,7 @@ CONSOLE_PANELS = frozenset(
         "clock",
         "reveal",
     }
+    | audience.PANELS  # the questions' panel (debates/views/audience.py)
 )
 # Panels whose partial lives in a template of its own, included by the console with one line.
 PANEL_TEMPLATES = {
@@ -247,6 +249,8 @@ def _console_panels(request: HttpRequest, event: Event, panels: tuple[str, ...])
     if panels == ("presence",):
         # Every console re-reads this every few seconds: only what it shows (two queries).
         return render(request, "debates/console.html#presence", _presence_context(request, event))
+    if panels[0] in audience.PANELS:
+        return audience.panel(request, event)  # its own template (console_questions.html)
     if panels == ("door",):
         # Re-read every few seconds too: the door panel's own five queries, nothing else.
         context = {"event": event, "door": door.door_view(event_id=event.pk)}

@@ -6,7 +6,7 @@ import pytest
 
 from debates import live
 from debates.models import PollKind
-from debates.services import points, rounds, takeaways, voting
+from debates.services import points, questions, rounds, takeaways, voting
 from events.models import Side
 from tests.conftest import make_attendee
 
@@ -38,7 +38,7 @@ def sent(monkeypatch) -> Sent:
 @pytest.fixture
 def live_event(event):
     """An event mid-way: a pre-vote, six attendees in a running round of two rooms, two points
-    on the board and a takeaway. Returns a dict of the objects commands act on."""
+    on the board, a takeaway and two questions from the audience. Returns a dict of the objects commands act on."""
     poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     people = [make_attendee(event, f"P{i}") for i in range(6)]
     round_ = rounds.round_start(event=event, rooms=2, minutes=10)
@@ -49,6 +49,8 @@ def live_event(event):
     other = points.point_add(room=first, attendee=author, theme=theme, side=Side.FOR, text="B")
     takeaway = takeaways.takeaway_add(event=event, title="First")
     takeaways.takeaway_add(event=event, title="Second")
+    question = questions.question_ask(event=event, attendee=people[0], text="Why a week?")
+    duplicate = questions.question_ask(event=event, attendee=people[1], text="Why so long?")
     return {
         "event": event,
         "poll": poll,
@@ -59,4 +61,6 @@ def live_event(event):
         "other": other,
         "takeaway": takeaway,
         "mover": second.members.first(),
+        "question": question,
+        "duplicate": duplicate,
     }

@@ -21,9 +21,19 @@ from debates.models import (
     Takeaway,
     TurnRun,
 )
+from debates.models_audience import AudienceSettings, Question
 from debates.rehearsal_actions import REHEARSAL_COMMANDS
 from debates.selectors import ATTENDEE_SESSION_KEY, HOST_SESSION_KEY
-from debates.services import clock, points, reveal, rounds, set_aside, takeaways, voting
+from debates.services import (
+    clock,
+    points,
+    questions,
+    reveal,
+    rounds,
+    set_aside,
+    takeaways,
+    voting,
+)
 from events.models import Attendee, Phase, Side, Turn
 from tests.conftest import make_attendee, make_instant_voters
 
@@ -73,6 +83,15 @@ def command_data(name: str, s: dict) -> dict:
         "clock.add": {"seconds": 30},
         "reveal.show": {},
         "reveal.hide": {},
+        "question.approve": {"question": s["question"].pk},
+        "question.hide": {"question": s["question"].pk},
+        "question.merge": {"question": s["duplicate"].pk, "into": s["question"].pk},
+        "question.unmerge": {"question": s["duplicate"].pk},
+        "question.answer": {"question": s["question"].pk},
+        "question.unanswer": {"question": s["question"].pk},
+        "question.pin": {"question": s["question"].pk},
+        "question.unpin": {},
+        "questions.settings": {"premoderated": "on", "answered_in_recap": "on"},
         "takeaway.reorder": {
             "order": list(
                 Takeaway.objects.filter(event=s["event"])
@@ -101,6 +120,14 @@ def prepare(name: str, s: dict) -> None:
         Poll.objects.create(event=s["event"], kind=PollKind.FINAL_VOTE, state=PollState.CLOSED)
         if name == "reveal.hide":
             reveal.reveal_show(event=s["event"])
+    elif name == "question.approve":
+        questions.question_hide(question=s["question"])
+    elif name == "question.unmerge":
+        questions.question_merge(question=s["duplicate"], into=s["question"])
+    elif name == "question.unanswer":
+        questions.question_answer(question=s["question"])
+    elif name == "question.unpin":
+        questions.question_pin(question=s["question"])
     elif name.startswith("votes."):
         make_instant_voters(s["poll"], door.INSTANT_FLAG)
         if name == "votes.set_aside_undo":
@@ -140,6 +167,16 @@ def snapshot(s: dict) -> tuple:
         list(s["rooms"][0].round.rooms.values_list("name", "location")),
         list(Attendee.objects.filter(event=event).values_list("pk", "set_aside")),
         list(SetAside.objects.filter(event=event).values_list("pk", "undone_at")),
+        list(
+            Question.objects.filter(event=event)
+            .order_by("pk")
+            .values_list("status", "pinned", "answered_at", "upvotes", "merged_into")
+        ),
+        list(
+            AudienceSettings.objects.filter(event=event).values_list(
+                "questions_premoderated", "answered_in_recap"
+            )
+        ),
     )
 
 

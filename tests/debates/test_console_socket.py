@@ -292,6 +292,15 @@ EVENING = [
     "takeaway.move",
     "takeaway.reorder",
     "takeaway.delete",
+    "questions.settings",
+    "question.hide",
+    "question.approve",
+    "question.pin",
+    "question.unpin",
+    "question.answer",
+    "question.unanswer",
+    "question.merge",
+    "question.unmerge",
 ]
 
 

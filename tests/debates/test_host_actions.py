@@ -26,6 +26,7 @@ CONSOLE_PANELS = {
     "plenary",
     "takeaways",
     "rehearsal",
+    "questions",  # debates/console_questions.html (issue 15)
 }
 CONSOLE_PANELS |= {"clock", "reveal"}  # templates/debates/console_stage.html
 

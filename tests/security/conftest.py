@@ -5,6 +5,7 @@ nothing changed (every row of the apps) and nothing was broadcast (debates.live'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -13,14 +14,15 @@ from django.apps import apps
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
+from django.utils import timezone
 
 from debates import live
-from debates.models import BreakoutRoom, BreakoutRound, Point, Poll, PollKind
+from debates.models import BreakoutRoom, BreakoutRound, Point, Poll, PollKind, Rehearsal
 from debates.selectors import ATTENDEE_SESSION_KEY
-from debates.services import points, rounds, voting
-from events.models import Attendee, Event, Phase, Side, Subscriber
+from debates.services import points, questions, rounds, voting
+from events.models import Attendee, Event, Phase, Side, Speaker, Subscriber
 from events.services import subscriber_add
-from tests.conftest import make_attendee
+from tests.conftest import make_attendee, make_event
 
 ROLES = ("organiser", "host", "moderator", "attendee", "other_attendee", "anonymous")
 HOSTS = frozenset({"organiser", "host", "moderator"})
@@ -54,6 +56,8 @@ def world(event, other_event, organiser, host_user, moderator_user) -> World:
     point = points.point_add(
         room=room, attendee=attendee, theme=event.themes.first(), side=Side.FOR, text="First point"
     )
+    # A question on the board, so the pages that list them are checked with one in them.
+    questions.question_ask(event=event, attendee=attendee, text="What about remote teams?")
     subscriber_add(email="reader@example.org", consented=True, source_event=event)
     assert Subscriber.objects.count() == 1
     return World(
@@ -159,6 +163,7 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
         ("projector screen", "host", reverse("debates:screen", args=[slug])),
         ("projector extras", "anonymous", reverse("debates:projector_extras", args=[slug])),
         ("console", "host", reverse("debates:console", args=[slug])),
+        ("questions", "attendee", reverse("debates:questions", args=[slug])),
         ("summary", "host", reverse("recaps:summary", args=[slug])),
         ("recap", "host", reverse("recaps:recap", args=[slug])),
         ("organiser home", "organiser", reverse("events:organiser_home")),
@@ -181,6 +186,7 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
             "recap",
             "clock",
             "reveal",
+            "questions",
         )
     ]
     return pages
@@ -228,3 +234,15 @@ class Page(HTMLParser):
             for name in attrs
             if name.startswith(("on", "hx-on", "data-hx-on")) or name in {"hx-vars", "data-hx-vars"}
         ]
+
+
+def prepare_rehearsals(w: World) -> None:
+    """A draft event with the same hosts, for HTTP to start, stop and reset a rehearsal of; and
+    a rehearsal on the event under test, for a socket (connected to it) to stop."""
+    draft = make_event(w.event.organiser, title="Draft")
+    for speaker in w.event.speakers.all():
+        Speaker.objects.create(event=draft, name=speaker.name, role=speaker.role, user=speaker.user)
+    w.prepared["draft"] = draft
+    now = timezone.now()
+    Rehearsal.objects.create(event=w.event, people=3, minutes=5, ends_at=now + timedelta(hours=1))
+    Event.objects.filter(pk=w.event.pk).update(rehearsing=True)

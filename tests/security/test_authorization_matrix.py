@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import timedelta
 from typing import Any
 from unittest import mock
 
@@ -42,12 +41,21 @@ from debates.models import (
     TurnRun,
     Vote,
 )
+from debates.models_audience import Question
 from debates.selectors import HOST_SESSION_KEY
-from debates.services import set_aside
-from events.models import Attendee, Event, Phase, Side, Speaker, Turn
+from debates.services import questions, set_aside
+from events.models import Attendee, Event, Phase, Side, Turn
 from productbreaks.asgi import application
-from tests.conftest import make_event, make_instant_voters
-from tests.security.conftest import HOSTS, ROLES, World, client_for, db_state, session_key_for
+from tests.conftest import make_instant_voters
+from tests.security.conftest import (
+    HOSTS,
+    ROLES,
+    World,
+    client_for,
+    db_state,
+    prepare_rehearsals,
+    session_key_for,
+)
 
 # ---------------------------------------------------------------- the matrix
 
@@ -69,6 +77,8 @@ ACTIONS = (
     "read_unpublished_recap",
     "export_subscribers",
     "rehearse",
+    "ask_question",
+    "moderate_question",
 )
 
 ALLOWED_HTTP: dict[str, frozenset[str]] = {
@@ -90,6 +100,8 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     # Subscribers are the organisers' list: hosts who organise nothing may not take it.
     "export_subscribers": frozenset({"organiser"}),
     "rehearse": HOSTS,
+    "ask_question": frozenset({"attendee"}),
+    "moderate_question": HOSTS,
 }
 # The unpublished recap does not exist for outsiders (404), everything else is forbidden (403).
 DENIED_HTTP = {"read_unpublished_recap": 404}
@@ -109,6 +121,8 @@ SOCKET_FRAMES: dict[str, Callable[[World], dict[str, Any]] | None] = {
     "rehearse": lambda w: _command("rehearsal.stop"),
     "run_clock": lambda w: _command("clock.start"),
     "reveal": lambda w: _command("reveal.show"),
+    "ask_question": lambda w: {"type": "question.ask", "text": "Over the socket?", "ref": "q1"},
+    "moderate_question": lambda w: _command("question.pin", question=w.prepared["question"]),
 }
 ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "see_console": HOSTS,
@@ -123,6 +137,8 @@ ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "rehearse": HOSTS,
     "run_clock": HOSTS,
     "reveal": HOSTS,
+    "ask_question": frozenset({"attendee"}),
+    "moderate_question": HOSTS,
 }
 # What asking for an HTTP-only action over the socket looks like.
 HTTP_ONLY_FRAMES = {
@@ -153,36 +169,28 @@ def _prepare(action: str, w: World) -> None:
     of instant voters to set aside, or one set aside already to undo."""
     w.prepared = {}
     if action == "rehearse":
-        _prepare_rehearsals(w)
+        prepare_rehearsals(w)
         return
     if action == "run_clock":  # a running order to run (no broadcast: it is the event's plan)
         Turn.objects.create(event=w.event, label="Opening FOR", side=Side.FOR, seconds=60)
     if action == "reveal":  # a closed final vote to reveal
         Poll.objects.create(event=w.event, kind=PollKind.FINAL_VOTE, state=PollState.CLOSED)
-    if action not in {"set_aside_votes", "undo_set_aside"}:
+    if action not in {"set_aside_votes", "undo_set_aside", "moderate_question"}:
         return
     # Silently: the sockets under test must hear only what the action itself sends.
     with ExitStack() as quiet:
-        for name in ("send", "tally_changed", "event_changed"):
+        for name in ("send", "tally_changed", "event_changed", "changed"):
             quiet.enter_context(mock.patch.object(live, name, lambda *args: None))
+        if action == "moderate_question":
+            question = questions.question_ask(event=w.event, attendee=w.attendee, text="Pin?")
+            w.prepared["question"] = question.pk
+            return
         make_instant_voters(w.poll, door.INSTANT_FLAG, side=Side.AGAINST)
         w.prepared["group"] = door.group_key(door.INSTANT, door.EVERY_NETWORK, timezone.now())
         if action == "undo_set_aside":
             actor = set_aside.Actor(user_id=None, label="host link")
             record = set_aside.set_aside(event=w.event, key=w.prepared["group"], actor=actor)
             w.prepared["set_aside"] = record.pk
-
-
-def _prepare_rehearsals(w: World) -> None:
-    """A draft event with the same hosts, for HTTP to start, stop and reset a rehearsal of; and
-    a rehearsal on the event under test, for a socket (connected to it) to stop."""
-    draft = make_event(w.event.organiser, title="Draft")
-    for speaker in w.event.speakers.all():
-        Speaker.objects.create(event=draft, name=speaker.name, role=speaker.role, user=speaker.user)
-    w.prepared["draft"] = draft
-    now = timezone.now()
-    Rehearsal.objects.create(event=w.event, people=3, minutes=5, ends_at=now + timedelta(hours=1))
-    Event.objects.filter(pk=w.event.pk).update(rehearsing=True)
 
 
 def _cells(allowed: dict[str, frozenset[str]], actions) -> list:
@@ -262,6 +270,11 @@ def _http(action: str, client, w: World) -> list:
             client.post(_console_of(draft, "rehearsal.stop")),
             client.post(_console_of(draft, "rehearsal.reset")),
         ]
+    if action == "ask_question":
+        url = reverse("debates:question_ask", args=[slug])
+        return [client.post(url, {"text": "Over HTTP?"})]
+    if action == "moderate_question":
+        return [client.post(_console(w, "question.pin"), {"question": w.prepared["question"]})]
     raise AssertionError(action)
 
 
@@ -312,6 +325,10 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
         assert run.started_at is not None and run.added_seconds == 30 and not run.running_since
     elif action == "reveal":
         assert Poll.objects.get(event=event, kind=PollKind.FINAL_VOTE).revealed_at is not None
+    elif action == "ask_question":
+        assert Question.objects.filter(event=event, text="Over HTTP?").exists()
+    elif action == "moderate_question":
+        assert Question.objects.get(pk=w.prepared["question"]).pinned
     elif action == "manage_rooms":
         w.room.refresh_from_db()
         w.round.refresh_from_db()
@@ -368,7 +385,7 @@ async def _answer(socket: WebsocketCommunicator) -> dict[str, Any]:
             return {"close": output.get("code")}
         message = json.loads(output["text"])
         if message["type"] in {"command.done", "command.refused"} or message["type"].startswith(
-            "vote."
+            ("vote.", "question.")
         ):
             return message
 
@@ -400,6 +417,8 @@ def _socket_effect(action: str, w: World) -> bool:
         "reveal": lambda: (
             Poll.objects.get(event=event, kind=PollKind.FINAL_VOTE).revealed_at is not None
         ),
+        "ask_question": lambda: Question.objects.filter(text="Over the socket?").exists(),
+        "moderate_question": lambda: Question.objects.get(pk=w.prepared["question"]).pinned,
     }[action]()
 
 
@@ -425,7 +444,9 @@ async def test_socket(role, action, allowed, world, live_calls):
     answer = await _answer(actor)
 
     if allowed:
-        assert answer["type"] in {"command.done", "vote.acknowledged"}, answer
+        assert answer["type"] in {"command.done", "vote.acknowledged", "question.acknowledged"}, (
+            answer
+        )
         assert await database_sync_to_async(_socket_effect)(action, world)
         assert live_calls, "a change nobody hears of"
         # The host's console hears of every change an allowed action makes.

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from debates import live
 from debates.models import PollKind, Vote
+from debates.models_audience import Question
 from events.admission import screen_code
 from events.models import Side
 from events.services import unsubscribe_token
@@ -53,6 +54,7 @@ def _url(name: str, converters: list[str], w: World) -> str:
         "name": "phase.set",
         "panel": "polls",
         "token": unsubscribe_token("someone@example.org"),
+        "question_id": Question.objects.filter(event=w.event).values_list("pk", flat=True)[0],
     }
     return reverse(name, kwargs={k: values[k] for k in converters})
 
