@@ -6,9 +6,10 @@ One embedded daphne (SQLite). N attendees (default 400) take each step of the wh
 in turn, 8 at a time, and the server's CPU (user + system, /proc/<pid>/stat) is read before and
 after each step, so each page's cost is its own:
 
-  code flow (what the room types):  GET /join/, POST /join/ (302), GET /e/<slug>/, the socket
+  code flow (what the room types):  GET /join/, POST /join/ (302), GET /e/<slug>/, the panels
+                                    that page loads by itself (htmx), the socket
   QR flow (what the room scans):    GET /j/<code>/<token>/, POST /j/<code>/ (302), GET /e/<slug>/,
-                                    the socket
+                                    its panels, the socket
 
 Half the attendees take each flow. The sockets stay open until the end (what a room holds);
 then each votes once (`vote`: CPU per acknowledged socket vote, coalesced tallies included).
@@ -34,6 +35,8 @@ from bench.server import ProcSample, Server
 from bench.wire import http
 
 QR_URL = re.compile(rb'data-screen-url="[^"]*?(/j/[^"/]+/[^"/]+/)"')
+# What the attendee page loads by itself once shown (htmx, trigger "load"): its panels.
+LOADED_PANEL = re.compile(rb'data-hx-get="([^"]+)" data-hx-trigger="load"')
 CONCURRENCY = 8
 
 
@@ -142,9 +145,18 @@ async def _flows(server: Server, fixture: dict, n: int) -> dict:
         return await post(p, p["link"], {"display_name": f"Bench {p['i']}"})
 
     async def event_page(p: dict) -> bool:
-        status, cookies, _ = await http(base, "GET", f"/e/{slug}/", cookies=p["cookies"])
+        status, cookies, body = await http(base, "GET", f"/e/{slug}/", cookies=p["cookies"])
         p["cookies"] |= cookies
+        p["panels"] = [m.decode() for m in LOADED_PANEL.findall(body)]
         return status == 200
+
+    async def panels(p: dict) -> bool:
+        ok = True
+        for path in p.get("panels", []):
+            headers = {"HX-Request": "true"}
+            status, _, _ = await http(base, "GET", path, cookies=p["cookies"], headers=headers)
+            ok = ok and status == 200
+        return ok
 
     async def socket(p: dict) -> bool:
         cookie = "; ".join(f"{k}={v}" for k, v in p["cookies"].items())
@@ -176,10 +188,13 @@ async def _flows(server: Server, fixture: dict, n: int) -> dict:
         return value
 
     await screen_now()
-    for step, action in zip(steps["code"], (get_join, post_code, event_page, socket), strict=True):
+    code_steps = (get_join, post_code, event_page, panels, socket)
+    for step, action in zip(steps["code"], code_steps, strict=True):
         log(f"joincost: {step.name} x {len(code_people)}")
         await _run_step(step, procs, code_people, action)
-    for step, action in zip(steps["qr"], (get_qr, post_link, event_page, socket), strict=True):
+    for step, action in zip(
+        steps["qr"], (get_qr, post_link, event_page, panels, socket), strict=True
+    ):
         log(f"joincost: {step.name} x {len(qr_people)} (QR flow)")
         await _run_step(step, procs, qr_people, action)
     vote = Step("vote.cast")
