@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from debates import selectors_audience
 from debates.models_audience import ReactionKind
+from debates.stage import turns_of
 from events.models import Event
 from recaps.disclosure import MIN_GROUP
 
@@ -65,12 +67,25 @@ class AudienceRecap:
 
 
 def reaction_windows(event: Event) -> list[tuple[str, datetime, datetime]]:
-    """The windows the recap gives reaction totals for: (label, start, end). The seam to the
-    speakers' turns (stage-r's clock): one window per turn once turns exist."""
-    span = selectors_audience.reactions_span(event_id=event.pk)
-    if span is None:
+    """The windows the recap gives reaction totals for: (label, start, end). One per speaker's
+    turn that ran on the clock (debates.stage.turns_of: from its start to its end); without
+    turns, the whole debate. No total across the turns is published: each figure stands on its
+    own behind MIN_GROUP people, so none can be worked out from the others."""
+    if selectors_audience.reactions_span(event_id=event.pk) is None:
         return []
-    return [(str(WHOLE_DEBATE), span[0], span[1])]
+    turns = turns_of(event)
+    if turns:
+        now = timezone.now()
+        return [
+            (
+                f"{turn.label} · {turn.speaker}" if turn.speaker else turn.label,
+                turn.started_at,
+                turn.ended_at or now,
+            )
+            for turn in turns
+        ]
+    first, last = selectors_audience.reactions_span(event_id=event.pk)
+    return [(str(WHOLE_DEBATE), first, last)]
 
 
 def _shown(taps: int, people: int) -> bool:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from debates.models import TurnRun
 from debates.models_audience import ReactionCount
 from debates.services import questions
 from recaps import audience
@@ -77,6 +78,48 @@ def test_reaction_totals_show_only_behind_five_people(host_client, event):
     assert (window.start, window.end) == (AT, AT + timedelta(seconds=30))
     for body in _pages(host_client, event).values():
         assert "40" in body and "How the room reacted" in body
+
+
+def test_reaction_totals_are_given_per_speakers_turn_once_turns_ran(host_client, event):
+    """Issue 15: the recap gives the totals per speaker turn (the turns that ran on the clock)."""
+    opening = TurnRun.objects.create(
+        event=event,
+        label="Opening FOR",
+        side="for",
+        speaker="Priya Raman",
+        planned_seconds=60,
+        loaded_at=AT,
+        started_at=AT,
+        ended_at=AT + timedelta(seconds=60),
+    )
+    TurnRun.objects.create(
+        event=event,
+        label="Opening AGAINST",
+        side="against",
+        planned_seconds=60,
+        loaded_at=AT + timedelta(seconds=60),
+        started_at=AT + timedelta(seconds=60),
+        ended_at=AT + timedelta(seconds=120),
+    )
+    ReactionCount.objects.create(event=event, bucket=AT, kind="agree", taps=12, people=6)
+    ReactionCount.objects.create(
+        event=event, bucket=AT + timedelta(seconds=15), kind="agree", taps=8, people=5
+    )
+    ReactionCount.objects.create(
+        event=event, bucket=AT + timedelta(seconds=75), kind="unclear", taps=30, people=7
+    )
+    ReactionCount.objects.create(  # four people: withheld, and no total to subtract it from
+        event=event, bucket=AT + timedelta(seconds=90), kind="agree", taps=4, people=4
+    )
+    recap = audience.audience_recap(event)
+    by_turn = {w.label: {r.kind: r.taps for r in w.rows} for w in recap.reactions}
+    assert by_turn == {
+        "Opening FOR · Priya Raman": {"agree": 20, "unconvinced": 0, "unclear": 0},
+        "Opening AGAINST": {"agree": None, "unconvinced": 0, "unclear": 30},
+    }
+    assert recap.reactions[0].start == opening.started_at
+    for body in _pages(host_client, event).values():
+        assert "Opening FOR · Priya Raman" in body and "The whole debate" not in body
 
 
 def test_an_event_without_reactions_or_listed_questions_adds_nothing(host_client, event):
