@@ -7,7 +7,8 @@ everyone with that key, after putting back what is theirs alone:
 
 - the CSRF token (each request gets its own, `get_token`: the form and htmx's header post as
   before), and the CSP nonce (`get_nonce`: the header and the page's scripts agree);
-- the attendee's name ("You are taking part as ..."), escaped.
+- the attendee's name ("You are taking part as ...", the rename form's value), escaped;
+  whether they gave one at all is part of the key.
 
 Everything else a page shows must be in the key: the caller's key (event, phase, polls and
 their versions, the person's own votes), plus the template, the language, the host and scheme
@@ -40,7 +41,8 @@ CACHE_ENTRIES = 512  # least recently used first out; a key is small, a page a f
 # only: HTML escaping leaves them as they are, so they survive any filter or attribute.
 CSRF_MARK = "pb-page-cache-csrf-5f0c2a"
 NONCE_MARK = "pb-page-cache-nonce-5f0c2a"
-NAME_MARK = "pb-page-cache-name-5f0c2a"
+NAME_MARK = "pb-page-cache-name-5f0c2a"  # attendee.public_name
+GIVEN_NAME_MARK = "pb-page-cache-given-name-5f0c2a"  # attendee.display_name
 
 _pages: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
 
@@ -63,13 +65,13 @@ def render_shared(
     context: Mapping[str, Any],
     *,
     key: Hashable,
-    name: str | None = None,
+    attendee: Any = None,
     status: int = 200,
 ) -> HttpResponse:
     """`render(request, template_name, context)`, shared by everyone with the same key.
 
-    `name`, if given, is the attendee's name: the context's `attendee` must then only be read
-    for being there and for `public_name` (the template gets a stand-in).
+    `attendee`, if given, is the context's attendee: the template gets a stand-in, and may read
+    of it only whether it is there, `public_name` and `display_name`.
     """
     if _personal(request):
         return render(request, template_name, context, status=status)
@@ -80,7 +82,8 @@ def render_shared(
         request.get_host(),
         request.is_secure(),
         request.user.is_authenticated,
-        name is not None,
+        attendee is not None,
+        bool(attendee.display_name) if attendee is not None else None,
     )
     now = time.monotonic()
     cached = _pages.get(full_key)
@@ -89,8 +92,9 @@ def render_shared(
         html = cached[1]
     else:
         shared = {**context, "csrf_token": CSRF_MARK, "csp_nonce": NONCE_MARK}
-        if name is not None:
-            shared["attendee"] = SimpleNamespace(public_name=NAME_MARK)
+        if attendee is not None:
+            given = GIVEN_NAME_MARK if attendee.display_name else ""
+            shared["attendee"] = SimpleNamespace(public_name=NAME_MARK, display_name=given)
         html = render_to_string(template_name, shared, request=request)
         _pages[full_key] = (now, html)
         _pages.move_to_end(full_key)
@@ -100,6 +104,7 @@ def render_shared(
     nonce = get_nonce(request)  # None only without Django's CSP middleware
     nonce_text = str(nonce) if nonce is not None else ""
     html = html.replace(CSRF_MARK, get_token(request)).replace(NONCE_MARK, nonce_text)
-    if name is not None:
-        html = html.replace(NAME_MARK, escape(name))
+    if attendee is not None:
+        html = html.replace(NAME_MARK, escape(attendee.public_name))
+        html = html.replace(GIVEN_NAME_MARK, escape(attendee.display_name))
     return HttpResponse(html, status=status)

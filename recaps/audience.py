@@ -71,7 +71,8 @@ def reaction_windows(event: Event) -> list[tuple[str, datetime, datetime]]:
     turn that ran on the clock (debates.stage.turns_of: from its start to its end); without
     turns, the whole debate. No total across the turns is published: each figure stands on its
     own behind MIN_GROUP people, so none can be worked out from the others."""
-    if selectors_audience.reactions_span(event_id=event.pk) is None:
+    span = selectors_audience.reactions_span(event_id=event.pk)
+    if span is None:
         return []
     turns = turns_of(event)
     if turns:
@@ -84,8 +85,7 @@ def reaction_windows(event: Event) -> list[tuple[str, datetime, datetime]]:
             )
             for turn in turns
         ]
-    first, last = selectors_audience.reactions_span(event_id=event.pk)
-    return [(str(WHOLE_DEBATE), first, last)]
+    return [(str(WHOLE_DEBATE), span[0], span[1])]
 
 
 def _shown(taps: int, people: int) -> bool:

@@ -127,8 +127,9 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         hash(context["reveal_html"]),
     )
-    name = attendee.public_name if attendee is not None else None
-    return page_cache.render_shared(request, "debates/event.html", context, key=key, name=name)
+    return page_cache.render_shared(
+        request, "debates/event.html", context, key=key, attendee=attendee
+    )
 
 
 # A refused vote's HTTP status, by the rule that refused it (the socket sends the message).
