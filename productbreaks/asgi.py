@@ -22,7 +22,7 @@ from debates.live.transport import (  # noqa: E402
 )
 from debates.routing import websocket_urlpatterns  # noqa: E402
 from productbreaks.origins import SameOriginValidator  # noqa: E402
-from productbreaks.overload import GAUGE, OverloadGuard  # noqa: E402
+from productbreaks.overload import OverloadGuard  # noqa: E402
 
 # A sync view's middleware chain in one thread hop (see the class); on SQLite, also every
 # request's ORM work on the one database thread. Static files: WhiteNoise's middleware when
@@ -36,16 +36,14 @@ def websocket_app(consumer_routes: list) -> object:
     # Inside daphne_protocol_middleware, which reads daphne's own `send`; the overload guard
     # refuses a connect that would wait too long, before any work (overload.py).
     return daphne_protocol_middleware(
-        OverloadGuard(
-            SameOriginValidator(AuthMiddlewareStack(URLRouter(consumer_routes))), gauge=GAUGE
-        )
+        OverloadGuard(SameOriginValidator(AuthMiddlewareStack(URLRouter(consumer_routes))))
     )
 
 
 application = ProtocolTypeRouter(
     # Pages that would queue past what a person waits are answered early (overload.py).
     {
-        "http": OverloadGuard(django_asgi_app, gauge=GAUGE),
+        "http": OverloadGuard(django_asgi_app),
         "websocket": websocket_app(websocket_urlpatterns),
     }
 )

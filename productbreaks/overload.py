@@ -6,14 +6,20 @@ them waits its turn, the phones give up after half a minute, retry, and the serv
 time on answers nobody reads (a storm of 2,000 took 265 s on the 2-core bench machine, with
 4,400 abandoned handshakes: BENCHMARKS.md, issue 14).
 
-How long a new page request would wait is estimated by Little's law: the requests in flight in
-this process divided by how many it completes a second (measured over the last second or so).
-Past SHED_AFTER seconds (OVERLOAD_SHED_AFTER, default 10), the request is answered at once, by
-this middleware, without reaching Django: 503 with Retry-After (jittered, so a venue's retries
-spread out) and a small page that tries again by itself: a GET reloads (a meta refresh, no
-script needed); a POST (the join form) is sent again with the same fields by static/js/door.js,
-the script the join queue already uses. The page says that it is joining. Static files,
-websockets and the health of sockets already open are not touched.
+How long a new request would wait is read off the queue itself: each page records how long it
+waited for the database thread before it was served (debates.live.transport.OneHopASGIHandler
+calls `QUEUE.observe`), and the longest wait seen in the last QUEUE_WINDOW seconds stands for
+what a newcomer faces. (An estimate from the requests in flight over the rate they complete was
+tried first: after a restart its first, slow windows made 20 sockets look like 10 s of work,
+and it shed a room that was in fact served in a second: tests/debates/test_concurrency.py.)
+Past SHED_AFTER seconds (OVERLOAD_SHED_AFTER, default 10), a page is answered at once, by this
+middleware, without reaching Django: 503 with Retry-After (jittered, so a venue's retries spread
+out) and a small page that tries again by itself: a GET reloads (a meta refresh, no script
+needed); a POST (the join form) is sent again with the same fields by static/js/door.js, the
+script the join queue already uses. The page says that it is joining. A socket connecting then
+is refused before its handshake (1013); the page reconnects with backoff. Static files and the
+sockets already open are not touched. Once shedding lets the queue drain, no more long waits are
+seen and, QUEUE_WINDOW later, everything is admitted again.
 
 Nginx's limit_req (deploy/) bounds what one address may send; this bounds what the process
 accepts from everyone, which nginx cannot know (it does not see how busy daphne is).
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from html import escape
 from typing import Any
@@ -37,67 +44,33 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-RATE_WINDOW = 1.0  # seconds over which completions are counted
+QUEUE_WINDOW = 2.0  # seconds of observed waits that stand for what a newcomer faces
 MAX_BODY = 16 * 1024  # a shed POST is echoed back only if its form is this small (the join form)
 
 
-class Gauge:
-    """Requests in flight, and how many complete per second of busy time (smoothed).
-
-    Only busy time counts (some request in flight): an idle minute says nothing about how fast
-    the process serves, and must not make the next request look hopeless.
-    """
+class QueueDelay:
+    """How long work waited for the database thread lately (the longest in QUEUE_WINDOW)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self.in_flight = 0
-        self.rate = 0.0  # completions per busy second, smoothed; 0 until measured
-        self._busy_since: float | None = None  # when in_flight last went from 0 to 1
-        self._last_done: float | None = None  # the last completion while busy
-        self._window_busy = 0.0  # busy seconds in the current window, up to _busy_since
-        self._window_done = 0
+        self.samples: deque[tuple[float, float]] = deque()  # (observed at, waited seconds)
 
-    def started(self) -> None:
-        if self.in_flight == 0:
-            self._busy_since = self._last_done = self.clock()
-        self.in_flight += 1
-
-    def finished(self) -> None:
+    def observe(self, waited: float) -> None:
         now = self.clock()
-        self.in_flight -= 1
-        self._window_done += 1
-        self._last_done = now
-        if self.in_flight == 0 and self._busy_since is not None:
-            self._window_busy += now - self._busy_since
-            self._busy_since = None
-        self._roll(now)
+        self.samples.append((now, waited))
+        self._trim(now)
 
-    def _busy(self, now: float) -> float:
-        return self._window_busy + (now - self._busy_since if self._busy_since is not None else 0)
-
-    def _roll(self, now: float) -> None:
-        busy = self._busy(now)
-        if busy >= RATE_WINDOW and self._window_done:
-            measured = self._window_done / busy
-            self.rate = measured if self.rate == 0 else 0.5 * self.rate + 0.5 * measured
-            self._window_busy, self._window_done = 0.0, 0
-            if self._busy_since is not None:
-                self._busy_since = now
+    def _trim(self, now: float) -> None:
+        while self.samples and now - self.samples[0][0] > QUEUE_WINDOW:
+            self.samples.popleft()
 
     def expected_wait(self) -> float:
-        """Seconds a request arriving now would wait (in flight / completions per second)."""
-        if self.in_flight == 0:
-            return 0.0
-        now = self.clock()
-        # However fast it was, nothing has completed for this long while requests wait.
-        stalled = now - self._last_done if self._last_done is not None else 0.0
-        if self.rate == 0:
-            return stalled
-        return max(self.in_flight / self.rate, stalled)
+        self._trim(self.clock())
+        return max((waited for _at, waited in self.samples), default=0.0)
 
 
-# One gauge per process: pages and socket connects wait for the same database thread.
-GAUGE = Gauge()
+# One per process: pages and socket connects wait for the same database thread.
+QUEUE = QueueDelay()
 # A socket refused before its handshake completes: the client sees the handshake fail (daphne
 # answers it 403) and reconnects with backoff, as static/js/live.js does after any drop.
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -111,11 +84,11 @@ class OverloadGuard:
         app: Callable[..., Awaitable[None]],
         *,
         shed_after: float | None = None,
-        gauge: Gauge | None = None,
+        queue: QueueDelay | None = None,
     ):
         self.app = app
         self.shed_after = settings.OVERLOAD_SHED_AFTER if shed_after is None else shed_after
-        self.gauge = gauge if gauge is not None else Gauge()
+        self.queue = queue if queue is not None else QUEUE
         self.shed = 0  # requests answered early since the process started
         # For drills and the browser test: answer the first N GET and the first N POST page
         # requests early, however idle.
@@ -123,12 +96,17 @@ class OverloadGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            await self._socket(scope, receive, send)
+            if self.queue.expected_wait() > self.shed_after:
+                self.shed += 1
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+                return
+            await self.app(scope, receive, send)
             return
         if scope["type"] != "http" or scope["path"].startswith(settings.STATIC_URL):
             await self.app(scope, receive, send)
             return
-        wait = self.gauge.expected_wait()
+        wait = self.queue.expected_wait()
         drill = self.drill.get(scope.get("method", ""), 0) > 0
         if drill or wait > self.shed_after:
             if drill:
@@ -136,35 +114,7 @@ class OverloadGuard:
             self.shed += 1
             await self._answer_early(scope, receive, send, wait, drill=drill)
             return
-        self.gauge.started()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.gauge.finished()
-
-    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A socket connecting counts until it is accepted or refused (its connect reads the
-        database); once open it costs nothing here. Past the wait, it is refused at once."""
-        if self.gauge.expected_wait() > self.shed_after:
-            self.shed += 1
-            await receive()  # websocket.connect
-            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
-            return
-        self.gauge.started()
-        counted = True
-
-        async def answered(message: dict[str, Any]) -> None:
-            nonlocal counted
-            if counted and message["type"] in ("websocket.accept", "websocket.close"):
-                counted = False
-                self.gauge.finished()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, answered)
-        finally:
-            if counted:
-                self.gauge.finished()
+        await self.app(scope, receive, send)
 
     async def _answer_early(
         self, scope: Scope, receive: Receive, send: Send, wait: float, *, drill: bool = False

@@ -207,7 +207,8 @@ OVERLOAD_DRILL_FIRST = int(os.environ.get("OVERLOAD_DRILL_FIRST", "0"))
 # Attendees have no account: the session carries their secret, for a long evening and a recap.
 # Read through the cache (locmem in one process, Redis with REDIS_URL), written to both: a page
 # or a socket connecting reads no django_session row (a quarter of a socket storm's CPU before).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Django's cached_db, made to survive a cache outage (productbreaks/sessions.py).
+SESSION_ENGINE = "productbreaks.sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

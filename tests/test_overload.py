@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from django.test import override_settings
 
-from productbreaks.overload import Gauge, OverloadGuard
+from productbreaks.overload import QUEUE_WINDOW, OverloadGuard, QueueDelay
 
 
 class Clock:
@@ -19,38 +19,28 @@ class Clock:
         return self.now
 
 
-def test_an_idle_minute_does_not_make_the_next_request_look_hopeless():
+def test_the_expected_wait_is_the_longest_wait_seen_lately_and_it_ages_out():
     clock = Clock()
-    gauge = Gauge(clock)
-    for _ in range(120):  # 50 requests a second, one at a time, for 2.4 s
-        gauge.started()
+    queue = QueueDelay(clock)
+    assert queue.expected_wait() == 0.0  # a process that has served nothing yet admits
+    for waited in (0.2, 14.0, 3.0):
+        queue.observe(waited)
+        clock.now += 0.5
+    assert queue.expected_wait() == 14.0
+    clock.now += QUEUE_WINDOW  # the long waits drained; nothing long seen since
+    assert queue.expected_wait() == 0.0
+
+
+def test_a_slow_start_does_not_make_a_crowd_look_hopeless():
+    """The first estimator (in flight over completions a second) shed 20 sockets after a slow
+    first second; waits actually seen do not."""
+    clock = Clock()
+    queue = QueueDelay(clock)
+    queue.observe(2.5)  # the first page after a restart: templates compiled, imports
+    for _ in range(40):
+        queue.observe(0.05)
         clock.now += 0.02
-        gauge.finished()
-    assert gauge.rate == pytest.approx(50, rel=0.05)
-    clock.now += 60  # nobody for a minute
-    gauge.started()
-    assert gauge.expected_wait() < 0.1  # itself alone: one 50th of a second, not a minute
-
-
-def test_expected_wait_is_the_queue_over_the_rate_of_completions():
-    clock = Clock()
-    gauge = Gauge(clock)
-    for _ in range(250):  # 100 a second, for 2.5 s
-        gauge.started()
-        clock.now += 0.01
-        gauge.finished()
-    for _ in range(2000):  # a room arrives at once
-        gauge.started()
-    assert gauge.expected_wait() == pytest.approx(20, rel=0.1)  # 2,000 / 100 a second
-
-
-def test_a_stall_counts_even_before_any_rate_is_known():
-    clock = Clock()
-    gauge = Gauge(clock)
-    gauge.started()
-    gauge.started()
-    clock.now += 12  # nothing completed for 12 s
-    assert gauge.expected_wait() == pytest.approx(12)
+    assert queue.expected_wait() == 2.5 < 10
 
 
 class App:
@@ -82,15 +72,9 @@ async def call(guard, method: str, path: str, body: bytes = b"", query: bytes = 
 
 
 def busy(guard: OverloadGuard, seconds: float) -> None:
-    """The guard's gauge as if requests were queued `seconds` deep."""
-    clock = Clock()
-    guard.gauge = Gauge(clock)
-    for _ in range(10):
-        guard.gauge.started()
-        clock.now += 0.1
-        guard.gauge.finished()
-    for _ in range(int(seconds * 10) + 1):
-        guard.gauge.started()
+    """The guard's queue as if pages had lately waited `seconds` for the database thread."""
+    guard.queue = QueueDelay(Clock())
+    guard.queue.observe(seconds)
 
 
 @pytest.mark.asyncio
@@ -155,22 +139,21 @@ async def connect_socket(guard: OverloadGuard) -> list[dict]:
 
 
 @pytest.mark.asyncio
-async def test_a_socket_counts_while_it_connects_and_is_refused_1013_when_the_wait_is_too_long():
-    seen: list[int] = []
+async def test_a_socket_is_refused_1013_before_any_work_when_the_wait_is_too_long():
+    reached: list[str] = []
 
     async def accepting(scope, receive, send):
         await receive()
-        seen.append(guard.gauge.in_flight)  # counted while it connects...
+        reached.append(scope["path"])
         await send({"type": "websocket.accept"})
-        seen.append(guard.gauge.in_flight)  # ...and no more once it is open
 
     guard = OverloadGuard(accepting, shed_after=10)
+    busy(guard, 5)
     assert await connect_socket(guard) == [{"type": "websocket.accept"}]
-    assert seen == [1, 0]
     busy(guard, 40)
     refused = await connect_socket(guard)
     assert refused == [{"type": "websocket.close", "code": 1013}]  # before any work
-    assert guard.shed == 1 and seen == [1, 0]
+    assert guard.shed == 1 and reached == ["/ws/e/x/"]
 
 
 @pytest.mark.asyncio
@@ -184,13 +167,30 @@ async def test_a_drill_sheds_the_first_get_and_post_however_idle():
     assert (await call(guard, "POST", "/join/", body=b"a=1"))[0] == 200
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_requests_in_flight_are_counted_until_they_end_even_when_they_fail():
-    async def failing(scope, receive, send):
-        await asyncio.sleep(0)
-        raise RuntimeError("boom")
+async def test_every_page_records_how_long_it_waited_for_the_database_thread():
+    from productbreaks.asgi import django_asgi_app
+    from productbreaks.overload import QUEUE
 
-    guard = OverloadGuard(failing, shed_after=10)
-    with pytest.raises(RuntimeError):
-        await call(guard, "GET", "/e/x/")
-    assert guard.gauge.in_flight == 0
+    before = len(QUEUE.samples)
+    sent: list[dict] = []
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays: no disconnect
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "GET", "path": "/", "query_string": b"",  # a sync view
+        "headers": [(b"host", b"testserver")], "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000), "scheme": "http", "root_path": "",
+        "asgi": {"version": "3.0"},
+    }  # fmt: skip
+    await django_asgi_app(scope, receive, send)
+    assert sent[0]["status"] == 200
+    assert len(QUEUE.samples) == before + 1 and QUEUE.samples[-1][1] >= 0

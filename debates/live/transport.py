@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -45,6 +46,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.base import BaseHandler
 from django.http import FileResponse
 from django.urls import Resolver404, resolve
+
+from productbreaks import overload
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +338,14 @@ class OneHopASGIHandler(ASGIHandler):
         chain = self.sync_chain
         if chain is None or _view_is_async(request.path_info):
             return await super().run_get_response(request)
-        response = await sync_to_async(chain.get_response, thread_sensitive=True)(request)
+        queued = time.monotonic()
+
+        def served(request):
+            # How long this page waited for the database thread: the overload guard's signal.
+            overload.QUEUE.observe(time.monotonic() - queued)
+            return chain.get_response(request)
+
+        response = await sync_to_async(served, thread_sensitive=True)(request)
         # What Django's run_get_response does to the response, the same way.
         response._handler_class = self.__class__
         if isinstance(response, FileResponse):
