@@ -95,10 +95,19 @@ async def _flows(server: Server, fixture: dict, n: int) -> dict:
     people = [{"i": i, "cookies": {}, "ok": True} for i in range(n)]
     code_people, qr_people = people[: n // 2], people[n // 2 :]
     steps = {
-        "code": [Step(s) for s in ("GET /join/", "POST /join/", "GET /e/<slug>/", "socket")],
+        "code": [
+            Step(s)
+            for s in ("GET /join/", "POST /join/", "GET /e/<slug>/", "its panels (htmx)", "socket")
+        ],
         "qr": [
             Step(s)
-            for s in ("GET /j/<code>/<token>/", "POST /j/<code>/", "GET /e/<slug>/", "socket")
+            for s in (
+                "GET /j/<code>/<token>/",
+                "POST /j/<code>/",
+                "GET /e/<slug>/",
+                "its panels (htmx)",
+                "socket",
+            )
         ],
     }
     sockets = []
