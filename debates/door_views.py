@@ -5,7 +5,8 @@ presence, the join budget) and events.services (joining, the wrong-code throttle
 A join that is over its network's budget waits its turn here, asleep on the event loop (the
 views are async for that alone: a sleeping sync view would hold the one database thread every
 request shares on SQLite). Everything that touches the database or the session runs in
-sync_to_async, before and after the wait.
+the database thread (productbreaks.overload.on_database_thread: it also records how long each
+step waited, the overload guard's signal), before and after the wait.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
-from asgiref.sync import sync_to_async
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,6 +37,7 @@ from events.services import (
     join_guess_failed,
     join_guesses_exceeded,
 )
+from productbreaks.overload import on_database_thread
 
 JOIN_NEEDS_THE_SCREEN = _(
     "This event admits the people in the room: scan the QR code on the screen there, "
@@ -139,18 +140,18 @@ async def _enter(request: HttpRequest, prepared: Any) -> HttpResponse:
     if isinstance(prepared, HttpResponse):
         return prepared
     if prepared.turn.retry_after is not None:
-        return await sync_to_async(_queued)(request, prepared)
+        return await on_database_thread(_queued)(request, prepared)
     try:
         if prepared.turn.wait > 0:
             await join_wait(prepared.turn.wait)
-        return await sync_to_async(_join_now)(request, prepared)
+        return await on_database_thread(_join_now)(request, prepared)
     except asyncio.CancelledError:
         # The client hung up while it waited: its place goes back to the venue.
-        await sync_to_async(admission.join_turn_return)(address=client_address(request))
+        await on_database_thread(admission.join_turn_return)(address=client_address(request))
         raise
     finally:
         if prepared.session_key:
-            await sync_to_async(admission.join_pending_end)(prepared.session_key)
+            await on_database_thread(admission.join_pending_end)(prepared.session_key)
 
 
 def _too_many_guesses(request: HttpRequest, code: str = "") -> HttpResponse:
@@ -181,7 +182,7 @@ def _join_by_code(request: HttpRequest) -> Any:
 @require_http_methods(["GET", "POST"])
 async def join(request: HttpRequest) -> HttpResponse:
     """/join/: type the code on the screen (or an open event's code) and a name."""
-    return await _enter(request, await sync_to_async(_join_by_code)(request))
+    return await _enter(request, await on_database_thread(_join_by_code)(request))
 
 
 def _event_for_link(request: HttpRequest, code: str) -> Event | HttpResponse:
@@ -234,7 +235,7 @@ def _join_by_link(request: HttpRequest, code: str) -> Any:
 async def join_link(request: HttpRequest, code: str) -> HttpResponse:
     """/j/<code>/: the event's standing link. It admits when the door is open, or when this
     browser brought the screen's code or QR link a moment ago (its admission pass)."""
-    return await _enter(request, await sync_to_async(_join_by_link)(request, code))
+    return await _enter(request, await on_database_thread(_join_by_link)(request, code))
 
 
 @require_GET

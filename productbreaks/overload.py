@@ -7,8 +7,9 @@ time on answers nobody reads (a storm of 2,000 took 265 s on the 2-core bench ma
 4,400 abandoned handshakes: BENCHMARKS.md, issue 14).
 
 How long a new request would wait is read off the queue itself: each page records how long it
-waited for the database thread before it was served (debates.live.transport.OneHopASGIHandler
-calls `QUEUE.observe`), and the longest wait seen in the last QUEUE_WINDOW seconds stands for
+waited for the database thread before it was served (`on_database_thread`, used by
+debates.live.transport.OneHopASGIHandler for sync pages and by the front door's async views),
+and the longest wait seen in the last QUEUE_WINDOW seconds stands for
 what a newcomer faces. (An estimate from the requests in flight over the rate they complete was
 tried first: after a restart its first, slow windows made 20 sockets look like 10 s of work,
 and it shed a room that was in fact served in a second: tests/debates/test_concurrency.py.)
@@ -35,6 +36,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qsl
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.utils import translation
@@ -71,6 +73,25 @@ class QueueDelay:
 
 # One per process: pages and socket connects wait for the same database thread.
 QUEUE = QueueDelay()
+
+
+def on_database_thread(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`sync_to_async(fn)` (the database thread) that records in QUEUE how long the call waited
+    for it: every sync page (debates.live.transport.OneHopASGIHandler) and every database step
+    of the front door's async views (debates.door_views) goes through here."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        queued = time.monotonic()
+
+        def served() -> Any:
+            QUEUE.observe(time.monotonic() - queued)
+            return fn(*args, **kwargs)
+
+        return await sync_to_async(served, thread_sensitive=True)()
+
+    return call
+
+
 # A socket refused before its handshake completes: the client sees the handshake fail (daphne
 # answers it 403) and reconnects with backoff, as static/js/live.js does after any drop.
 CLOSE_TRY_AGAIN_LATER = 1013

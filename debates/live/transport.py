@@ -35,13 +35,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.base import BaseHandler
 from django.http import FileResponse
@@ -338,14 +337,8 @@ class OneHopASGIHandler(ASGIHandler):
         chain = self.sync_chain
         if chain is None or _view_is_async(request.path_info):
             return await super().run_get_response(request)
-        queued = time.monotonic()
-
-        def served(request):
-            # How long this page waited for the database thread: the overload guard's signal.
-            overload.QUEUE.observe(time.monotonic() - queued)
-            return chain.get_response(request)
-
-        response = await sync_to_async(served, thread_sensitive=True)(request)
+        # Recording how long the page waited for the database thread: the overload guard's signal.
+        response = await overload.on_database_thread(chain.get_response)(request)
         # What Django's run_get_response does to the response, the same way.
         response._handler_class = self.__class__
         if isinstance(response, FileResponse):
