@@ -180,6 +180,11 @@
       // says why and stops. Other pages carry on with the public view.
       if (!root.hasAttribute("data-host")) return;
       stopped = true;
+      // Nor does it fetch its panels any more (the presence and door polls, the questions'
+      // load, a refresh): each would only be refused with a 403.
+      document.body.addEventListener("htmx:beforeRequest", function (event) {
+        if (root.contains(event.target)) event.preventDefault();
+      });
       if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
       all("[data-connection]").forEach(function (el) { el.hidden = true; });
       var note = document.createElement("p");

@@ -23,6 +23,8 @@ METER_TIMEOUT_MS = 20_000  # taps are flushed every 2 s and the meter is coalesc
 def host_console(people, event):
     page = people.open("host", phone=False, path=f"/e/{event['slug']}/host/{event['host_key']}/")
     expect(page.get_by_role("heading", name=re.compile("Host console"))).to_be_visible()
+    # The cockpit shows one panel at a time: the host opens the questions' tab.
+    page.get_by_role("tab", name="Questions", exact=True).click()
     expect(page.get_by_role("heading", name="Questions from the audience")).to_be_visible()
     return page
 

@@ -87,6 +87,15 @@ def vote(page, label, button):
     expect(poll_card(page, label).get_by_text("Vote saved.")).to_be_visible()
 
 
+def host_closes(host, label):
+    """Closing a vote asks first, in the cockpit's confirmation dialog."""
+    host.get_by_role("button", name=f"Close the {label}", exact=True).click()
+    dialog = host.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Yes, close the vote", exact=True).click()
+    expect(dialog).to_have_count(0)
+
+
 def clock_of(page):
     return page.locator(".clock[data-clock]").first
 
@@ -112,7 +121,12 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
     for page in (*screens.values(), host):
         mark_loaded(page)
 
-    # --- the speakers' clock: two turns, each into overtime, on every screen at once
+    # --- the speakers' clock: two turns, each into overtime, on every screen at once. The
+    # opening statements bring the cockpit's clock panel forward by themselves.
+    host.get_by_role("button", name="Next: Opening statements").click()
+    expect(host.get_by_role("tab", name="Clock and reveal")).to_have_attribute(
+        "aria-selected", "true"
+    )
     clock_panel = host.get_by_role("region", name="Speakers' clock")
     clock_panel.get_by_role("button", name="Start the clock").click()
     for page in screens.values():
@@ -137,12 +151,13 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
     for page in screens.values():
         expect(clock_of(page)).to_be_hidden()
 
-    # --- the pre-vote
+    # --- the pre-vote, from the votes' tab
+    host.get_by_role("tab", name="Votes").click()
     host.get_by_role("button", name="Open the Pre-vote").click()
     vote(ada, "Pre-vote", "Vote AGAINST")
     vote(ben, "Pre-vote", "Vote FOR")
     site.script(SEED_CROWD.format(slug=slug, step="pre", point=POINT))
-    host.get_by_role("button", name="Close the Pre-vote").click()
+    host_closes(host, "Pre-vote")
 
     # --- the final vote, kept from the room until the reveal
     host.get_by_label("Attendees see results").last.select_option(label="Only at the reveal")
@@ -152,7 +167,7 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
     vote(ada, "Final vote", "Vote FOR")
     vote(ben, "Final vote", "Vote FOR")
     site.script(SEED_CROWD.format(slug=slug, step="final", point=POINT))
-    host.get_by_role("button", name="Close the Final vote").click()
+    host_closes(host, "Final vote")
     # The current vote is on top of the projector, its result still hidden.
     final = poll_card(projector, "Final vote")
     expect(final.get_by_text("Results are shown at the reveal.")).to_be_visible()
@@ -168,7 +183,9 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
     expect(ada.get_by_text("Thank you: your answer is counted, anonymously.")).to_be_visible()
     site.script(SEED_CROWD.format(slug=slug, step="mind", point=POINT))
 
-    # --- the reveal: projector and phones together, the IQ2 winner and the verdict
+    # --- the reveal: projector and phones together, the IQ2 winner and the verdict. The
+    # final vote's phase keeps the votes' panel forward: the host opens the reveal's tab.
+    host.get_by_role("tab", name="Clock and reveal").click()
     host.get_by_role("button", name="Reveal the result").click()
     for page in screens.values():
         panel = page.locator("[data-reveal]")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from debates.models import BreakoutRound, PollKind
 from debates.services import phases, rounds, voting
-from events.models import Event, Phase
+from events.models import Event, Phase, Side, Turn
 from tests.conftest import make_attendee
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +35,24 @@ def test_the_console_lists_its_keys_and_marks_the_buttons_they_press(host_client
     voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     page = console(host_client, event)
     assert page.count('data-shortcut="c"') == 1 and 'data-shortcut="o"' not in page
+
+
+def panel_phases(page: str, panel: str) -> list[str]:
+    tag = page.split(f'id="panel-{panel}"', 1)[1].split(">", 1)[0]
+    return tag.split('data-panel-phases="', 1)[1].split('"', 1)[0].split()
+
+
+def test_the_opening_statements_bring_the_clock_forward_when_there_are_turns(host_client, event):
+    Turn.objects.create(event=event, label="Opening FOR", side=Side.FOR, seconds=60, position=0)
+    page = console(host_client, event)
+    assert "opening" in panel_phases(page, "stage")
+    assert "opening" not in panel_phases(page, "votes")
+
+
+def test_without_turns_the_opening_statements_keep_the_votes_panel(host_client, event):
+    page = console(host_client, event)
+    assert "opening" not in panel_phases(page, "stage")
+    assert "opening" in panel_phases(page, "votes")
 
 
 def test_closing_a_poll_asks_first_even_without_javascript(host_client, event):
