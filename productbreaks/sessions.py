@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib.sessions.backends import cached_db, db
+from django.core.cache import caches
 
 log = logging.getLogger(__name__)
 
 
 class SessionStore(cached_db.SessionStore):
+    # The cache by its public name, not the parent's `_cache`: third-party internals are read in
+    # one module only (tests/test_architecture.py).
+    @property
+    def cache(self):
+        return caches[settings.SESSION_CACHE_ALIAS]
+
     def load(self) -> dict:
         try:
             return super().load()  # it catches a failed read, not a failed refill of the cache
@@ -30,7 +38,7 @@ class SessionStore(cached_db.SessionStore):
         if not session_key:
             return False
         try:
-            if self.cache_key_prefix + session_key in self._cache:
+            if self.cache_key_prefix + session_key in self.cache:
                 return True
         except Exception:
             log.warning("sessions: the cache is unreachable; asking the database")
@@ -39,7 +47,7 @@ class SessionStore(cached_db.SessionStore):
     def save(self, must_create: bool = False) -> None:
         db.SessionStore.save(self, must_create)
         try:
-            self._cache.set(self.cache_key, self._session, self.get_expiry_age())
+            self.cache.set(self.cache_key, dict(self.items()), self.get_expiry_age())
         except Exception:
             log.warning("sessions: the cache is unreachable; the session is in the database")
 
@@ -50,7 +58,7 @@ class SessionStore(cached_db.SessionStore):
                 return
             session_key = self.session_key
         try:
-            self._cache.delete(self.cache_key_prefix + session_key)
+            self.cache.delete(self.cache_key_prefix + session_key)
         except Exception:
             # Deleted from the database; a cache that comes back with its old copy would still
             # serve it until it expires (SECURITY.md, known gaps).

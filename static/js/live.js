@@ -30,8 +30,10 @@
   var announced = {};    // poll id -> {at, state}
   var refCounter = 0;
 
+  // Python's %-format, which gettext leaves unapplied: %(name)s, and %% for a percent sign.
   function fmt(template, values) {
-    return String(template || "").replace(/%\((\w+)\)s/g, function (_, key) {
+    return String(template || "").replace(/%\((\w+)\)s|%%/g, function (match, key) {
+      if (match === "%%") return "%";
       return values[key] === undefined ? "" : values[key];
     });
   }
@@ -297,7 +299,9 @@
     var region = root.querySelector("[data-announcer]");
     if (!region) return;
     var card = document.getElementById("poll-" + message.poll);
-    var title = card ? (card.querySelector("h3") || card).firstChild.textContent.trim() : "";
+    // The card's heading (h3 on phones and the console, h2 on the projector) without its badge.
+    var heading = card && card.querySelector("h2, h3");
+    var title = heading && heading.firstChild ? heading.firstChild.textContent.trim() : "";
     var last = announced[message.poll], now = Date.now();
     var stateChanged = !last || last.state !== message.state;
     // Polite and rare: on open/close at once, otherwise at most every ANNOUNCE_EVERY ms.

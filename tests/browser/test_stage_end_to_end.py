@@ -94,6 +94,9 @@ def host_closes(host, label):
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Yes, close the vote", exact=True).click()
     expect(dialog).to_have_count(0)
+    # The dialog closes before the answer lands; wait for it, or a choice made next in the
+    # votes panel would be swapped away with it.
+    expect(host.get_by_role("button", name=f"Undo: reopen the {label}", exact=True)).to_be_visible()
 
 
 def clock_of(page):
@@ -158,6 +161,13 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
     vote(ben, "Pre-vote", "Vote FOR")
     site.script(SEED_CROWD.format(slug=slug, step="pre", point=POINT))
     host_closes(host, "Pre-vote")
+    # Screen readers hear the close, with the poll's name and plain percent signs.
+    for page in (projector, ada):
+        expect(page.locator("[data-announcer]")).to_have_text(
+            re.compile(
+                r"^The poll is closed\. Pre-vote: for \d+%, against \d+%, undecided \d+%, \d+ votes\.$"
+            )
+        )
 
     # --- the final vote, kept from the room until the reveal
     host.get_by_label("Attendees see results").last.select_option(label="Only at the reveal")

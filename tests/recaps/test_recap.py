@@ -221,3 +221,25 @@ def test_an_event_without_votes_or_rooms_still_has_a_readable_recap(client, even
     summary = client.get(reverse("recaps:summary", args=[event.slug]))
     markdown = client.get(reverse("recaps:export_markdown", args=[event.slug]))
     assert summary.status_code == markdown.status_code == 200
+
+
+def test_the_swing_per_room_never_shows_a_bare_dash_and_says_why_a_room_is_missing(
+    client, published, organiser
+):
+    """Rough edge 16.7: a "—" in the per-room swing was left unexplained. Rooms with fewer
+    than five members who voted twice now get no row (they would reveal votes), and the page
+    names them and says why, in the same words in the Markdown export."""
+    html = client.get(_url(published)).content.decode()
+    table = re.search(r'<table class="rooms">.*?</table>', html, re.S).group(0)
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</th>(.*?)</tr>", table, re.S)
+    assert [name for name, _cells in rows] == ["Harbour", "Meadow"]
+    assert all("—" not in cells for _name, cells in rows)
+    why = (
+        "Rooms where fewer than five members voted both times are not shown on their own:"
+        " Summit."
+    )
+    assert why in " ".join(html.split())
+    client.force_login(organiser)
+    markdown = client.get(reverse("recaps:export_markdown", args=[published.slug]))
+    assert markdown.status_code == 200
+    assert why in " ".join(markdown.content.decode().split())
