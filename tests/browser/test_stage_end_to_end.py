@@ -1,10 +1,16 @@
-"""The stage in a real browser: a host, two phones and the projector, through the speakers'
-clock, the final vote kept for the reveal, the reveal itself, a switcher naming a point, and the
-recap with the turns and the persuasive point at the threshold of five.
+"""The stage in a real browser (issue 15), one whole event: a host, two phones and the projector.
+
+Questions are asked (one anonymously, one with a name), upvoted, moderated (one hidden), pinned
+to the projector and answered; the speakers' clock runs two turns into overtime while reactions
+tapped on the phones arrive on the projector's meter; the final vote is kept for the reveal,
+which shows the IQ2 winner and the verdict on every screen; a switcher names a point; and the
+summary lists the answered question, the turns, the reaction totals per turn and the persuasive
+point at the threshold of five. Axe checks the new screens at phone and desktop width.
 
 Eight more people (four switchers who name the same point, four who keep FOR) are seeded
 through the services (site.script), as if they had voted on phones of their own: with Ada that
-makes five switchers naming the point, the least the recap shows. Every step waits for what a
+makes five switchers naming the point, the least the recap shows. Five more tap "agree" during
+the first turn, so that turn's total stands behind five people. Every step waits for what a
 person would see, never for a fixed time.
 """
 
@@ -67,6 +73,19 @@ if step == "mind":
 print(json.dumps({{"seeded": len(people)}}))
 """
 
+# Five more people tap "agree" once each during the first turn, handed to the service the way a
+# process's tally hands over its sums (debates.reaction_tally).
+SEED_REACTIONS = """
+from django.utils import timezone
+from debates.services import reactions
+from events.models import Event
+event = Event.objects.get(slug={slug!r})
+key = (event.pk, reactions.bucket_of(timezone.now()), "agree")
+print(json.dumps({{"written": reactions.reactions_flush(sums={{key: (5, 5)}})}}))
+"""
+
+METER_TIMEOUT_MS = 20_000  # taps are flushed every 2 s and the meter is coalesced: a few s
+
 
 def join(people, event, name, projector):
     _code, link = read_screen(projector)
@@ -74,8 +93,26 @@ def join(people, event, name, projector):
     page.get_by_label("Your name (optional)").fill(name)
     page.get_by_role("button", name="Join and vote").click()
     expect(page.get_by_text(f"You are taking part as {name}.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Questions to the speakers")).to_be_visible()
     expect(page.get_by_text("Live", exact=True)).to_be_attached()
     return page
+
+
+def ask(page, text, name=""):
+    page.get_by_label("Your question").fill(text)
+    if name:
+        page.locator("#question-name").fill(name)
+    page.get_by_role("button", name="Ask", exact=True).click()
+    expect(page.locator("[data-question-list]").get_by_text(text)).to_be_visible()
+
+
+def item(page, text):
+    return page.locator("[data-question-list] li", has_text=text)
+
+
+def console_item(host, text):
+    # By its own text, not the merge menu's options that name the others.
+    return host.locator("[data-console-question]", has=host.locator("p.point-text", has_text=text))
 
 
 def poll_card(page, label):
@@ -108,7 +145,9 @@ def accessible(page, name, axe_source):
     assert violations == [], axe_report(name, violations)
 
 
-def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
+# A whole event with four screens: well over a minute on a quiet machine, so twice the default.
+@pytest.mark.timeout(600)
+def test_questions_the_clock_reactions_the_reveal_and_what_changed_minds(people, site, axe_source):
     event = site.event()
     slug = event["slug"]
     site.script(
@@ -123,6 +162,52 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
     screens = {"projector": projector, "Ada": ada, "Ben": ben}
     for page in (*screens.values(), host):
         mark_loaded(page)
+
+    # --- questions. The host lists the answered ones in the recap (the cockpit's questions tab).
+    host.get_by_role("tab", name="Questions", exact=True).click()
+    host.get_by_label("The recap lists the answered questions").check()
+    host.get_by_role("button", name="Save question settings").click()
+    expect(host.get_by_label("The recap lists the answered questions")).to_be_checked()
+    # Asked anonymously and with a name; each phone sees the other's at once.
+    ask(ada, "Does pairing survive a remote team?")
+    ask(ben, "Who reviews the pair?", name="Ben K.")
+    ask(ada, "buy cheap watches")
+    expect(item(ben, "Does pairing survive a remote team?")).to_contain_text("Anonymous")
+    expect(item(ada, "Who reviews the pair?")).to_contain_text("Ben K.")
+    expect(console_item(host, "Who reviews the pair?")).to_be_visible()
+    # Upvoted: Ada's upvote reaches Ben's phone; the list sorts by votes.
+    item(ada, "Who reviews the pair?").get_by_role("button").click()
+    expect(item(ada, "Who reviews the pair?").get_by_role("button")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(item(ben, "Who reviews the pair?").locator("[data-upvote-count]")).to_have_text("1")
+    expect(ben.locator("[data-question-list] li").first).to_contain_text("Who reviews the pair?")
+    # Moderated: the spam is hidden from every phone.
+    console_item(host, "buy cheap watches").get_by_role("button", name=re.compile("^Hide")).click()
+    expect(item(ben, "buy cheap watches")).to_have_count(0)
+    expect(item(ada, "buy cheap watches")).to_have_count(0)
+    # Pinned: the projector shows it, with the name its author gave.
+    console_item(host, "Who reviews the pair?").get_by_role(
+        "button", name=re.compile("^Pin to the projector")
+    ).click()
+    pinned = projector.locator("[data-pinned-question]")
+    expect(pinned).to_be_visible()
+    expect(pinned.locator("[data-pinned-text]")).to_have_text("Who reviews the pair?")
+    expect(pinned.locator("[data-pinned-name]")).to_have_text("Ben K.")
+    expect(item(ada, "Who reviews the pair?")).to_contain_text("On the screen")
+    for page, name in (
+        (ada, "stage-questions-phone"),
+        (projector, "stage-questions-projector"),
+        (host, "stage-questions-console"),
+    ):
+        accessible(page, name, axe_source)
+    # Answered: off the projector, marked on the phones.
+    console_item(host, "Who reviews the pair?").get_by_role(
+        "button", name=re.compile("^Mark answered")
+    ).click()
+    expect(pinned).to_be_hidden()
+    expect(item(ben, "Who reviews the pair?")).to_contain_text("Answered")
+    host.get_by_role("tab", name="Votes").click()
 
     # --- the speakers' clock: two turns, each into overtime, on every screen at once. The
     # opening statements bring the cockpit's clock panel forward by themselves.
@@ -141,6 +226,17 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
         # Five seconds later, counted by each screen itself: overtime, shown with a plus.
         expect(clock_of(page).get_by_text("Overtime")).to_be_visible()
         expect(clock_of(page).locator("[data-clock-time]")).to_have_text(re.compile(r"^\+0:\d\d$"))
+
+    # --- reactions during the first turn: taps on two phones arrive on the projector's meter
+    ada.get_by_role("button", name="Agree", exact=True).click()
+    ben.get_by_role("button", name="Agree", exact=True).click()
+    ben.get_by_role("button", name="Unclear", exact=True).click()
+    meter = projector.locator("[data-reaction-meter]")
+    expect(meter.locator('[data-meter-figure="agree"]')).to_have_text("2", timeout=METER_TIMEOUT_MS)
+    expect(meter.locator('[data-meter-figure="unclear"]')).to_have_text("1")
+    expect(meter).to_be_visible()
+    accessible(projector, "stage-reactions-projector", axe_source)
+    site.script(SEED_REACTIONS.format(slug=slug))
     clock_panel.get_by_role("button", name="Next turn").click()
     for page in screens.values():
         expect(clock_of(page)).to_contain_text(TURNS[1])
@@ -218,8 +314,22 @@ def test_the_clock_the_reveal_and_what_changed_minds(people, site, axe_source):
     for name, page in {**screens, "host": host}.items():
         assert still_loaded(page), f"{name}'s page reloaded"
 
-    # --- the recap: the turns with their lengths, and the point five switchers named
+    # --- the recap: the answered question, the turns with their lengths and their reaction
+    # totals, and the point five switchers named
     host.goto(f"/e/{slug}/summary/")
+    answered = host.get_by_role("region", name="Questions the speakers answered")
+    expect(answered.locator("[data-answered-question]")).to_have_count(1)
+    expect(answered).to_contain_text("Who reviews the pair?")
+    expect(answered).to_contain_text("Ben K.")
+    expect(answered).not_to_contain_text("Does pairing survive")  # asked, never answered
+    reactions = host.get_by_role("table", name="Reaction taps during the debate")
+    first, second = (reactions.locator("[data-reaction-window]", has_text=label) for label in TURNS)
+    # Turn one: Ada, Ben and the five; Ben alone tapped "unclear", too few to show.
+    expect(first.locator('[data-reaction-total="agree"]')).to_have_text("7")
+    expect(first.locator('[data-reaction-total="unconvinced"]')).to_have_text("0")
+    expect(first.locator('[data-reaction-total="unclear"]')).to_have_text("—")
+    for kind in ("agree", "unconvinced", "unclear"):
+        expect(second.locator(f'[data-reaction-total="{kind}"]')).to_have_text("0")
     stage = host.get_by_role("region", name="On stage")
     expect(stage).to_contain_text(POINT)
     expect(stage.locator('[data-figure="persuader-1-named"]')).to_have_text("5")

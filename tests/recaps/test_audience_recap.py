@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from debates.models import TurnRun
 from debates.models_audience import ReactionCount
-from debates.services import questions
+from debates.reaction_tally import Tally
+from debates.services import questions, reactions
 from recaps import audience
 from tests.conftest import make_attendee
 
@@ -75,7 +76,7 @@ def test_reaction_totals_show_only_behind_five_people(host_client, event):
     [window] = recap.reactions
     taps = {row.kind: row.taps for row in window.rows}
     assert taps == {"agree": 40, "unconvinced": 0, "unclear": None}
-    assert (window.start, window.end) == (AT, AT + timedelta(seconds=30))
+    assert (window.start, window.end) == (AT, AT + timedelta(seconds=15) + reactions.BUCKET)
     for body in _pages(host_client, event).values():
         assert "40" in body and "How the room reacted" in body
 
@@ -127,3 +128,37 @@ def test_an_event_without_reactions_or_listed_questions_adds_nothing(host_client
     assert not recap.shown
     for body in _pages(host_client, event).values():
         assert "How the room reacted" not in body
+
+
+def test_taps_a_few_seconds_into_a_turn_count_for_that_turn(event):
+    """A bucket counts in the turn its start falls in: with buckets of a few seconds, the taps of
+    a turn's first moments are its own, not the turn before's (issue 15's per-turn totals)."""
+    second_start = AT + timedelta(seconds=63)  # not on a bucket's edge
+    for label, start, end in (
+        ("First", AT, second_start),
+        ("Second", second_start, AT + timedelta(minutes=3)),
+    ):
+        TurnRun.objects.create(
+            event=event,
+            label=label,
+            side="for",
+            planned_seconds=60,
+            loaded_at=start,
+            started_at=start,
+            ended_at=end,
+        )
+    tally = Tally()
+    people = [make_attendee(event, f"P{i}") for i in range(5)]
+    # Five seconds in (19:01:08). With the 15-second buckets of before, that tap's bucket began
+    # at 19:01:00, in the first turn, and was counted there.
+    tap_at = second_start + timedelta(seconds=5)
+    for person in people:
+        assert tally.tap(event_id=event.pk, attendee_id=person.pk, kind="agree", at=tap_at)
+    assert tally.flush() == 5
+    by_turn = {
+        w.label: {r.kind: r.taps for r in w.rows} for w in audience.audience_recap(event).reactions
+    }
+    assert by_turn == {
+        "First": {"agree": 0, "unconvinced": 0, "unclear": 0},
+        "Second": {"agree": 5, "unconvinced": 0, "unclear": 0},
+    }
