@@ -55,10 +55,12 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Two pytest-xdist workers, one per core of the CI machine: the suite's real servers and
+# browsers wait on sockets as much as they compute. --durations: the slowest, for the log.
 test: dev-deps browser java node-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --durations=15
 
 # The quick loop while working: lint, then every test not marked slow, browser or services
 # (pyproject.toml's markers). `make test` still runs them all.

@@ -43,14 +43,16 @@ def _service_missing(name: str, url: str) -> None:
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis URL on a database of its own, flushed after the test."""
+def redis_url(worker_id) -> Iterator[str]:
+    """A Redis URL on a database of its own, flushed after the test. Each pytest-xdist worker
+    (`make test` runs two) has its own database, so one's flush never empties another's."""
     if not _reachable(TEST_REDIS_URL, 6379):
         _service_missing("Redis", TEST_REDIS_URL)
     import redis
 
     base = TEST_REDIS_URL.rsplit("/", 1)[0]
-    url = f"{base}/{secrets.randbelow(14) + 1}"
+    worker = int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
+    url = f"{base}/{worker % 15 + 1}"
     yield url
     redis.Redis.from_url(url).flushdb()
 

@@ -2,8 +2,8 @@
  *
  * Declarative: an element with data-refresh-on="type type ..." and data-refresh-url is
  * re-read (htmx GET, innerHTML) when the page's socket (live.js) brings one of those message
- * types. Refreshes are coalesced, and wait while someone is typing inside the element, so a
- * half-written point or message is never wiped; a choice made and not yet sent (a theme, a side)
+ * types. Refreshes are coalesced, and wait while someone is typing inside the element or has
+ * a confirmation open in it, so a half-written point or message is never wiped; a choice made and not yet sent (a theme, a side)
  * is put back after the refresh. Countdowns tick from their datetime; the
  * timer and the host's message are applied straight from the socket message.
  */
@@ -24,9 +24,18 @@
     return active && el.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && active.type !== "submit";
   }
 
+  // A confirmation the host has open (end the event, close a vote) would be closed under their
+  // pointer by a refresh of its panel: the refresh waits until the dialog is closed.
+  function busy(el) { return typingIn(el) || !!el.querySelector("dialog[open]"); }
+
   function refresh(el) {
     if (!document.contains(el) || !window.htmx) return;
-    if (typingIn(el)) { deferred.add(el); return; }
+    if (busy(el)) {
+      deferred.add(el);
+      // Said on the element, for whoever waits on it (tests/browser/test_cockpit.py).
+      el.dispatchEvent(new CustomEvent("refresh:deferred", { bubbles: true }));
+      return;
+    }
     refreshing.add(el);
     // The element is the request's source, so htmx queues its refreshes per element: with the
     // page's body as the source (the default), one panel's refresh replaced another's queued
@@ -95,11 +104,13 @@
     pending.set(el, setTimeout(function () { pending.delete(el); refresh(el); }, delay));
   }
 
-  document.addEventListener("focusout", function () {
+  function refreshDeferred() {
     setTimeout(function () {
-      deferred.forEach(function (el) { if (!typingIn(el)) { deferred.delete(el); refresh(el); } });
+      deferred.forEach(function (el) { if (!busy(el)) { deferred.delete(el); refresh(el); } });
     }, 0);
-  });
+  }
+  document.addEventListener("focusout", refreshDeferred);
+  document.addEventListener("close", refreshDeferred, true);  // a dialog's close does not bubble
 
   function wants(el, message) {
     var types = (el.getAttribute("data-refresh-on") || "").split(/\s+/);
