@@ -22,6 +22,16 @@ is refused before its handshake (1013); the page reconnects with backoff. Static
 sockets already open are not touched. Once shedding lets the queue drain, no more long waits are
 seen and, QUEUE_WINDOW later, everything is admitted again.
 
+Waits seen come too late in a storm, though: by the time a page has waited 10 s, the thousands
+asked for in the first seconds are all admitted and all wait minutes (a storm of 2,000 took
+315 s, half its requests abandoned after 60 s: BENCHMARKS.md). So admission is also bounded
+at the door: while MAX_IN_FLIGHT pages (OVERLOAD_MAX_IN_FLIGHT, default 48) are being served, a
+*newcomer* (a request with neither a session nor a CSRF cookie: someone's first page) is
+answered 503 at once, with a Retry-After that grows with how many were turned away lately over
+how many are served a second. Anyone already on their way (the join form's POST, the event page,
+the panels it loads, the socket) carries a cookie and goes on: the process finishes the joins it
+started before it starts new ones, and every admitted page waits about a second, not minutes.
+
 Nginx's limit_req (deploy/) bounds what one address may send; this bounds what the process
 accepts from everyone, which nginx cannot know (it does not see how busy daphne is).
 """
@@ -47,6 +57,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 QUEUE_WINDOW = 2.0  # seconds of observed waits that stand for what a newcomer faces
+RATE_WINDOW = 5.0  # seconds over which pages served and newcomers turned away are counted
+MAX_RETRY = 25  # seconds; with the jitter a shed page is back within 30 s
 MAX_BODY = 16 * 1024  # a shed POST is echoed back only if its form is this small (the join form)
 
 
@@ -73,6 +85,39 @@ class QueueDelay:
 
 # One per process: pages and socket connects wait for the same database thread.
 QUEUE = QueueDelay()
+
+
+class Recent:
+    """How many things happened in the last RATE_WINDOW seconds (per-second buckets: bounded)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.buckets: deque[list] = deque()  # [whole second, count]
+
+    def add(self) -> None:
+        second = int(self.clock())
+        if self.buckets and self.buckets[-1][0] == second:
+            self.buckets[-1][1] += 1
+        else:
+            self.buckets.append([second, 1])
+        self._trim(second)
+
+    def _trim(self, second: int) -> None:
+        while self.buckets and second - self.buckets[0][0] >= RATE_WINDOW:
+            self.buckets.popleft()
+
+    def count(self) -> int:
+        self._trim(int(self.clock()))
+        return sum(n for _second, n in self.buckets)
+
+
+def newcomer(scope: Scope) -> bool:
+    """A first page: neither a session nor a CSRF cookie (both are set by the join pages)."""
+    names = (settings.SESSION_COOKIE_NAME.encode(), settings.CSRF_COOKIE_NAME.encode())
+    for key, value in scope.get("headers", ()):
+        if key == b"cookie" and any(name + b"=" in value for name in names):
+            return False
+    return True
 
 
 def on_database_thread(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -105,12 +150,20 @@ class OverloadGuard:
         app: Callable[..., Awaitable[None]],
         *,
         shed_after: float | None = None,
+        max_in_flight: int | None = None,
         queue: QueueDelay | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.app = app
         self.shed_after = settings.OVERLOAD_SHED_AFTER if shed_after is None else shed_after
+        self.max_in_flight = (
+            settings.OVERLOAD_MAX_IN_FLIGHT if max_in_flight is None else max_in_flight
+        )
         self.queue = queue if queue is not None else QUEUE
         self.shed = 0  # requests answered early since the process started
+        self.in_flight = 0  # pages being served now
+        self.served = Recent(clock)
+        self.turned_away = Recent(clock)
         # For drills and the browser test: answer the first N GET and the first N POST page
         # requests early, however idle.
         self.drill = {"GET": settings.OVERLOAD_DRILL_FIRST, "POST": settings.OVERLOAD_DRILL_FIRST}
@@ -129,16 +182,34 @@ class OverloadGuard:
             return
         wait = self.queue.expected_wait()
         drill = self.drill.get(scope.get("method", ""), 0) > 0
-        if drill or wait > self.shed_after:
+        full = 0 < self.max_in_flight <= self.in_flight and newcomer(scope)
+        if drill or full or wait > self.shed_after:
             if drill:
                 self.drill[scope["method"]] -= 1
             self.shed += 1
-            await self._answer_early(scope, receive, send, wait, drill=drill)
+            # Back when the queue should have drained (half the wait seen: it drains while they
+            # are away), or when the newcomers turned away lately could be served.
+            back_in = wait / 2
+            if full:
+                self.turned_away.add()
+                back_in = max(back_in, self.drain_seconds())
+            await self._answer_early(scope, receive, send, back_in, drill=drill)
             return
-        await self.app(scope, receive, send)
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            self.served.add()
+
+    def drain_seconds(self) -> float:
+        """About when the newcomers turned away lately could be served: their number over the
+        pages served a second (each joins with a few pages, and they come back spread out)."""
+        per_second = max(self.served.count() / RATE_WINDOW, 1.0)
+        return self.turned_away.count() / per_second
 
     async def _answer_early(
-        self, scope: Scope, receive: Receive, send: Send, wait: float, *, drill: bool = False
+        self, scope: Scope, receive: Receive, send: Send, back_in: float, *, drill: bool = False
     ) -> None:
         body = b""
         while True:  # the form, to send back (only a small one: the join form)
@@ -146,8 +217,8 @@ class OverloadGuard:
             body += message.get("body", b"")
             if not message.get("more_body") or len(body) > MAX_BODY:
                 break
-        # Back when the queue should have drained, spread over a few seconds; never past 30 s.
-        retry = 2 if drill else int(min(25, max(2, wait / 2)) + random.uniform(0, 5))
+        # Spread over a few seconds, so a venue's retries do not come back at once; within 30 s.
+        retry = 2 if drill else int(min(MAX_RETRY, max(2, back_in)) + random.uniform(0, 5))
         page = shed_page(scope, body if len(body) <= MAX_BODY else b"", retry)
         await send(
             {

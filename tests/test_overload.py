@@ -55,8 +55,11 @@ class App:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-async def call(guard, method: str, path: str, body: bytes = b"", query: bytes = b""):
+async def call(
+    guard, method: str, path: str, body: bytes = b"", query: bytes = b"", cookie: bytes = b""
+):
     scope = {"type": "http", "method": method, "path": path, "query_string": query}
+    scope["headers"] = [(b"cookie", cookie)] if cookie else []
     sent: list[dict] = []
 
     async def receive():
@@ -194,3 +197,72 @@ async def test_every_page_records_how_long_it_waited_for_the_database_thread():
     await django_asgi_app(scope, receive, send)
     assert sent[0]["status"] == 200
     assert len(QUEUE.samples) == before + 1 and QUEUE.samples[-1][1] >= 0
+
+
+class Held(App):
+    """Pages that stay in flight (being served) until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope, receive, send):
+        self.calls.append(scope["path"])
+        await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def fill(guard: OverloadGuard, app: Held, n: int) -> list[asyncio.Task]:
+    pages = [asyncio.create_task(call(guard, "GET", "/join/")) for _ in range(n)]
+    while len(app.calls) < n:
+        await asyncio.sleep(0)
+    return pages
+
+
+@pytest.mark.asyncio
+async def test_while_the_process_is_full_a_newcomer_waits_outside_and_anyone_on_their_way_goes_on():
+    app = Held()
+    guard = OverloadGuard(app, shed_after=10, max_in_flight=2)
+    pages = await fill(guard, app, 2)
+    assert guard.in_flight == 2
+    # Someone's first page (no cookie): 503 at once, with the page that tries again.
+    status, headers, body = await call(guard, "GET", "/j/ABC123/")
+    assert status == 503 and 2 <= int(headers["retry-after"]) <= 30 and "joining" in body.lower()
+    # Someone on their way (the join form they were given set the CSRF cookie; the event page
+    # comes with the session): served, however full.
+    on_their_way = [
+        asyncio.create_task(call(guard, "POST", "/join/", body=b"a=1", cookie=b"csrftoken=t")),
+        asyncio.create_task(call(guard, "GET", "/e/x/", cookie=b"theme=1; sessionid=s")),
+    ]
+    while len(app.calls) < 4:
+        await asyncio.sleep(0)
+    app.release.set()
+    assert [page[0] for page in await asyncio.gather(*pages, *on_their_way)] == [200] * 4
+    assert guard.in_flight == 0 and guard.shed == 1
+    assert (await call(guard, "GET", "/j/ABC123/"))[0] == 200  # room again
+
+
+@pytest.mark.asyncio
+async def test_the_more_newcomers_wait_outside_the_later_they_are_asked_back():
+    clock = Clock()
+    app = Held()
+    guard = OverloadGuard(app, shed_after=10, max_in_flight=1, clock=clock)
+    for _ in range(5):  # five pages served in the last five seconds: one a second
+        guard.served.add()
+    pages = await fill(guard, app, 1)
+    first = int((await call(guard, "GET", "/join/"))[1]["retry-after"])
+    for _ in range(40):
+        await call(guard, "GET", "/join/")
+    last = int((await call(guard, "GET", "/join/"))[1]["retry-after"])
+    # One turned away, one page a second: back in 2 s (plus up to 5 s of jitter). Forty-two
+    # turned away: as long as the bound allows, 25 s, jittered, and never past 30 s.
+    assert 2 <= first < 7 and 25 <= last < 30
+    clock.now += 10  # the crowd served or gone: a newcomer is asked back soon again
+    app.release.set()
+    await asyncio.gather(*pages)
+    app.release, app.calls = asyncio.Event(), []
+    pages = await fill(guard, app, 1)  # full again, with nobody turned away lately
+    assert int((await call(guard, "GET", "/join/"))[1]["retry-after"]) < 7
+    app.release.set()
+    await asyncio.gather(*pages)
