@@ -237,6 +237,14 @@ class Server:
                 proc.wait()
         for daphne in self.daphne:
             daphne.stop()
+        for daphne in self.daphne:
+            # The work directory goes with the cleanup: a log with failures in it is kept.
+            if errors := daphne.errors():
+                kept = Path(tempfile.gettempdir()) / f"pb-bench-{daphne.name}-{int(time.time())}.log"
+                shutil.copy(daphne.log_path, kept)
+                sys.stderr.write(
+                    f"[bench] {daphne.name} logged {len(errors)} failure lines; log kept: {kept}\n"
+                )
         for fn in reversed(self._cleanup):
             fn()
 

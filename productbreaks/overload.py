@@ -25,12 +25,17 @@ seen and, QUEUE_WINDOW later, everything is admitted again.
 Waits seen come too late in a storm, though: by the time a page has waited 10 s, the thousands
 asked for in the first seconds are all admitted and all wait minutes (a storm of 2,000 took
 315 s, half its requests abandoned after 60 s: BENCHMARKS.md). So admission is also bounded
-at the door: while MAX_IN_FLIGHT pages (OVERLOAD_MAX_IN_FLIGHT, default 48) are being served, a
-*newcomer* (a request with neither a session nor a CSRF cookie: someone's first page) is
-answered 503 at once, with a Retry-After that grows with how many were turned away lately over
-how many are served a second. Anyone already on their way (the join form's POST, the event page,
-the panels it loads, the socket) carries a cookie and goes on: the process finishes the joins it
-started before it starts new ones, and every admitted page waits about a second, not minutes.
+at the door. While MAX_IN_FLIGHT pages (OVERLOAD_MAX_IN_FLIGHT, default 48) are being served, a
+*newcomer* (a request with neither a session nor a CSRF cookie: someone's first page) waits
+outside, in line, costing nothing but a future; anyone already on their way (the join form's
+POST, the event page, the panels it loads, the socket) carries a cookie and goes straight in, so
+the process finishes the joins it started before it starts new ones. The line is as long as
+newcomers can be let in within QUEUE_WAIT seconds (OVERLOAD_QUEUE_WAIT, default 20) at the rate
+they were let in lately; past that, a newcomer is answered 503 at once, with a Retry-After of
+about the time the line needs. Waiting in line instead of being sent away keeps the process busy
+with joins, not with answering retries (a first version sent everyone beyond the bound away:
+4,901 answers of 503 in a storm of 2,000, and the process idle a fifth of the time while they
+were away).
 
 Nginx's limit_req (deploy/) bounds what one address may send; this bounds what the process
 accepts from everyone, which nginx cannot know (it does not see how busy daphne is).
@@ -38,6 +43,7 @@ accepts from everyone, which nginx cannot know (it does not see how busy daphne 
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections import deque
@@ -57,7 +63,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 QUEUE_WINDOW = 2.0  # seconds of observed waits that stand for what a newcomer faces
-RATE_WINDOW = 5.0  # seconds over which pages served and newcomers turned away are counted
+RATE_WINDOW = 5.0  # seconds over which newcomers let in are counted
+MIN_RATE = 5.0  # newcomers let in a second, assumed at least (a process just started knows none)
 MAX_RETRY = 25  # seconds; with the jitter a shed page is back within 30 s
 MAX_BODY = 16 * 1024  # a shed POST is echoed back only if its form is this small (the join form)
 
@@ -151,6 +158,7 @@ class OverloadGuard:
         *,
         shed_after: float | None = None,
         max_in_flight: int | None = None,
+        queue_wait: float | None = None,
         queue: QueueDelay | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
@@ -160,10 +168,11 @@ class OverloadGuard:
             settings.OVERLOAD_MAX_IN_FLIGHT if max_in_flight is None else max_in_flight
         )
         self.queue = queue if queue is not None else QUEUE
+        self.queue_wait = settings.OVERLOAD_QUEUE_WAIT if queue_wait is None else queue_wait
         self.shed = 0  # requests answered early since the process started
-        self.in_flight = 0  # pages being served now
-        self.served = Recent(clock)
-        self.turned_away = Recent(clock)
+        self.in_flight = 0  # pages being served now (and places kept for those called in)
+        self.line: deque[asyncio.Future] = deque()  # newcomers waiting to be let in, in order
+        self.let_in = Recent(clock)  # newcomers let in lately
         # For drills and the browser test: answer the first N GET and the first N POST page
         # requests early, however idle.
         self.drill = {"GET": settings.OVERLOAD_DRILL_FIRST, "POST": settings.OVERLOAD_DRILL_FIRST}
@@ -182,31 +191,59 @@ class OverloadGuard:
             return
         wait = self.queue.expected_wait()
         drill = self.drill.get(scope.get("method", ""), 0) > 0
-        full = 0 < self.max_in_flight <= self.in_flight and newcomer(scope)
-        if drill or full or wait > self.shed_after:
+        back_in = wait / 2  # the queue drains while they are away
+        line_too_long = False
+        if self.max_in_flight and newcomer(scope) and not self._room_now():
+            line_wait = (len(self.line) + 1) / self.newcomer_rate()
+            line_too_long = line_wait > self.queue_wait
+            back_in = max(back_in, line_wait)
+        if drill or line_too_long or wait > self.shed_after:
             if drill:
                 self.drill[scope["method"]] -= 1
             self.shed += 1
-            # Back when the queue should have drained (half the wait seen: it drains while they
-            # are away), or when the newcomers turned away lately could be served.
-            back_in = wait / 2
-            if full:
-                self.turned_away.add()
-                back_in = max(back_in, self.drain_seconds())
             await self._answer_early(scope, receive, send, back_in, drill=drill)
             return
-        self.in_flight += 1
+        if self.max_in_flight and newcomer(scope):
+            await self._enter()
+        else:
+            self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight -= 1
-            self.served.add()
+            self._leave()
 
-    def drain_seconds(self) -> float:
-        """About when the newcomers turned away lately could be served: their number over the
-        pages served a second (each joins with a few pages, and they come back spread out)."""
-        per_second = max(self.served.count() / RATE_WINDOW, 1.0)
-        return self.turned_away.count() / per_second
+    def _room_now(self) -> bool:
+        return self.in_flight < self.max_in_flight and not self.line
+
+    def newcomer_rate(self) -> float:
+        return max(self.let_in.count() / RATE_WINDOW, MIN_RATE)
+
+    async def _enter(self) -> None:
+        """A newcomer's way in: at once while there is room, else in line until called in
+        (the caller keeps the place: in_flight counts it)."""
+        if self._room_now():
+            self.in_flight += 1
+            self.let_in.add()
+            return
+        called = asyncio.get_running_loop().create_future()
+        self.line.append(called)
+        try:
+            await called
+        except asyncio.CancelledError:
+            if called.done() and not called.cancelled():
+                self._leave()  # called in just as it went: give the place to the next
+            elif called in self.line:
+                self.line.remove(called)
+            raise
+
+    def _leave(self) -> None:
+        self.in_flight -= 1
+        while self.line and self.in_flight < self.max_in_flight:
+            called = self.line.popleft()
+            if not called.done():
+                self.in_flight += 1
+                self.let_in.add()
+                called.set_result(None)
 
     async def _answer_early(
         self, scope: Scope, receive: Receive, send: Send, back_in: float, *, drill: bool = False

@@ -203,9 +203,11 @@ if SERVE_STATIC:
 # GET and N POST page requests of a process whatever the load (fire drills, the browser test).
 OVERLOAD_SHED_AFTER = float(os.environ.get("OVERLOAD_SHED_AFTER", "10"))
 OVERLOAD_DRILL_FIRST = int(os.environ.get("OVERLOAD_DRILL_FIRST", "0"))
-# While this many pages are being served by one process, a newcomer's first page is answered
-# 503 at once (productbreaks/overload.py); 0 turns the bound off.
+# While this many pages are being served by one process, a newcomer's first page waits in line,
+# for up to QUEUE_WAIT seconds as estimated, else is answered 503 at once
+# (productbreaks/overload.py); 0 turns the bound off.
 OVERLOAD_MAX_IN_FLIGHT = int(os.environ.get("OVERLOAD_MAX_IN_FLIGHT", "48"))
+OVERLOAD_QUEUE_WAIT = float(os.environ.get("OVERLOAD_QUEUE_WAIT", "20"))
 
 # Attendees have no account: the session carries their secret, for a long evening and a recap.
 # Read through the cache (locmem in one process, Redis with REDIS_URL), written to both: a page

@@ -220,49 +220,63 @@ async def fill(guard: OverloadGuard, app: Held, n: int) -> list[asyncio.Task]:
     return pages
 
 
+async def settle(guard: OverloadGuard, app: Held, *, reached: int, in_line: int) -> None:
+    """Lets the tasks run until `reached` pages got to the app and `in_line` wait outside."""
+    for _ in range(1000):
+        if len(app.calls) == reached and len(guard.line) == in_line:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError((len(app.calls), len(guard.line)))
+
+
 @pytest.mark.asyncio
-async def test_while_the_process_is_full_a_newcomer_waits_outside_and_anyone_on_their_way_goes_on():
+async def test_while_the_process_is_full_a_newcomer_waits_in_line_and_anyone_on_their_way_goes_on():
     app = Held()
-    guard = OverloadGuard(app, shed_after=10, max_in_flight=2)
+    guard = OverloadGuard(app, shed_after=10, max_in_flight=2, queue_wait=20)
     pages = await fill(guard, app, 2)
-    assert guard.in_flight == 2
-    # Someone's first page (no cookie): 503 at once, with the page that tries again.
-    status, headers, body = await call(guard, "GET", "/j/ABC123/")
-    assert status == 503 and 2 <= int(headers["retry-after"]) <= 30 and "joining" in body.lower()
+    # Someone's first page (no cookie) waits outside: Django has not seen it.
+    newcomer = asyncio.create_task(call(guard, "GET", "/j/ABC123/"))
+    await settle(guard, app, reached=2, in_line=1)
     # Someone on their way (the join form they were given set the CSRF cookie; the event page
-    # comes with the session): served, however full.
+    # comes with the session) goes straight in, however full.
     on_their_way = [
         asyncio.create_task(call(guard, "POST", "/join/", body=b"a=1", cookie=b"csrftoken=t")),
         asyncio.create_task(call(guard, "GET", "/e/x/", cookie=b"theme=1; sessionid=s")),
     ]
-    while len(app.calls) < 4:
-        await asyncio.sleep(0)
-    app.release.set()
-    assert [page[0] for page in await asyncio.gather(*pages, *on_their_way)] == [200] * 4
-    assert guard.in_flight == 0 and guard.shed == 1
-    assert (await call(guard, "GET", "/j/ABC123/"))[0] == 200  # room again
+    await settle(guard, app, reached=4, in_line=1)
+    app.release.set()  # pages finish: the newcomer is called in, and served
+    results = await asyncio.gather(*pages, *on_their_way, newcomer)
+    assert [page[0] for page in results] == [200] * 5
+    assert app.calls[-1] == "/j/ABC123/"
+    assert guard.in_flight == 0 and guard.shed == 0 and not guard.line
 
 
 @pytest.mark.asyncio
-async def test_the_more_newcomers_wait_outside_the_later_they_are_asked_back():
-    clock = Clock()
+async def test_a_line_longer_than_the_wait_allowed_sends_the_next_newcomer_away_for_that_long():
     app = Held()
-    guard = OverloadGuard(app, shed_after=10, max_in_flight=1, clock=clock)
-    for _ in range(5):  # five pages served in the last five seconds: one a second
-        guard.served.add()
+    guard = OverloadGuard(app, shed_after=10, max_in_flight=1, queue_wait=4, clock=Clock())
     pages = await fill(guard, app, 1)
-    first = int((await call(guard, "GET", "/join/"))[1]["retry-after"])
-    for _ in range(40):
-        await call(guard, "GET", "/join/")
-    last = int((await call(guard, "GET", "/join/"))[1]["retry-after"])
-    # One turned away, one page a second: back in 2 s (plus up to 5 s of jitter). Forty-two
-    # turned away: as long as the bound allows, 25 s, jittered, and never past 30 s.
-    assert 2 <= first < 7 and 25 <= last < 30
-    clock.now += 10  # the crowd served or gone: a newcomer is asked back soon again
+    # Nothing let in lately: five newcomers a second are assumed, so twenty fit in 4 s.
+    pages += [asyncio.create_task(call(guard, "GET", "/join/")) for _ in range(20)]
+    await settle(guard, app, reached=1, in_line=20)
+    status, headers, body = await call(guard, "GET", "/j/ABC123/")
+    # The 21st would wait 4.2 s: sent away at once, back in about that (plus up to 5 s).
+    assert status == 503 and 4 <= int(headers["retry-after"]) < 10
+    assert "joining" in body.lower() and guard.shed == 1
     app.release.set()
-    await asyncio.gather(*pages)
-    app.release, app.calls = asyncio.Event(), []
-    pages = await fill(guard, app, 1)  # full again, with nobody turned away lately
-    assert int((await call(guard, "GET", "/join/"))[1]["retry-after"]) < 7
+    assert [page[0] for page in await asyncio.gather(*pages)] == [200] * 21
+    assert guard.in_flight == 0 and not guard.line
+
+
+@pytest.mark.asyncio
+async def test_a_newcomer_who_leaves_the_line_gives_their_place_to_the_next():
+    app = Held()
+    guard = OverloadGuard(app, shed_after=10, max_in_flight=1, queue_wait=20)
+    pages = await fill(guard, app, 1)
+    gone, stays = (asyncio.create_task(call(guard, "GET", f"/j/{n}/")) for n in ("gone", "stays"))
+    await settle(guard, app, reached=1, in_line=2)
+    gone.cancel()  # the phone gave up
+    await settle(guard, app, reached=1, in_line=1)
     app.release.set()
-    await asyncio.gather(*pages)
+    assert [page[0] for page in await asyncio.gather(*pages, stays)] == [200, 200]
+    assert app.calls == ["/join/", "/j/stays/"] and guard.in_flight == 0
