@@ -29,13 +29,15 @@ at the door. While MAX_IN_FLIGHT pages (OVERLOAD_MAX_IN_FLIGHT, default 48) are 
 *newcomer* (a request with neither a session nor a CSRF cookie: someone's first page) waits
 outside, in line, costing nothing but a future; anyone already on their way (the join form's
 POST, the event page, the panels it loads, the socket) carries a cookie and goes straight in, so
-the process finishes the joins it started before it starts new ones. The line is as long as
-newcomers can be let in within QUEUE_WAIT seconds (OVERLOAD_QUEUE_WAIT, default 20) at the rate
-they were let in lately; past that, a newcomer is answered 503 at once, with a Retry-After of
-about the time the line needs. Waiting in line instead of being sent away keeps the process busy
-with joins, not with answering retries (a first version sent everyone beyond the bound away:
-4,901 answers of 503 in a storm of 2,000, and the process idle a fifth of the time while they
-were away).
+the process finishes the joins it started before it starts new ones. A newcomer not let in
+within QUEUE_WAIT seconds (OVERLOAD_QUEUE_WAIT, default 20) is answered 503 with a short
+Retry-After and comes back (so no request waits more than about 20 s); a line of MAX_LINE
+people sends the next away at once. Waiting in line rather than being sent away keeps the
+process busy with joins, not with answering retries. Two designs measured first (BENCHMARKS.md):
+sending everyone beyond the bound away answered 4,901 requests with 503 in a storm of 2,000, and
+the process sat idle a fifth of the time while they were away; a line as long as the recent
+rate could serve in 20 s guessed the rate low after a quiet spell, sent 1,229 away for 20 s,
+and the process sat idle a quarter of the time.
 
 Nginx's limit_req (deploy/) bounds what one address may send; this bounds what the process
 accepts from everyone, which nginx cannot know (it does not see how busy daphne is).
@@ -63,8 +65,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 QUEUE_WINDOW = 2.0  # seconds of observed waits that stand for what a newcomer faces
-RATE_WINDOW = 5.0  # seconds over which newcomers let in are counted
-MIN_RATE = 5.0  # newcomers let in a second, assumed at least (a process just started knows none)
+MAX_LINE = 10_000  # newcomers in line in one process (a future each); the next is sent away
 MAX_RETRY = 25  # seconds; with the jitter a shed page is back within 30 s
 MAX_BODY = 16 * 1024  # a shed POST is echoed back only if its form is this small (the join form)
 
@@ -92,30 +93,6 @@ class QueueDelay:
 
 # One per process: pages and socket connects wait for the same database thread.
 QUEUE = QueueDelay()
-
-
-class Recent:
-    """How many things happened in the last RATE_WINDOW seconds (per-second buckets: bounded)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.buckets: deque[list] = deque()  # [whole second, count]
-
-    def add(self) -> None:
-        second = int(self.clock())
-        if self.buckets and self.buckets[-1][0] == second:
-            self.buckets[-1][1] += 1
-        else:
-            self.buckets.append([second, 1])
-        self._trim(second)
-
-    def _trim(self, second: int) -> None:
-        while self.buckets and second - self.buckets[0][0] >= RATE_WINDOW:
-            self.buckets.popleft()
-
-    def count(self) -> int:
-        self._trim(int(self.clock()))
-        return sum(n for _second, n in self.buckets)
 
 
 def newcomer(scope: Scope) -> bool:
@@ -160,7 +137,6 @@ class OverloadGuard:
         max_in_flight: int | None = None,
         queue_wait: float | None = None,
         queue: QueueDelay | None = None,
-        clock: Callable[[], float] = time.monotonic,
     ):
         self.app = app
         self.shed_after = settings.OVERLOAD_SHED_AFTER if shed_after is None else shed_after
@@ -172,7 +148,6 @@ class OverloadGuard:
         self.shed = 0  # requests answered early since the process started
         self.in_flight = 0  # pages being served now (and places kept for those called in)
         self.line: deque[asyncio.Future] = deque()  # newcomers waiting to be let in, in order
-        self.let_in = Recent(clock)  # newcomers let in lately
         # For drills and the browser test: answer the first N GET and the first N POST page
         # requests early, however idle.
         self.drill = {"GET": settings.OVERLOAD_DRILL_FIRST, "POST": settings.OVERLOAD_DRILL_FIRST}
@@ -191,20 +166,20 @@ class OverloadGuard:
             return
         wait = self.queue.expected_wait()
         drill = self.drill.get(scope.get("method", ""), 0) > 0
-        back_in = wait / 2  # the queue drains while they are away
-        line_too_long = False
-        if self.max_in_flight and newcomer(scope) and not self._room_now():
-            line_wait = (len(self.line) + 1) / self.newcomer_rate()
-            line_too_long = line_wait > self.queue_wait
-            back_in = max(back_in, line_wait)
-        if drill or line_too_long or wait > self.shed_after:
+        line_full = len(self.line) >= MAX_LINE
+        if drill or wait > self.shed_after or (line_full and newcomer(scope)):
             if drill:
                 self.drill[scope["method"]] -= 1
-            self.shed += 1
+            # Back when the queue should have drained (half the wait seen: it drains while they
+            # are away), or when the line has moved on.
+            back_in = self.queue_wait if line_full else wait / 2
             await self._answer_early(scope, receive, send, back_in, drill=drill)
             return
         if self.max_in_flight and newcomer(scope):
-            await self._enter()
+            if not await self._enter():
+                # Not let in within QUEUE_WAIT: back soon, to the end of the line.
+                await self._answer_early(scope, receive, send, 0)
+                return
         else:
             self.in_flight += 1
         try:
@@ -212,29 +187,30 @@ class OverloadGuard:
         finally:
             self._leave()
 
-    def _room_now(self) -> bool:
-        return self.in_flight < self.max_in_flight and not self.line
-
-    def newcomer_rate(self) -> float:
-        return max(self.let_in.count() / RATE_WINDOW, MIN_RATE)
-
-    async def _enter(self) -> None:
+    async def _enter(self) -> bool:
         """A newcomer's way in: at once while there is room, else in line until called in
-        (the caller keeps the place: in_flight counts it)."""
-        if self._room_now():
+        (the caller keeps the place: in_flight counts it). False: not within QUEUE_WAIT."""
+        if self.in_flight < self.max_in_flight and not self.line:
             self.in_flight += 1
-            self.let_in.add()
-            return
+            return True
         called = asyncio.get_running_loop().create_future()
         self.line.append(called)
         try:
-            await called
+            await asyncio.wait_for(asyncio.shield(called), self.queue_wait)
+        except TimeoutError:
+            if called.done():
+                return True  # called in just as the wait ended: in it goes
+            called.cancel()
+            self.line.remove(called)
+            return False
         except asyncio.CancelledError:
-            if called.done() and not called.cancelled():
-                self._leave()  # called in just as it went: give the place to the next
-            elif called in self.line:
+            if called.done():
+                self._leave()  # called in just as the client went: the place goes on
+            else:
+                called.cancel()
                 self.line.remove(called)
             raise
+        return True
 
     def _leave(self) -> None:
         self.in_flight -= 1
@@ -242,12 +218,12 @@ class OverloadGuard:
             called = self.line.popleft()
             if not called.done():
                 self.in_flight += 1
-                self.let_in.add()
                 called.set_result(None)
 
     async def _answer_early(
         self, scope: Scope, receive: Receive, send: Send, back_in: float, *, drill: bool = False
     ) -> None:
+        self.shed += 1
         body = b""
         while True:  # the form, to send back (only a small one: the join form)
             message = await receive()

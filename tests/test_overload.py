@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from django.test import override_settings
 
+from productbreaks import overload
 from productbreaks.overload import QUEUE_WINDOW, OverloadGuard, QueueDelay
 
 
@@ -252,19 +253,35 @@ async def test_while_the_process_is_full_a_newcomer_waits_in_line_and_anyone_on_
 
 
 @pytest.mark.asyncio
-async def test_a_line_longer_than_the_wait_allowed_sends_the_next_newcomer_away_for_that_long():
+async def test_a_newcomer_not_let_in_within_the_wait_allowed_is_asked_back_soon():
     app = Held()
-    guard = OverloadGuard(app, shed_after=10, max_in_flight=1, queue_wait=4, clock=Clock())
+    guard = OverloadGuard(app, shed_after=10, max_in_flight=1, queue_wait=0.05)
     pages = await fill(guard, app, 1)
-    # Nothing let in lately: five newcomers a second are assumed, so twenty fit in 4 s.
-    pages += [asyncio.create_task(call(guard, "GET", "/join/")) for _ in range(20)]
-    await settle(guard, app, reached=1, in_line=20)
     status, headers, body = await call(guard, "GET", "/j/ABC123/")
-    # The 21st would wait 4.2 s: sent away at once, back in about that (plus up to 5 s).
-    assert status == 503 and 4 <= int(headers["retry-after"]) < 10
-    assert "joining" in body.lower() and guard.shed == 1
+    # Not let in within the wait allowed: 503, back in 2 s (plus up to 5 s of jitter).
+    assert status == 503 and 2 <= int(headers["retry-after"]) < 7
+    assert "joining" in body.lower() and guard.shed == 1 and not guard.line
     app.release.set()
-    assert [page[0] for page in await asyncio.gather(*pages)] == [200] * 21
+    assert [page[0] for page in await asyncio.gather(*pages)] == [200]
+    assert guard.in_flight == 0
+    assert (await call(guard, "GET", "/j/ABC123/"))[0] == 200  # room again
+
+
+@pytest.mark.asyncio
+async def test_a_full_line_sends_the_next_newcomer_away_at_once(monkeypatch):
+    monkeypatch.setattr(overload, "MAX_LINE", 3)
+    app = Held()
+    guard = OverloadGuard(app, shed_after=10, max_in_flight=1, queue_wait=20)
+    pages = await fill(guard, app, 1)
+    pages += [asyncio.create_task(call(guard, "GET", "/join/")) for _ in range(3)]
+    await settle(guard, app, reached=1, in_line=3)
+    status, headers, _ = await call(guard, "GET", "/j/ABC123/")
+    assert status == 503 and 20 <= int(headers["retry-after"]) < 26  # the line's wait
+    # Someone on their way is never sent away by the line.
+    on_their_way = asyncio.create_task(call(guard, "GET", "/e/x/", cookie=b"sessionid=s"))
+    await settle(guard, app, reached=2, in_line=3)
+    app.release.set()
+    assert [page[0] for page in await asyncio.gather(*pages, on_their_way)] == [200] * 5
     assert guard.in_flight == 0 and not guard.line
 
 
