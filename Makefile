@@ -7,13 +7,14 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test check lint migrate seed static venv dev-deps browser java node-deps clean bench
+.PHONY: help run test check lint migrate seed static venv dev-deps browser java node-deps clean bench soak
 
 help:
 	@echo "make run    install, migrate, seed the demo event and serve it on http://$(HOST):$(PORT)/"
 	@echo "make test   ruff and the whole pytest suite"
 	@echo "make check  ruff and the fast tests (no slow, browser or services marker): a few minutes"
 	@echo "make bench  the benchmark harness: make bench SCENARIO=sockets [ARGS=--cluster] (BENCHMARKS.md)"
+	@echo "make soak   the browser end-to-end and fault tests RUNS=10 times in a row"
 
 # Finds a Python >= 3.12 (PATH first, then pyenv) and builds .venv with it.
 $(VENV)/.created:
@@ -68,6 +69,11 @@ check: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -q -n 2 -m "not slow and not browser and not services"
+
+# The browser end-to-end scenarios and the fault tests RUNS times in a row (scripts/soak).
+RUNS ?= 10
+soak: dev-deps browser java node-deps
+	scripts/soak $(RUNS)
 
 # Browser tests drive Debian's Chromium; a browser a tool downloads cannot be fetched here.
 browser:

@@ -240,7 +240,9 @@ class Server:
         for daphne in self.daphne:
             # The work directory goes with the cleanup: a log with failures in it is kept.
             if errors := daphne.errors():
-                kept = Path(tempfile.gettempdir()) / f"pb-bench-{daphne.name}-{int(time.time())}.log"
+                kept = (
+                    Path(tempfile.gettempdir()) / f"pb-bench-{daphne.name}-{int(time.time())}.log"
+                )
                 shutil.copy(daphne.log_path, kept)
                 sys.stderr.write(
                     f"[bench] {daphne.name} logged {len(errors)} failure lines; log kept: {kept}\n"
