@@ -4,8 +4,8 @@ The crowd acts like people on the night, at a human pace the host chose (debates
 rehearsal: so many people over so many minutes). They arrive over the first half of the
 rehearsal (events.services.attendee_join), vote soon after a poll opens (voting.votes_cast_batch,
 the socket writer's path), go to their breakout room (rounds.room_arrive), add a point or two
-and upvote other people's (points), and whatever other features plug in (CROWD_ACTIONS, e.g.
-asking a question). So the console, the projector and every phone move as they will for real.
+and upvote other people's (points), ask the speakers a question now and then and upvote others'
+(questions), and whatever other features plug in (CROWD_ACTIONS). So the console, the projector and every phone move as they will for real.
 
 `crowd_step` is one step, sync and deterministic given its `now` and `rng`: tests drive a whole
 rehearsal in a few calls. In a server, `crowd_run` steps every STEP_SECONDS as a task on the
@@ -46,7 +46,8 @@ from debates.models import (
     RoomMember,
     Vote,
 )
-from debates.services import points, rounds, voting
+from debates.models_audience import Question, QuestionStatus, QuestionUpvote
+from debates.services import points, questions, rounds, voting
 from debates.services.rehearsal import rehearsal_step_done
 from events.models import Attendee, Event, Phase, Side
 from events.services import attendee_join
@@ -63,12 +64,14 @@ VOTE_AFTER = 20.0
 POINT_EVERY = 120.0
 UPVOTE_EVERY = 60.0
 POINTS_EACH = 2
+QUESTION_EVERY = 600.0  # one person in ten asks within ten minutes or so
+QUESTION_UPVOTE_EVERY = 120.0
 
 ActionError = (ValidationError, ObjectDoesNotExist, IntegrityError, voting.VoteRefused)
 
 # Other features' simulated actions, run at every step:
 # `action(event=, crowd=, seconds=, rng=)`, with `crowd` the simulated attendees present and
-# `seconds` since the last step. E.g. questions: each asks one now and then.
+# `seconds` since the last step.
 CROWD_ACTIONS: list[Callable[..., None]] = []
 
 NAMES = (
@@ -89,6 +92,15 @@ POINT_TEXTS = {
         "Experienced people do it already without the ritual.",
     ),
 }
+
+
+QUESTION_TEXTS = (
+    "What would change your mind tonight?",
+    "Has anyone measured this, or is it all stories?",
+    "Does the answer change for a team of three?",
+    "What does it cost to try it for a month?",
+    "Which side has the burden of proof here?",
+)
 
 
 def _chance(seconds: float, every: float) -> float:
@@ -227,6 +239,34 @@ def _discuss(crowd: list[Attendee], event: Event, seconds: float, rng: random.Ra
             continue  # the round ended or the rehearsal was reset meanwhile
 
 
+def _ask(crowd: list[Attendee], event: Event, seconds: float, rng: random.Random) -> None:
+    """Now and then one of them asks the speakers a question (one each at most, some under
+    their name), and they upvote the others' on the list."""
+    if event.phase in (Phase.LOBBY, Phase.ENDED):
+        return
+    listed = list(Question.objects.filter(event=event, status=QuestionStatus.VISIBLE))
+    asked = set(Question.objects.filter(event=event).values_list("author_id", flat=True))
+    upvoted = set(
+        QuestionUpvote.objects.filter(question__event=event).values_list(
+            "question_id", "attendee_id"
+        )
+    )
+    for person in crowd:
+        try:
+            if person.pk not in asked and rng.random() < _chance(seconds, QUESTION_EVERY):
+                name = person.display_name if rng.random() < 0.5 else ""
+                questions.question_ask(
+                    event=event, attendee=person, text=rng.choice(QUESTION_TEXTS), name=name
+                )
+            others = [
+                q for q in listed if q.author_id != person.pk and (q.pk, person.pk) not in upvoted
+            ]
+            if others and rng.random() < _chance(seconds, QUESTION_UPVOTE_EVERY):
+                questions.question_upvote(question=rng.choice(others), attendee=person)
+        except ActionError:
+            continue
+
+
 def crowd_step(*, rehearsal_id: int, rng: random.Random, now: datetime | None = None) -> bool:
     """One step of the crowd at `now`; False once the rehearsal is stopped, reset or over."""
     now = now or timezone.now()
@@ -240,6 +280,7 @@ def crowd_step(*, rehearsal_id: int, rng: random.Random, now: datetime | None = 
     crowd = _arrive(rehearsal, event, now)
     _vote(crowd, event, seconds, rng)
     _discuss(crowd, event, seconds, rng)
+    _ask(crowd, event, seconds, rng)
     for action in CROWD_ACTIONS:
         try:
             action(event=event, crowd=crowd, seconds=seconds, rng=rng)

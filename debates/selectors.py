@@ -37,6 +37,8 @@ from debates.models import (
     Takeaway,
     Vote,
 )
+from debates.models_audience import Question, ReactionCount
+from debates.models_stage import TurnRun
 from debates.room_mix import MIX_LABELS, NOT_VOTED, TOO_SMALL
 from events.models import Attendee, Event, Phase, Side, SpeakerRole, Theme
 
@@ -441,10 +443,12 @@ def rehearsal_current(*, event_id: int) -> Rehearsal | None:
 def event_is_draft(*, event: Event) -> bool:
     """Whether nothing has happened at the event yet, so a rehearsal can run on it and its
     reset take it back exactly here: in the lobby, never published, nobody joined, and no
-    poll, room, point, takeaway or set-aside. One query (none outside the lobby)."""
+    poll, room, point, takeaway or set-aside, no question, reaction or turn on the clock. One
+    query (none outside the lobby)."""
     if event.phase != Phase.LOBBY or event.recap_first_published_at is not None:
         return False
     happened = Q()
-    for model in (Attendee, Poll, BreakoutRound, Point, Takeaway, SetAside):
+    models = (Attendee, Poll, BreakoutRound, Point, Takeaway, SetAside)
+    for model in (*models, Question, ReactionCount, TurnRun):
         happened |= Q(Exists(model.objects.filter(event_id=OuterRef("pk"))))
     return not Event.objects.filter(happened, pk=event.pk).exists()

@@ -25,6 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from debates import live, selectors
 from debates.live import plugs, protocol
 from debates.models import BreakoutRound, Point, Poll, Rehearsal, SetAside, Takeaway
+from debates.models_audience import Question, ReactionCount
+from debates.models_stage import TurnRun
 from debates.services.notify import notify, notify_event_changed
 from events.models import Attendee, Event, Phase
 
@@ -40,7 +42,8 @@ REHEARSAL_NOT_DRAFT = _(
 REHEARSAL_UNDER_WAY = _("This event is being rehearsed already: stop and reset it first.")
 REHEARSAL_NONE = _("There is no rehearsal to stop or reset. Reload the console.")
 
-# Other features' cleanup at the reset (questions, reactions, ...): `step(event)` runs in the
+# Other features' cleanup at the reset (rows of theirs that hang off no attendee or poll and are
+# not deleted below): `step(event)` runs in the
 # reset's transaction, before the attendees go. Whatever hangs off an attendee or a poll by
 # a cascading key goes with them and needs no step.
 RESET_STEPS: list[Callable[[Event], None]] = []
@@ -144,6 +147,12 @@ def rehearsal_reset(*, event: Event) -> Rehearsal:
     BreakoutRound.objects.filter(event=event).delete()  # rooms and memberships with them
     SetAside.objects.filter(event=event).delete()
     Poll.objects.filter(event=event).delete()  # votes and their log with them
+    # The stage and the audience (issue 15): the clock's turns as they ran, the questions (an
+    # asker's key is SET_NULL: they would outlive the attendees), the reaction sums. What
+    # changed minds goes with the attendees.
+    TurnRun.objects.filter(event=event).delete()
+    Question.objects.filter(event=event).delete()
+    ReactionCount.objects.filter(event=event).delete()
     Attendee.objects.filter(
         Q(simulated=True) | Q(joined_at__gte=rehearsal.started_at), event=event
     ).delete()

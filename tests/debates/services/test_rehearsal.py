@@ -18,14 +18,27 @@ from django.utils import timezone
 
 from debates import crowd, selectors
 from debates.models import Point, PointUpvote, PollKind, Rehearsal, Vote
-from debates.services import dealing, phases, rehearsal, rounds, takeaways, voting
-from events.models import Attendee, Event, Phase, Side
+from debates.models_audience import Question, QuestionUpvote
+from debates.services import (
+    clock,
+    dealing,
+    phases,
+    reactions,
+    rehearsal,
+    reveal,
+    rounds,
+    takeaways,
+    voting,
+)
+from events.models import Attendee, Event, Phase, Side, Turn
 from events.services import attendee_join
 from recaps.selectors import event_recap
 from recaps.services import RECAP_REHEARSING, recap_publish
 from tests.conftest import make_attendee
 
 pytestmark = pytest.mark.django_db
+
+AT = timezone.now()
 
 # What differs between two renderings of the same page: the CSP nonce and the CSRF token.
 PER_REQUEST = re.compile(r'(csrfmiddlewaretoken" value="|nonce="|Nonce": "|X-CSRFToken": ")[^"]*"')
@@ -76,6 +89,10 @@ def test_thirty_simulated_people_rehearse_the_evening_and_the_reset_leaves_nothi
 ):
     host = Client()
     host.force_login(host_user)
+    # The running order is the event's own set-up, before and after: the rehearsal runs it.
+    for position, side in enumerate((Side.FOR, Side.AGAINST)):
+        Turn.objects.create(event=event, label=f"Opening {side}", side=side, seconds=60,
+                            position=position)  # fmt: skip
     before = everything(event, host)
     run = rehearsal.rehearsal_start(event=event, people=30, minutes=5)
     rng = random.Random(16)
@@ -86,6 +103,13 @@ def test_thirty_simulated_people_rehearse_the_evening_and_the_reset_leaves_nothi
     steps(run, rng, [150])
     simulated = Attendee.objects.filter(event=event)
     assert simulated.count() == 30 and all(a.simulated for a in simulated)
+    # The speakers' clock, and the room reacting (as a process's tally hands its sums over).
+    phases.phase_set(event=event, phase=Phase.OPENING)
+    clock.clock_start(event=event)
+    reactions.reactions_flush(
+        sums={(event.pk, reactions.bucket_of(timezone.now()), "agree"): (12, 6)}
+    )
+    clock.clock_next(event=event)
     # The host opens the pre-vote: they vote at a human pace.
     pre = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
     steps(run, rng, range(155, 215, 5))
@@ -97,10 +121,15 @@ def test_thirty_simulated_people_rehearse_the_evening_and_the_reset_leaves_nothi
     assert Point.objects.filter(event=event).exists()
     assert PointUpvote.objects.filter(point__event=event).exists()
     assert not PointUpvote.objects.filter(attendee=F("point__author")).exists()  # nobody's own
+    # Questions to the speakers, and upvotes of each other's.
+    assert Question.objects.filter(event=event).exists()
+    assert QuestionUpvote.objects.filter(question__event=event).exists()
+    assert not QuestionUpvote.objects.filter(attendee=F("question__author")).exists()
     rounds.round_end(round_=selectors.round_latest(event_id=event.pk))
     final = voting.poll_open(event=event, kind=PollKind.FINAL_VOTE)
     steps(run, rng, range(290, 300, 2))
     voting.poll_close(poll=final)
+    reveal.reveal_show(event=event)
     takeaways.takeaway_add(event=event, title="Rehearsed")
     phases.phase_set(event=event, phase=Phase.ENDED)
     with pytest.raises(ValidationError) as refused:
@@ -134,9 +163,16 @@ def test_the_crowd_stops_when_the_host_stops_it_and_takes_no_step_after(event):
     assert not Attendee.objects.filter(event=event).exists()
 
 
-@pytest.mark.parametrize("happened", ["joined", "poll", "phase", "takeaway", "published"])
+@pytest.mark.parametrize(
+    "happened", ["joined", "poll", "phase", "takeaway", "published", "turn", "reactions"]
+)
 def test_only_a_draft_event_is_rehearsed(event, happened):
-    if happened == "joined":
+    if happened == "turn":  # a turn ran on the clock (the lobby again since)
+        Turn.objects.create(event=event, label="Opening", side=Side.FOR, seconds=60, position=0)
+        clock.clock_start(event=event)
+    elif happened == "reactions":
+        reactions.reactions_flush(sums={(event.pk, reactions.bucket_of(AT), "agree"): (1, 1)})
+    elif happened == "joined":
         make_attendee(event, "Early bird")
     elif happened == "poll":
         voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
