@@ -80,13 +80,10 @@ def questions_on_connect(*, event_id: int, attendee_id: int | None, host: bool) 
         live.encode(questions_message(event_id, moderation=host, version=_seq())),
     ]
     if attendee_id is not None:
-        mine = protocol.questions_synced(
-            upvoted=selectors_audience.upvoted_question_ids(
-                attendee_id=attendee_id, event_id=event_id
-            ),
-            asked=selectors_audience.asked_question_ids(attendee_id=attendee_id, event_id=event_id),
+        upvoted, asked = selectors_audience.my_question_ids(
+            attendee_id=attendee_id, event_id=event_id
         )
-        messages.append(live.encode(mine))
+        messages.append(live.encode(protocol.questions_synced(upvoted=upvoted, asked=asked)))
     return messages
 
 

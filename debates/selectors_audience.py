@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Max, Min, Q, Sum, Value
 from django.utils import timezone
 
 from debates.live import protocol
@@ -47,14 +47,16 @@ def audience_settings(*, event_id: int) -> AudienceSettings:
 
 def question_board(*, event_id: int, moderation: bool = False) -> Board:
     """The shown questions (the HALF most upvoted and the HALF newest), the pinned one, and for
-    hosts (`moderation`) the waiting, hidden and merged ones. Three to six queries."""
+    hosts (`moderation`) the waiting, hidden and merged ones. One query while fewer than HALF
+    are shown (every socket's connect reads it), up to three more with more, and four for hosts."""
     shown = Question.objects.filter(event_id=event_id, status=QuestionStatus.VISIBLE)
     top = list(shown.order_by("-upvotes", "created_at", "id")[:HALF])
-    newest = list(shown.order_by("-created_at", "-id")[:HALF])
+    # Fewer than HALF: `top` is every shown question, the newest and the pinned one among them.
+    newest = list(shown.order_by("-created_at", "-id")[:HALF]) if len(top) == HALF else []
     picked = {q.pk: q for q in [*top, *newest]}
     total = shown.count() if len(top) == HALF else len(picked)
     pinned = next((q for q in picked.values() if q.pinned), None)
-    if pinned is None:
+    if pinned is None and len(top) == HALF:
         pinned = shown.filter(pinned=True).first()
         if pinned is not None:
             picked[pinned.pk] = pinned
@@ -77,6 +79,23 @@ def question_board(*, event_id: int, moderation: bool = False) -> Board:
             "settings": audience_settings(event_id=event_id),
         }
     return Board(shown=board, pinned=pinned, more=max(0, total - len(board)), **extra)
+
+
+def my_question_ids(*, attendee_id: int, event_id: int) -> tuple[list[int], list[int]]:
+    """The questions an attendee upvoted and those they asked, in ONE query (a socket's
+    connect reads it)."""
+    upvoted = (
+        QuestionUpvote.objects.filter(attendee_id=attendee_id, question__event_id=event_id)
+        .order_by()
+        .values_list("question_id", Value(True))
+    )
+    asked = (
+        Question.objects.filter(author_id=attendee_id, event_id=event_id)
+        .order_by()
+        .values_list("pk", Value(False))
+    )
+    rows = sorted(upvoted.union(asked, all=True))
+    return [pk for pk, up in rows if up], [pk for pk, up in rows if not up]
 
 
 def upvoted_question_ids(*, attendee_id: int, event_id: int) -> list[int]:
