@@ -132,7 +132,7 @@ def nginx_config(
     )
     site = _sub(site, r"^\s*ssl_[^\n]*\n", "")
     site = _sub(site, r"server_name [^;]+;", "server_name 127.0.0.1 localhost;")
-    site = _sub(site, r"alias /srv/productbreaks/staticfiles/;", f"alias {REPO}/staticfiles/;")
+    site = _sub(site, r"alias /srv/productbreaks/staticfiles/;", f"alias {workdir}/staticfiles/;")
     site = _sub(
         site,
         r"(location /ws/ \{\n)",
@@ -257,10 +257,14 @@ class Server:
         self.stop()
 
 
-def _base_env(**extra: str) -> dict[str, str]:
+def _base_env(workdir: Path, **extra: str) -> dict[str, str]:
     # Every bench "phone" comes from 127.0.0.1, where thousands of real ones would come from
     # many networks: the per-network join budget (events.admission) would queue them all.
-    return server_env(JOIN_BUDGET_BURST="1000000", **extra)
+    # Static files are collected into the server's own directory: the checkout's may be in use
+    # (the test suite runs the bench beside other tests).
+    return server_env(
+        JOIN_BUDGET_BURST="1000000", STATIC_ROOT=str(workdir / "staticfiles"), **extra
+    )
 
 
 def _wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:
@@ -291,7 +295,7 @@ def start_embedded(*, fanout: str = "", port: int = 0) -> Server:
     raise_nofile()
     workdir = Path(tempfile.mkdtemp(prefix="pb-bench-"))
     sqlite_path = str(workdir / "db.sqlite3")
-    env = _base_env(SQLITE_PATH=sqlite_path)
+    env = _base_env(workdir, SQLITE_PATH=sqlite_path)
     daphne = Daphne(
         env,
         port=port or free_port(),
@@ -361,6 +365,7 @@ def start_cluster(
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = _base_env(
+        workdir,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SERVE_STATIC="1",

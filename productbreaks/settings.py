@@ -181,7 +181,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Another STATIC_ROOT for a server that collects its own: the bench's servers and the test of
+# `make run` collect while `make test`'s other worker serves the suite's copy, and collectstatic
+# replaces files a WhiteNoise starting up was listing (a fresh clone's run failed on it).
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # collectstatic writes each file under a name with its content's hash (so it may be cached for
 # good) plus gzip/brotli copies; pages name the hashed file. With DEBUG off that needs the
 # manifest collectstatic writes: make run, the tests and the bench run it first.

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +28,8 @@ _NOT_INHERITED = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "DATABASE_URL
 def _make_run(sqlite_path: str, port: int) -> tuple[subprocess.Popen, list[str]]:
     env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env["SQLITE_PATH"] = sqlite_path
+    # Its own collected static files: the suite's other worker serves the checkout's meanwhile.
+    env["STATIC_ROOT"] = str(Path(sqlite_path).parent / "staticfiles")
     process = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"PORT={port}"],
         cwd=REPO,
