@@ -174,16 +174,17 @@ class OverloadGuard:
             return
         wait = self.queue.expected_wait()
         drill = self.drill.get(scope.get("method", ""), 0) > 0
-        line_full = len(self.line) >= MAX_LINE
-        if drill or wait > self.shed_after or (line_full and newcomer(scope)):
+        lines_up = bool(self.max_in_flight) and newcomer(scope)
+        line_full = lines_up and len(self.line) >= MAX_LINE
+        if drill or wait > self.shed_after or line_full:
             if drill:
                 self.drill[scope["method"]] -= 1
             # Back when the queue should have drained (half the wait seen: it drains while they
             # are away), or when the line has moved on.
-            back_in = self.queue_wait if line_full else wait / 2
+            back_in = max(wait / 2, self.queue_wait if line_full else 0)
             await self._answer_early(scope, receive, send, back_in, drill=drill)
             return
-        if self.max_in_flight and newcomer(scope):
+        if lines_up:
             if not await self._enter():
                 # Not let in within QUEUE_WAIT: back soon, to the end of the line.
                 await self._answer_early(scope, receive, send, 0)
