@@ -16,6 +16,7 @@ urlpatterns = [
         views.host_link_rotate,
         name="host_link_rotate",
     ),
+    path("events/<slug:slug>/calendar.ics", views.event_ics, name="event_ics"),
     path("subscribe/", views.subscribe, name="subscribe"),
     path("subscribers.csv", views.subscribers_csv, name="subscribers_csv"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),

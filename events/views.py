@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from events import selectors, services
 from events.access import event_for_organiser
+from events.calendar import event_calendar
 from events.downloads import csv_download, iso
 from events.forms import (
     EventForm,
@@ -26,8 +27,24 @@ from events.forms import (
     subscribe_form_for,
 )
 from events.models import Event, Side, SpeakerRole
+from events.templatetags.event_tags import join_url
 
 SUBSCRIBERS_NOT_ALLOWED = _("Only organisers can export the subscriber list.")
+
+
+@require_GET
+def event_ics(request: HttpRequest, slug: str) -> HttpResponse:
+    """The event as a calendar entry: "Add to calendar" (events/calendar.py)."""
+    event = get_object_or_404(Event, slug=slug)
+    body = event_calendar(
+        event,
+        host=request.get_host().split(":")[0],
+        page_url=request.build_absolute_uri(event.get_absolute_url()),
+        join_url=request.build_absolute_uri(join_url(event)),
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{event.slug}.ics"'
+    return response
 
 
 def index(request: HttpRequest) -> HttpResponse:
