@@ -5,7 +5,8 @@ rehearsal: so many people over so many minutes). They arrive over the first half
 rehearsal (events.services.attendee_join), vote soon after a poll opens (voting.votes_cast_batch,
 the socket writer's path), go to their breakout room (rounds.room_arrive), add a point or two
 and upvote other people's (points), ask the speakers a question now and then and upvote others'
-(questions), and whatever other features plug in (CROWD_ACTIONS). So the console, the projector and every phone move as they will for real.
+(questions), and whatever other features plug in (CROWD_ACTIONS). So the console, the projector
+and every phone move as they will for real.
 
 `crowd_step` is one step, sync and deterministic given its `now` and `rng`: tests drive a whole
 rehearsal in a few calls. In a server, `crowd_run` steps every STEP_SECONDS as a task on the

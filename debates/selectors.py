@@ -448,7 +448,16 @@ def event_is_draft(*, event: Event) -> bool:
     if event.phase != Phase.LOBBY or event.recap_first_published_at is not None:
         return False
     happened = Q()
-    models = (Attendee, Poll, BreakoutRound, Point, Takeaway, SetAside)
-    for model in (*models, Question, ReactionCount, TurnRun):
+    for model in (
+        Attendee,
+        Poll,
+        BreakoutRound,
+        Point,
+        Takeaway,
+        SetAside,
+        Question,
+        ReactionCount,
+        TurnRun,
+    ):
         happened |= Q(Exists(model.objects.filter(event_id=OuterRef("pk"))))
     return not Event.objects.filter(happened, pk=event.pk).exists()

@@ -98,22 +98,6 @@ def my_question_ids(*, attendee_id: int, event_id: int) -> tuple[list[int], list
     return [pk for pk, up in rows if up], [pk for pk, up in rows if not up]
 
 
-def upvoted_question_ids(*, attendee_id: int, event_id: int) -> list[int]:
-    return list(
-        QuestionUpvote.objects.filter(attendee_id=attendee_id, question__event_id=event_id)
-        .order_by("question_id")
-        .values_list("question_id", flat=True)
-    )
-
-
-def asked_question_ids(*, attendee_id: int, event_id: int) -> list[int]:
-    return list(
-        Question.objects.filter(author_id=attendee_id, event_id=event_id)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
 def answered_questions(*, event_id: int) -> list[Question]:
     """The questions marked answered that are still shown, most upvoted first (the recap)."""
     return list(

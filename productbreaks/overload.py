@@ -105,9 +105,11 @@ QUEUE = QueueDelay()
 
 def newcomer(scope: Scope) -> bool:
     """A first page: neither a session nor a CSRF cookie (both are set by the join pages)."""
-    names = (settings.SESSION_COOKIE_NAME.encode(), settings.CSRF_COOKIE_NAME.encode())
+    names = {settings.SESSION_COOKIE_NAME.encode(), settings.CSRF_COOKIE_NAME.encode()}
     for key, value in scope.get("headers", ()):
-        if key == b"cookie" and any(name + b"=" in value for name in names):
+        if key == b"cookie" and any(
+            part.split(b"=", 1)[0].strip() in names for part in value.split(b";")
+        ):
             return False
     return True
 

@@ -297,3 +297,13 @@ async def test_a_newcomer_who_leaves_the_line_gives_their_place_to_the_next():
     app.release.set()
     assert [page[0] for page in await asyncio.gather(*pages, stays)] == [200, 200]
     assert app.calls == ["/join/", "/j/stays/"] and guard.in_flight == 0
+
+
+def test_a_newcomer_is_told_by_the_cookie_names_themselves():
+    def scope(cookie: bytes) -> dict:
+        return {"headers": [(b"cookie", cookie)]}
+
+    assert overload.newcomer({"headers": []})
+    assert overload.newcomer(scope(b"theme=dark; xsessionid=1; mycsrftoken=2"))
+    assert not overload.newcomer(scope(b"theme=dark; sessionid=1"))
+    assert not overload.newcomer(scope(b"csrftoken=2"))

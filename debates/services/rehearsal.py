@@ -43,9 +43,8 @@ REHEARSAL_UNDER_WAY = _("This event is being rehearsed already: stop and reset i
 REHEARSAL_NONE = _("There is no rehearsal to stop or reset. Reload the console.")
 
 # Other features' cleanup at the reset (rows of theirs that hang off no attendee or poll and are
-# not deleted below): `step(event)` runs in the
-# reset's transaction, before the attendees go. Whatever hangs off an attendee or a poll by
-# a cascading key goes with them and needs no step.
+# not deleted below): `step(event)` runs in the reset's transaction, before the attendees go.
+# Whatever hangs off an attendee or a poll by a cascading key goes with them and needs no step.
 RESET_STEPS: list[Callable[[Event], None]] = []
 
 

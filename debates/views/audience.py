@@ -33,13 +33,17 @@ QUESTION_REFUSAL_STATUS = {"not_attendee": 403, "rate_limited": 429, "questions_
 def _attendee_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str, Any]:
     attendee = selectors.attendee_for_session(event=event, session=request.session)
     board = selectors_audience.question_board(event_id=event.pk)
-    ids = {"attendee_id": attendee.pk, "event_id": event.pk} if attendee else None
+    upvoted, asked = (
+        selectors_audience.my_question_ids(attendee_id=attendee.pk, event_id=event.pk)
+        if attendee
+        else ([], [])
+    )
     return {
         "event": event,
         "attendee": attendee,
         "board": board,
-        "upvoted": set(selectors_audience.upvoted_question_ids(**ids)) if ids else set(),
-        "asked": set(selectors_audience.asked_question_ids(**ids)) if ids else set(),
+        "upvoted": set(upvoted),
+        "asked": set(asked),
         "settings": selectors_audience.audience_settings(event_id=event.pk),
         "question_max": questions.QUESTION_MAX_LENGTH,
         "name_max": questions.QUESTION_NAME_MAX_LENGTH,
