@@ -18,7 +18,7 @@ from tests.browser.kit import (
     read_screen,
     still_loaded,
 )
-from tests.browser.test_cockpit import in_view, join
+from tests.browser.test_cockpit import join
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,7 +63,7 @@ def test_the_projector_has_a_light_and_a_dark_theme_that_fit_the_screen(people, 
                 projector.locator("[data-screen-code]"),
                 projector.locator(".qr"),
             ):
-                assert in_view(projector, what), f"{name}: {what} is below the fold"
+                expect(what, f"{name}: {what} is below the fold").to_be_in_viewport(ratio=1)
         violations = axe_violations(projector, axe_source)
         assert violations == [], axe_report(f"projector ({theme})", violations)
     assert people.problems() == {}, people.problems()
@@ -88,7 +88,8 @@ def test_after_the_end_phones_and_the_projector_say_so_and_the_recap_arrives_liv
     expect(coming).to_be_visible()
     # The ended card comes first on the phone, above the closed votes.
     thanks = ada.get_by_role("heading", name="Thank you for taking part")
-    assert in_view(ada, thanks)
+    # Retried, like every expect: the page may still be laying out the cards it just swapped.
+    expect(thanks).to_be_in_viewport(ratio=1)
 
     organiser = people.open("organiser", phone=False, path="/accounts/login/")
     organiser.get_by_label("Username").fill(event["organiser"]["username"])
@@ -142,7 +143,7 @@ def test_a_phone_whose_socket_drops_shows_a_reconnecting_banner(people, site):
     ada.evaluate("() => { window.__pbRefuse = true; window.__pbSockets.forEach(s => s.close()); }")
     expect(banner).to_have_attribute("data-state", "offline")
     expect(banner).to_have_text("Connection lost. Reconnecting…")
-    assert in_view(ada, banner)
+    expect(banner).to_be_in_viewport(ratio=1)
     height = banner.bounding_box()["height"]
     assert height >= 30, f"the banner is {height}px high: too easy to miss"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
