@@ -44,6 +44,11 @@ NONCE_MARK = "pb-page-cache-nonce-5f0c2a"
 NAME_MARK = "pb-page-cache-name-5f0c2a"  # attendee.public_name
 GIVEN_NAME_MARK = "pb-page-cache-given-name-5f0c2a"  # attendee.display_name
 
+
+def _piece_mark(name: str) -> str:
+    return f"pb-page-cache-piece-{name.replace('_', '-')}-5f0c2a"
+
+
 _pages: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
 
 
@@ -67,14 +72,18 @@ def render_shared(
     key: Hashable,
     attendee: Any = None,
     status: int = 200,
+    pieces: Mapping[str, str] | None = None,
 ) -> HttpResponse:
     """`render(request, template_name, context)`, shared by everyone with the same key.
 
     `attendee`, if given, is the context's attendee: the template gets a stand-in, and may read
-    of it only whether it is there, `public_name` and `display_name`.
+    of it only whether it is there, `public_name` and `display_name`. `pieces` are context
+    variables of HTML already rendered for this request (the person's own panels): the shared
+    page holds a stand-in for each, replaced by this request's HTML.
     """
+    pieces = pieces or {}
     if _personal(request):
-        return render(request, template_name, context, status=status)
+        return render(request, template_name, {**context, **pieces}, status=status)
     full_key = (
         template_name,
         key,
@@ -92,6 +101,7 @@ def render_shared(
         html = cached[1]
     else:
         shared = {**context, "csrf_token": CSRF_MARK, "csp_nonce": NONCE_MARK}
+        shared |= {name: _piece_mark(name) for name in pieces}
         if attendee is not None:
             given = GIVEN_NAME_MARK if attendee.display_name else ""
             shared["attendee"] = SimpleNamespace(public_name=NAME_MARK, display_name=given)
@@ -107,4 +117,7 @@ def render_shared(
     if attendee is not None:
         html = html.replace(NAME_MARK, escape(attendee.public_name))
         html = html.replace(GIVEN_NAME_MARK, escape(attendee.display_name))
+    # Last: a piece is this request's own HTML, and may hold text that looks like a mark.
+    for name, piece in pieces.items():
+        html = html.replace(_piece_mark(name), piece, 1)
     return HttpResponse(html, status=status)

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
@@ -30,8 +31,14 @@ PANELS = frozenset({host_actions_audience.PANEL})
 QUESTION_REFUSAL_STATUS = {"not_attendee": 403, "rate_limited": 429, "questions_closed": 409}
 
 
-def _attendee_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str, Any]:
-    attendee = selectors.attendee_for_session(event=event, session=request.session)
+_UNREAD = object()
+
+
+def _attendee_context(
+    request: HttpRequest, event: Event, attendee: Any = _UNREAD, **extra: Any
+) -> dict[str, Any]:
+    if attendee is _UNREAD:  # the event page passes the one it has read
+        attendee = selectors.attendee_for_session(event=event, session=request.session)
     board = selectors_audience.question_board(event_id=event.pk)
     upvoted, asked = (
         selectors_audience.my_question_ids(attendee_id=attendee.pk, event_id=event.pk)
@@ -64,6 +71,13 @@ def _answer(
     context = _attendee_context(request, event, status_text=text, error=error)
     template = "debates/audience.html#questions" if request.htmx else "debates/audience.html"
     return render(request, template, context, status=status)
+
+
+def questions_html(request: HttpRequest, event: Event, attendee: Any) -> str:
+    """The section as the event page holds it from the start, rendered with the page rather
+    than fetched by a second request (issue 14, as debates.views.room.room_panel_html)."""
+    context = _attendee_context(request, event, attendee)
+    return render_to_string("debates/audience.html#questions", context, request=request)
 
 
 @require_GET

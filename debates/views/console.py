@@ -20,7 +20,7 @@ from debates.models import PollKind, ResultsVisibility
 from debates.services import dealing, hosts, points, set_aside
 from debates.views import audience
 from debates.views import stage as stage_views
-from debates.views.event import live_labels, rooms_labels
+from debates.views.labels import live_labels, rooms_labels
 from events.models import Event, Phase
 
 HOST_LINK_INVALID = _("This host link is not valid (any more). Ask the organiser for a new one.")

@@ -7,69 +7,19 @@ from typing import Any
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from debates import door_views, page_cache, selectors
 from debates.models import Poll
 from debates.services import voting
+from debates.views.audience import questions_html
+from debates.views.labels import live_labels, rooms_labels
+from debates.views.room import room_panel_html
 from debates.views.stage import public_context
 from events.models import Admission, Event, Phase
 from events.services import DISPLAY_NAME_MAX_LENGTH
 
-HOST_RIGHTS_ENDED = _(
-    "You can no longer run this event: the host link was changed, or your access was. "
-    "Ask the organiser for the new host link."
-)
-
-
 PROJECTOR_THEMES = ("light", "dark")
-
-
-def live_labels() -> dict[str, str]:
-    """Words static/js/live.js shows, translated here (the script holds no user-facing text)."""
-    return {
-        "for": str(_("For")),
-        "against": str(_("Against")),
-        "undecided": str(_("Undecided")),
-        "votes_one": str(_("%(n)s vote")),
-        "votes_other": str(_("%(n)s votes")),
-        "your_vote": str(_("Your vote:")),
-        "can_change": str(_("You can change it until the poll closes.")),
-        "no_vote": str(_("You have not voted yet.")),
-        "sending": str(_("Sending your vote…")),
-        "saved": str(_("Vote saved.")),
-        "replaced": str(_("A newer vote from you replaced this one.")),
-        "too_fast": str(
-            _(
-                "This page sent too much too fast, so live updates stopped. They come back in "
-                "a minute or two; you can still vote."
-            )
-        ),
-        "live": str(_("Live")),
-        "connecting": str(_("Connecting…")),
-        "offline": str(_("Connection lost. Reconnecting…")),
-        "closed": str(_("The poll is closed.")),
-        "tally": str(
-            _(
-                "%(poll)s: for %(for)s%%, against %(against)s%%, undecided %(undecided)s%%, %(votes)s."
-            )
-        ),
-        "hidden_tally": str(
-            _("%(poll)s: %(votes)s so far. Results are shown when the poll closes.")
-        ),
-        "turnout": str(_("%(total)s of %(joined)s who joined have voted")),
-        "phase": str(_("Now: %(phase)s")),
-        "host_revoked": str(HOST_RIGHTS_ENDED),
-    }
-
-
-def rooms_labels() -> dict[str, str]:
-    """Words static/js/rooms.js shows."""
-    return {
-        "time_up": str(_("Time is up")),
-        "back": str(_("The breakout is over: everyone is back together.")),
-    }
 
 
 def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str, Any]:
@@ -95,6 +45,14 @@ def _event_context(request: HttpRequest, event: Event, **extra: Any) -> dict[str
     }
 
 
+def _panels(request: HttpRequest, event: Event, attendee: Any) -> dict[str, str]:
+    """The room panel and the questions section, which the page holds from the start."""
+    return {
+        "room_panel": room_panel_html(request, event, attendee),
+        "questions_panel": questions_html(request, event, attendee),
+    }
+
+
 # ---------------------------------------------------------------- the event and voting
 
 
@@ -106,10 +64,11 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "debates/event.html#stage", context)
     attendee = context["attendee"]
     clock = context["clock"]
+    panels = _panels(request, event, attendee)
     if clock.state == "running":
         # A running clock is rendered with the time it was read (clock.js counts down from it):
         # a page shared for 2 s would start the count up to 2 s late.
-        return render(request, "debates/event.html", context)
+        return render(request, "debates/event.html", context | panels)
     # Everything the page shows that is not the same for the whole room (debates/page_cache.py).
     key = (
         "event",
@@ -127,8 +86,10 @@ def event_page(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         hash(context["reveal_html"]),
     )
+    # The panels are this person's (their room, their questions): rendered for them, and put
+    # into the shared page in place of its stand-ins.
     return page_cache.render_shared(
-        request, "debates/event.html", context, key=key, attendee=attendee
+        request, "debates/event.html", context, key=key, attendee=attendee, pieces=panels
     )
 
 
@@ -167,6 +128,7 @@ def vote(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
             if request.htmx:
                 return HttpResponse(refused.reason, status=status, content_type="text/plain")
             context = _event_context(request, event, vote_errors={poll_id: refused.reason})
+            context |= _panels(request, event, context["attendee"])
             return render(request, "debates/event.html", context, status=status)
     except (OperationalError, InterfaceError):
         return HttpResponse(voting.VOTE_NOT_SAVED, status=503, content_type="text/plain")

@@ -252,12 +252,40 @@ def test_the_plenary_and_takeaways_show_on_the_attendee_page(event, rooms):
     assert "Depth needs a home" in client.get(room_url(event), **HTMX).content.decode()
 
 
-def test_the_event_page_loads_the_panel_and_the_room_script(event, attendee):
+def test_the_event_page_holds_the_panel_and_the_room_script(event, attendee):
     page = as_attendee(attendee).get(reverse("debates:event", args=[event.slug])).content.decode()
-    assert f'data-hx-get="{room_url(event)}"' in page
+    # The panel is in the page from the start (issue 14: no second request for it); it is
+    # refreshed from its own address when the socket says something changed.
+    assert f'data-refresh-url="{room_url(event)}"' in page
+    assert f'data-me="{attendee.pk}"' in page
+    assert 'data-hx-trigger="load"' not in page
     from django.templatetags.static import static
 
     assert static("js/rooms.js") in page  # by its hashed name (WhiteNoise's manifest)
+
+
+def test_each_person_gets_their_own_room_and_questions_in_the_shared_event_page(event, rooms):
+    """The event page is rendered once and shared (debates/page_cache.py); the room panel and
+    the questions section inside it are each person's own."""
+    from debates.services import questions
+
+    round_, people = rooms
+    ada, bo = people[0], people[1]
+    asked = questions.question_ask(event=event, attendee=ada, text="Why now and not later?")
+    questions.question_upvote(question=asked, attendee=bo)
+    page = reverse("debates:event", args=[event.slug])
+    for person in (ada, bo, ada):  # the second of Ada's reads comes from the shared page
+        body = as_attendee(person).get(page).content.decode()
+        room = RoomMember.objects.get(attendee=person, room__round=round_).room
+        other = "Elm" if room.name == "Oak" else "Oak"
+        assert f'data-me="{person.pk}"' in body
+        assert room.name in body and other not in body
+        assert person.public_name in body
+        # Bo's upvote shows as pressed on Bo's page only.
+        assert "Why now and not later?" in body
+        pressed = 'value="0">\n        <button type="submit" class="secondary upvote" aria-pressed="true"'
+        assert (pressed in body) == (person == bo), person
+        assert 'name="csrfmiddlewaretoken"' in body and "pb-page-cache" not in body
 
 
 def test_the_projector_shows_the_timer_then_the_highlights(event, rooms, host_client):
