@@ -283,7 +283,9 @@ def test_each_person_gets_their_own_room_and_questions_in_the_shared_event_page(
         assert person.public_name in body
         # Bo's upvote shows as pressed on Bo's page only.
         assert "Why now and not later?" in body
-        pressed = 'value="0">\n        <button type="submit" class="secondary upvote" aria-pressed="true"'
+        pressed = (
+            'value="0">\n        <button type="submit" class="secondary upvote" aria-pressed="true"'
+        )
         assert (pressed in body) == (person == bo), person
         assert 'name="csrfmiddlewaretoken"' in body and "pb-page-cache" not in body
 
