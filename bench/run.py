@@ -10,6 +10,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   cluster   2 daphne processes + PostgreSQL + Redis + nginx: burst correctness and latency
   flood     one socket floods vote.cast for 20 s beside 50 innocent voters (bench.flood)
   joincost  server CPU per page of the join flow, code and QR (bench.joincost)
+  scaleout  CPU per joined attendee and per vote, one process against the 2-process cluster
   fuzz      10,500 generated hostile frames into the socket consumer, in-process (bench.fuzz)
   writer    the socket vote writer's transaction: CPU per vote, in-process (bench.writer)
   reactions 5,000 prejoined attendees tap a reaction once a second for 30 s (bench.reactions)
@@ -159,6 +160,11 @@ def scenario_storm(args: argparse.Namespace) -> dict:
     }
 
 
+# Issue 14: a rate is sustained when nothing is lost, every screen ends on the recount and the
+# acknowledgements' p99 is at most 1 s (issue 7 allowed 2 s).
+SUSTAINED_ACK_P99_MS = 1000
+
+
 def sustained(h: Harness, rates: list[int], seconds: float) -> dict:
     steps = []
     best = None
@@ -172,7 +178,7 @@ def sustained(h: Harness, rates: list[int], seconds: float) -> dict:
             and v["sent_per_s"] is not None
             and v["sent_per_s"] >= 0.95 * rate
             and v["ack_ms"]["p99"] is not None
-            and v["ack_ms"]["p99"] <= 2000
+            and v["ack_ms"]["p99"] <= SUSTAINED_ACK_P99_MS
             and step["tally"]["every_screen_shows_recount"]
             and step["tally"]["acknowledged_equals_recount"]
         )
@@ -180,7 +186,7 @@ def sustained(h: Harness, rates: list[int], seconds: float) -> dict:
         if not kept_up:
             break
         best = rate
-    return {"highest_rate_nothing_lost_ack_p99_2s": best, "steps": steps}
+    return {"highest_rate_nothing_lost_ack_p99_1s": best, "steps": steps}
 
 
 def scenario_burst(args: argparse.Namespace) -> dict:
@@ -201,7 +207,7 @@ def scenario_burst(args: argparse.Namespace) -> dict:
                 int(burst["tally"]["every_screen_shows_recount"]), 1, at_most=False
             ),
             "sustained_votes_per_s": target(
-                steady["highest_rate_nothing_lost_ack_p99_2s"], 2000, at_most=False
+                steady["highest_rate_nothing_lost_ack_p99_1s"], 2000, at_most=False
             ),
         },
     }
@@ -297,6 +303,49 @@ def scenario_joincost(args: argparse.Namespace) -> dict:
         server.stop()
 
 
+def scenario_scaleout(args: argparse.Namespace) -> dict:
+    """Issue 14's scale-out efficiency: server CPU per joined attendee (bench.joincost, the
+    whole flow) and per vote (a sustained rate over prejoined sockets, fan-out included), on
+    one embedded process and on the 2-process cluster, each the sum over its daphne
+    processes; the cluster's must be at most 1.25 times the single process's. The relay's
+    overhead is what the difference measures (Redis, nginx and PostgreSQL are not counted:
+    `other_cpu_percent` shows them)."""
+    from bench import joincost
+
+    n = args.attendees or 2000
+    rate = args.rate or 500
+    seconds = args.duration or 10
+    out: dict = {}
+    for mode in ("embedded", "cluster"):
+        args.cluster = mode == "cluster"
+        server = server_for(args)
+        try:
+            joined = joincost.scenario(server, server.fixture(), 400)
+        finally:
+            server.stop()
+        with harness(argparse.Namespace(**{**vars(args), "prejoined": True}), n) as h:
+            h.join(n, 20)
+            votes = h.vote(steady_offsets(rate, seconds), once=False)
+        out[mode] = {
+            "join_cpu_ms_per_attendee": max(joined[f]["per_attendee_ms"] for f in ("code", "qr")),
+            "vote_cpu_ms_per_vote": votes["votes"]["server_cpu_ms_per_vote"],
+            "votes": votes["votes"],
+            "joincost": joined,
+        }
+    args.cluster = False
+    ratios = {
+        figure: round(out["cluster"][figure] / out["embedded"][figure], 2)
+        for figure in ("join_cpu_ms_per_attendee", "vote_cpu_ms_per_vote")
+    }
+    return {
+        "sockets": n,
+        "rate": rate,
+        "runs": out,
+        "cluster_over_embedded": ratios,
+        "targets": {f"{k}_ratio": target(v, 1.25) for k, v in ratios.items()},
+    }
+
+
 def scenario_fuzz(args: argparse.Namespace) -> dict:
     from bench import fuzz
 
@@ -326,6 +375,7 @@ SCENARIOS = {
     "flood": scenario_flood,
     "fuzz": scenario_fuzz,
     "joincost": scenario_joincost,
+    "scaleout": scenario_scaleout,
     "writer": scenario_writer,
     "reactions": scenario_reactions,
 }

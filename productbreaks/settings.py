@@ -155,7 +155,17 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Sessions are read through this cache too (productbreaks/sessions.py). LocMemCache's
+    # default of 300 entries would start evicting a third of them at a time once 300 people
+    # joined: their sessions fell back to database reads (seen in a profile of
+    # `bench.run joincost --attendees 2400`), and a rate-limit counter could be evicted and
+    # start again from zero. An entry is a few hundred bytes: 100,000 are tens of MB.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # The join budget per network (events.admission): a burst of this many joins goes straight in,
 # then this many a second. The bench raises them: its thousands of "phones" share 127.0.0.1.

@@ -35,6 +35,26 @@ def test_a_session_is_read_from_the_cache_without_touching_the_database(
         assert again["attendees"] == {"1": "token"}
 
 
+def test_the_first_of_a_big_room_is_still_read_from_the_cache_after_everyone_joined(
+    django_assert_num_queries, settings
+):
+    """The embedded cache (one process, no Redis) holds a whole room's sessions: LocMemCache's
+    default of 300 entries evicted a third of them at a time, and their reads went to the
+    database (issue 14)."""
+    from django.core.cache import caches
+
+    if "LocMemCache" not in settings.CACHES["default"]["BACKEND"]:
+        pytest.skip("REDIS_URL is set: the cache is Redis, which does not evict like this")
+    caches["default"].clear()
+    first = SessionStore()
+    first["attendees"] = {"1": "first"}
+    first.save()
+    for n in range(2_000):
+        caches["default"].set(f"someone-else-{n}", {"attendees": {"1": str(n)}})
+    with django_assert_num_queries(0):
+        assert SessionStore(first.session_key)["attendees"] == {"1": "first"}
+
+
 def test_with_the_cache_down_a_session_is_made_saved_read_and_deleted_in_the_database(caplog):
     session = SessionStore()
     session._cache = DownCache()
