@@ -11,6 +11,7 @@ Scenarios (BENCHMARKS.md has the commands and the latest figures):
   flood     one socket floods vote.cast for 20 s beside 50 innocent voters (bench.flood)
   joincost  server CPU per page of the join flow, code and QR (bench.joincost)
   scaleout  CPU per joined attendee and per vote, one process against the 2-process cluster
+  floor     CPU of a static file, a 404, the health check and bare sockets: the stack's floor
   fuzz      10,500 generated hostile frames into the socket consumer, in-process (bench.fuzz)
   writer    the socket vote writer's transaction: CPU per vote, in-process (bench.writer)
   reactions 5,000 prejoined attendees tap a reaction once a second for 30 s (bench.reactions)
@@ -346,6 +347,16 @@ def scenario_scaleout(args: argparse.Namespace) -> dict:
     }
 
 
+def scenario_floor(args: argparse.Namespace) -> dict:
+    from bench import floor
+
+    server = server_for(args)
+    try:
+        return floor.scenario(server, server.fixture(), args.attendees or 1000)
+    finally:
+        server.stop()
+
+
 def scenario_fuzz(args: argparse.Namespace) -> dict:
     from bench import fuzz
 
@@ -376,6 +387,7 @@ SCENARIOS = {
     "fuzz": scenario_fuzz,
     "joincost": scenario_joincost,
     "scaleout": scenario_scaleout,
+    "floor": scenario_floor,
     "writer": scenario_writer,
     "reactions": scenario_reactions,
 }

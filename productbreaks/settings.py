@@ -151,7 +151,12 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "pb",
             # A Redis outage must not hang a join: fail fast, and the limit lets people through.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            # One connection pool per process, not one per request (productbreaks/cache.py).
+            "OPTIONS": {
+                "socket_connect_timeout": 1,
+                "socket_timeout": 1,
+                "pool_class": "productbreaks.cache.SharedConnectionPool",
+            },
         }
     }
 else:

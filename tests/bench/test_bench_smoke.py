@@ -74,3 +74,14 @@ def run_requires_services() -> bool:
     import os
 
     return os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def test_the_floor_and_the_join_cost_scenarios_measure_every_step_without_an_error():
+    """bench.floor and bench.joincost, small: each step answered as expected (their CPU
+    figures are for BENCHMARKS.md, never asserted)."""
+    floor = run.scenario_floor(run.parse(["floor", "--attendees", "20"]))
+    assert set(floor["steps"]) == {"static file", "404 page", "socket refused", "socket, no one"}
+    assert all(step["errors"] == 0 for step in floor["steps"].values()), floor["steps"]
+    cost = run.scenario_joincost(run.parse(["joincost", "--attendees", "16"]))
+    for flow in ("code", "qr"):
+        assert cost[flow]["errors"] == 0, cost[flow]
