@@ -1,5 +1,5 @@
-"""The stage's host actions (the speakers' clock, the reveal), registered into the one
-registry, debates.host_actions.HOST_ACTIONS, so the console's POST and the socket's
+"""The stage's host actions (the speakers' clock, the reveal, the streaming overlay's link),
+registered into the one registry, debates.host_actions.HOST_ACTIONS, so the console's POST and the socket's
 host.command run them alike. Imported once, from DebatesConfig.ready.
 """
 
@@ -8,8 +8,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from debates import live
 from debates.host_actions import HOST_ACTIONS, EventScopedForm, HostAction
+from debates.live import protocol
 from debates.services import clock, reveal
+from debates.services.notify import notify
+from events.models import Event
+from events.services import overlay_key_rotate
 
 CLOCK_ADD_INVALID = _("Add between −10 and +10 minutes at once.")
 
@@ -28,6 +33,14 @@ class ClockAddForm(EventScopedForm):
     )
 
 
+def overlay_rotate(event: Event) -> Event:
+    """A new streaming overlay link (events.services.overlay_key_rotate: the old one stops
+    opening); every console shows the link, so the hosts' sockets are told to re-read it."""
+    event = overlay_key_rotate(event=event)
+    notify(live.hosts_group(event.pk), protocol.overlay_changed())
+    return event
+
+
 STAGE_ACTIONS = {
     "clock.start": HostAction(StageForm, lambda e, d: clock.clock_start(event=e), "clock"),
     "clock.pause": HostAction(StageForm, lambda e, d: clock.clock_pause(event=e), "clock"),
@@ -37,6 +50,8 @@ STAGE_ACTIONS = {
     ),
     "reveal.show": HostAction(StageForm, lambda e, d: reveal.reveal_show(event=e), "reveal"),
     "reveal.hide": HostAction(StageForm, lambda e, d: reveal.reveal_hide(event=e), "reveal"),
+    # The streaming overlay's link (issue 17): a new one, and the old one stops opening.
+    "overlay.rotate": HostAction(StageForm, lambda e, d: overlay_rotate(e), "overlay"),
 }
 
 

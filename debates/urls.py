@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from debates import door_views
-from debates.views import audience, console, event, room, stage
+from debates.views import audience, console, event, me, overlay, room, stage
 
 app_name = "debates"
 
@@ -39,6 +39,8 @@ urlpatterns = [
     ),
     path("e/<slug:slug>/room/choose/", room.room_choose, name="room_choose"),
     path("e/<slug:slug>/projector/extras/", event.projector_extras, name="projector_extras"),
+    path("e/<slug:slug>/me/", me.my_page, name="my_page"),
+    path("e/<slug:slug>/overlay/<str:key>/", overlay.overlay, name="overlay"),
     path("e/<slug:slug>/mind/", stage.mind, name="mind"),
     path("e/<slug:slug>/mind/answer/", stage.mind_answer, name="mind_answer"),
     path("e/<slug:slug>/questions/", audience.questions_page, name="questions"),

@@ -69,6 +69,14 @@ _DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="
 
 
 class EventForm(forms.ModelForm):
+    # A name, not a list of series: typing a new one starts it (events.lifecycle.series_for).
+    series_name = forms.CharField(
+        label=_("Series (optional)"),
+        required=False,
+        max_length=120,
+        help_text=_("Events of one series share a page that compares the same motion across them."),
+    )
+
     class Meta:
         model = Event
         fields = list(EVENT_EDITABLE_FIELDS)
@@ -87,6 +95,11 @@ class EventForm(forms.ModelForm):
                 "lets anyone with it join: use it only when you cannot show a screen."
             ),
         }
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.series_id and not self.is_bound:
+            self.initial["series_name"] = self.instance.series.name
 
     def clean_room_video_pattern(self) -> str:
         pattern = self.cleaned_data["room_video_pattern"].strip()

@@ -82,6 +82,9 @@ class Event(models.Model):
     )
     # A secret link that lets a host run the console without an account.
     host_key = models.CharField(_("host link key"), max_length=64, unique=True)
+    # The streaming overlay's link is an HMAC of the event and this number (events/overlay.py):
+    # rotating the link adds one, and the old link stops opening. Nothing secret is stored.
+    overlay_generation = models.PositiveIntegerField(default=0, editable=False)
     recap_published = models.BooleanField(_("recap published"), default=False)
     recap_published_at = models.DateTimeField(_("recap published at"), null=True, blank=True)
     # Never cleared, even when the recap is taken down: once figures went public, nothing that
@@ -93,6 +96,17 @@ class Event(models.Model):
     # From the start of a host's rehearsal (debates.services.rehearsal) until its reset: everyone
     # who joins meanwhile is simulated, and nothing may be published.
     rehearsing = models.BooleanField(_("in rehearsal"), default=False)
+    # Off the organiser's working list (events.lifecycle.event_archive); public pages unchanged.
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Events run under one name (a season): the series page compares a motion across them.
+    series = models.ForeignKey(
+        "events.Series",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("series"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -139,6 +153,35 @@ class Event(models.Model):
     @property
     def is_in_venue(self) -> bool:
         return self.format in {EventFormat.VENUE, EventFormat.HYBRID}
+
+
+class Series(models.Model):
+    """Events run under one name, a season or a club's evenings (issue 17). The same motion
+    debated at several of them has its history on the series page (recaps.series)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    organiser = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="series",
+        verbose_name=_("organiser"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("series")
+        verbose_name_plural = _("series")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organiser", "name"], name="events_series_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("recaps:series", kwargs={"slug": self.slug})
 
 
 class Resource(models.Model):

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -275,7 +276,7 @@ EVENT_EDITABLE_FIELDS = (
 @transaction.atomic
 def event_update(*, event: Event, **fields: object) -> Event:
     """Changes an event's details; pages open on it pick up the change."""
-    unknown = set(fields).difference(EVENT_EDITABLE_FIELDS)
+    unknown = set(fields).difference((*EVENT_EDITABLE_FIELDS, "series"))
     if unknown:
         raise ValueError(f"Not editable here: {sorted(unknown)}")
     # Compared with the stored row: a bound ModelForm has already copied its data onto `event`.
@@ -298,6 +299,14 @@ def host_key_rotate(*, event: Event) -> Event:
     """
     event.host_key = secrets.token_urlsafe(24)
     event.save(update_fields=["host_key", "updated_at"])
+    return event
+
+
+@transaction.atomic
+def overlay_key_rotate(*, event: Event) -> Event:
+    """A new streaming overlay link (events/overlay.py); the old one no longer opens."""
+    Event.objects.filter(pk=event.pk).update(overlay_generation=F("overlay_generation") + 1)
+    event.refresh_from_db(fields=["overlay_generation"])
     return event
 
 

@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from django.urls import path
 
-from events import views
+from events import views, views_lifecycle
 
 app_name = "events"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("organiser/", views.organiser_home, name="organiser_home"),
+    path("organiser/", views_lifecycle.organiser_home, name="organiser_home"),
+    path(
+        "organiser/events/<slug:slug>/duplicate/",
+        views_lifecycle.event_duplicate,
+        name="event_duplicate",
+    ),
+    path(
+        "organiser/events/<slug:slug>/archive/", views_lifecycle.event_archive, name="event_archive"
+    ),
+    path("organiser/events/<slug:slug>/delete/", views_lifecycle.event_delete, name="event_delete"),
     path("organiser/events/new/", views.event_new, name="event_new"),
     path("organiser/events/<slug:slug>/edit/", views.event_edit, name="event_edit"),
     path(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from events import selectors, services
+from events import lifecycle, selectors, services
 from events.access import event_for_organiser
 from events.calendar import event_calendar
 from events.downloads import csv_download, iso
@@ -56,13 +58,6 @@ def index(request: HttpRequest) -> HttpResponse:
             "recaps": selectors.recaps_published(),
             "subscribe_form": subscribe_form_for(request),
         },
-    )
-
-
-@login_required
-def organiser_home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "events/organiser_home.html", {"events": selectors.events_for_user(request.user)}
     )
 
 
@@ -171,6 +166,14 @@ def _event_parts(request: HttpRequest, event: Event) -> dict[str, BaseInlineForm
     }
 
 
+def _with_series(organiser: Any, data: dict) -> dict:
+    """The form's fields, the series they name made the organiser's Series (or none)."""
+    fields = dict(data)
+    name = fields.pop("series_name", "")
+    fields["series"] = lifecycle.series_for(organiser=organiser, name=name)
+    return fields
+
+
 def _event_form_page(
     request: HttpRequest, form: EventForm, parts: dict, event: Event | None
 ) -> HttpResponse:
@@ -192,7 +195,8 @@ def event_new(request: HttpRequest) -> HttpResponse:
     parts = _event_parts(request, Event())
     if request.method == "POST" and all([form.is_valid(), *(p.is_valid() for p in parts.values())]):
         with transaction.atomic():
-            event = services.event_create(organiser=request.user, **form.cleaned_data)
+            fields = _with_series(request.user, form.cleaned_data)
+            event = services.event_create(organiser=request.user, **fields)
             for formset in parts.values():
                 formset.instance = event
                 formset.save()
@@ -210,7 +214,8 @@ def event_edit(request: HttpRequest, slug: str) -> HttpResponse:
     parts = _event_parts(request, event)
     if request.method == "POST" and all([form.is_valid(), *(p.is_valid() for p in parts.values())]):
         with transaction.atomic():
-            event = services.event_update(event=event, **form.cleaned_data)
+            fields = _with_series(event.organiser, form.cleaned_data)
+            event = services.event_update(event=event, **fields)
             for formset in parts.values():
                 formset.save()
             # No turns left (or never any): the running order is built from the speakers.

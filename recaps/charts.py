@@ -366,3 +366,22 @@ def flows(
         "who voted both times. %(flows)s. Flows of fewer than five people are not drawn."
     ) % {"flows": "; ".join(described) or _("No flow is big enough to draw")}
     return _svg(chart_id, height, _("Who changed their mind"), desc, parts)
+
+
+def motion_history(history, *, chart_id: str) -> SafeString:
+    """The motion across a series (recaps.series.MotionHistory): per event, the pre-vote and
+    the final vote as bars of FOR, UNDECIDED and AGAINST shares, oldest first. A vote whose
+    figures the recap withholds has no bar."""
+    rows = []
+    for sitting in history.sittings:
+        when = date_format(timezone.localtime(sitting.event.starts_at), "j M Y")
+        for moment, tally in ((_("before"), sitting.pre), (_("after"), sitting.final)):
+            if tally is None:
+                continue
+            shares = {s.side: s.percent or 0 for s in tally.sides}
+            segments = [
+                (side, float(shares.get(side, 0))) for side in ("for", "undecided", "against")
+            ]
+            figure = _("FOR %(share)s%%") % {"share": shares.get("for", 0)}
+            rows.append((f"{when} · {moment}", segments, figure))
+    return _bars(chart_id, _("The motion across the series"), rows, 100)

@@ -18,4 +18,5 @@ urlpatterns = [
         name="export_persuasion",
     ),
     path("recaps/<slug:slug>/", views.recap, name="recap"),
+    path("series/<slug:slug>/", views.series_page, name="series"),
 ]

@@ -14,9 +14,9 @@ from debates.selectors import can_host, event_for_host
 from events.access import can_edit, event_for_organiser
 from events.downloads import csv_download, download, iso
 from events.forms import subscribe_form_for
-from events.models import Event
+from events.models import Event, Series
 from events.selectors import subscribers_for
-from recaps import audience, selectors, services
+from recaps import audience, charts, selectors, series, services
 from recaps.forms import PublishForm
 
 RECAP_NOT_PUBLISHED = _("This recap has not been published.")
@@ -41,6 +41,24 @@ def recap(request: HttpRequest, slug: str) -> HttpResponse:
             "recap": selectors.event_recap(event),
             "audience": audience.audience_recap(event),
             "subscribe_form": subscribe_form_for(request, event),
+        },
+    )
+
+
+@require_GET
+def series_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A series' motions, each across the events that debated it (published recaps only)."""
+    found = get_object_or_404(Series, slug=slug)
+    histories = series.series_history(found)
+    return render(
+        request,
+        "recaps/series.html",
+        {
+            "series": found,
+            "histories": [
+                {"history": h, "chart": charts.motion_history(h, chart_id=f"motion-{n}")}
+                for n, h in enumerate(histories, start=1)
+            ],
         },
     )
 

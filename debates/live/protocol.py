@@ -237,6 +237,11 @@ def room_changed(room: int, **details: object) -> dict[str, Any]:
     return {"type": "room.changed", "room": room, **details}
 
 
+def overlay_changed() -> dict[str, Any]:
+    """To the hosts only: the streaming overlay's link changed; consoles re-read it."""
+    return {"type": "overlay.changed"}
+
+
 def point_message(kind: str, *, point: Mapping[str, Any], text: str) -> dict[str, Any]:
     """A point of a room's board (POINT_TYPES): its public fields and its text."""
     if kind not in POINT_TYPES:

@@ -21,6 +21,7 @@ from debates.services import dealing, hosts, points, set_aside
 from debates.views import audience
 from debates.views import stage as stage_views
 from debates.views.labels import live_labels, rooms_labels
+from debates.views.overlay import overlay_url
 from events.models import Event, Phase
 
 HOST_LINK_INVALID = _("This host link is not valid (any more). Ask the organiser for a new one.")
@@ -60,6 +61,7 @@ def _console_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "visibilities": ResultsVisibility.choices,
         "joined": selectors.attendees_joined(event_id=event.pk),
         "projector_url": door_views.projector_url(request, event),
+        "overlay_url": overlay_url(request, event),
         "full_tally": True,
         "live_labels": live_labels(),
         # The confirmation step a console without JavaScript asked for (see console.html).
@@ -149,6 +151,7 @@ CONSOLE_PANELS = frozenset(
         "rehearsal",
         "clock",
         "reveal",
+        "overlay",
     }
     | audience.PANELS  # the questions' panel (debates/views/audience.py)
 )
@@ -157,6 +160,7 @@ PANEL_TEMPLATES = {
     "rehearsal": "debates/rehearsal.html",
     "clock": "debates/console_stage.html",
     "reveal": "debates/console_stage.html",
+    "overlay": "debates/overlay.html",
 }
 # A command's result shows in its panel; a round command (start, end, the timer) changes the
 # rooms, the time-up prompt and (bringing everyone back) the phase too, and the htmx response

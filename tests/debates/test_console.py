@@ -83,6 +83,7 @@ def command_data(name: str, s: dict) -> dict:
         "clock.add": {"seconds": 30},
         "reveal.show": {},
         "reveal.hide": {},
+        "overlay.rotate": {},
         "question.approve": {"question": s["question"].pk},
         "question.hide": {"question": s["question"].pk},
         "question.merge": {"question": s["duplicate"].pk, "into": s["question"].pk},
@@ -144,6 +145,7 @@ def snapshot(s: dict) -> tuple:
     event.refresh_from_db()
     return (
         event.phase,
+        event.overlay_generation,
         list(
             Poll.objects.filter(event=event).values_list(
                 "state", "results_visibility", "revealed_at"

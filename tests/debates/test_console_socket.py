@@ -267,6 +267,7 @@ EVENING = [
     "clock.pause",
     "reveal.show",
     "reveal.hide",
+    "overlay.rotate",
     "votes.set_aside",
     "votes.set_aside_undo",
     "phase.set",

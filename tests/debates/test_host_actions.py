@@ -29,6 +29,7 @@ CONSOLE_PANELS = {
     "questions",  # debates/console_questions.html (issue 15)
 }
 CONSOLE_PANELS |= {"clock", "reveal"}  # templates/debates/console_stage.html
+CONSOLE_PANELS |= {"overlay"}  # templates/debates/overlay.html
 
 
 def run(event, name, data):

@@ -74,3 +74,15 @@ def test_the_index_offers_each_upcoming_event_to_a_calendar(client, event):
 
 def test_an_unknown_event_has_no_calendar_entry(client):
     assert client.get(reverse("events:event_ics", args=["no-such-event"])).status_code == 404
+
+
+def test_the_event_page_offers_its_calendar_entry_until_the_debate_starts(client, event):
+    from debates.services import phases
+    from events.models import Phase
+
+    page = reverse("debates:event", args=[event.slug])
+    ics = reverse("events:event_ics", args=[event.slug])
+    assert event.phase == Phase.LOBBY
+    assert ics in client.get(page).content.decode()
+    phases.phase_set(event=event, phase=Phase.OPENING)
+    assert ics not in client.get(page).content.decode()

@@ -79,6 +79,11 @@ ACTIONS = (
     "rehearse",
     "ask_question",
     "moderate_question",
+    "read_own_page",
+    "rotate_overlay",
+    "duplicate_event",
+    "archive_event",
+    "delete_event",
 )
 
 ALLOWED_HTTP: dict[str, frozenset[str]] = {
@@ -102,6 +107,13 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     "rehearse": HOSTS,
     "ask_question": frozenset({"attendee"}),
     "moderate_question": HOSTS,
+    # The attendee's own page (issue 17): how they voted is theirs alone, hosts included.
+    "read_own_page": frozenset({"attendee"}),
+    "rotate_overlay": HOSTS,
+    # The organiser's list (issue 17): the event itself is the organiser's, not its hosts'.
+    "duplicate_event": frozenset({"organiser"}),
+    "archive_event": frozenset({"organiser"}),
+    "delete_event": frozenset({"organiser"}),
 }
 # The unpublished recap does not exist for outsiders (404), everything else is forbidden (403).
 DENIED_HTTP = {"read_unpublished_recap": 404}
@@ -123,6 +135,7 @@ SOCKET_FRAMES: dict[str, Callable[[World], dict[str, Any]] | None] = {
     "reveal": lambda w: _command("reveal.show"),
     "ask_question": lambda w: {"type": "question.ask", "text": "Over the socket?", "ref": "q1"},
     "moderate_question": lambda w: _command("question.pin", question=w.prepared["question"]),
+    "rotate_overlay": lambda w: _command("overlay.rotate"),
 }
 ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "see_console": HOSTS,
@@ -139,6 +152,7 @@ ALLOWED_SOCKET: dict[str, frozenset[str]] = {
     "reveal": HOSTS,
     "ask_question": frozenset({"attendee"}),
     "moderate_question": HOSTS,
+    "rotate_overlay": HOSTS,
 }
 # What asking for an HTTP-only action over the socket looks like.
 HTTP_ONLY_FRAMES = {
@@ -275,6 +289,16 @@ def _http(action: str, client, w: World) -> list:
         return [client.post(url, {"text": "Over HTTP?"})]
     if action == "moderate_question":
         return [client.post(_console(w, "question.pin"), {"question": w.prepared["question"]})]
+    if action == "read_own_page":
+        return [client.get(reverse("debates:my_page", args=[slug]))]
+    if action == "rotate_overlay":
+        return [client.post(_console(w, "overlay.rotate"))]
+    if action in {"duplicate_event", "archive_event"}:
+        name = {"duplicate_event": "event_duplicate", "archive_event": "event_archive"}[action]
+        return [client.post(reverse(f"events:{name}", args=[slug]))]
+    if action == "delete_event":
+        url = reverse("events:event_delete", args=[slug])
+        return [client.post(url, {"title": w.event.title})]
     raise AssertionError(action)
 
 
@@ -284,7 +308,7 @@ def _console_of(event: Event, name: str) -> str:
 
 def _http_effect_shown(action: str, responses: list, w: World) -> None:
     """What an allowed action visibly did."""
-    if action in {"see_console", "read_summary", "read_unpublished_recap"}:
+    if action in {"see_console", "read_summary", "read_unpublished_recap", "read_own_page"}:
         assert all(r.status_code == 200 for r in responses)
         assert w.event.title in responses[0].content.decode()
         return
@@ -297,6 +321,13 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
         assert "reader@example.org" in responses[0].content.decode()
         return
     assert all(r.status_code == 302 for r in responses), [r.status_code for r in responses]
+    if action == "delete_event":
+        assert not Event.objects.filter(pk=w.event.pk).exists()
+        assert not Attendee.objects.filter(pk=w.attendee.pk).exists()
+        return
+    if action == "duplicate_event":
+        assert Event.objects.filter(title=f"{w.event.title} (copy)").exists()
+        return
     event = Event.objects.get(pk=w.event.pk)
     if action == "change_phase":
         assert event.phase == Phase.PLENARY
@@ -329,6 +360,10 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
         assert Question.objects.filter(event=event, text="Over HTTP?").exists()
     elif action == "moderate_question":
         assert Question.objects.get(pk=w.prepared["question"]).pinned
+    elif action == "rotate_overlay":
+        assert event.overlay_generation == 1
+    elif action == "archive_event":
+        assert event.archived_at is not None
     elif action == "manage_rooms":
         w.room.refresh_from_db()
         w.round.refresh_from_db()
@@ -419,6 +454,7 @@ def _socket_effect(action: str, w: World) -> bool:
         ),
         "ask_question": lambda: Question.objects.filter(text="Over the socket?").exists(),
         "moderate_question": lambda: Question.objects.get(pk=w.prepared["question"]).pinned,
+        "rotate_overlay": lambda: event.overlay_generation == 1,
     }[action]()
 
 
