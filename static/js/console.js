@@ -121,9 +121,19 @@
 
   // ------------------------------------------------------------------ following the event
 
+  // Only a new phase moves the console to its panel. The event's state is re-sent in the same
+  // phase too (a round started or ended, the event's details edited, the recap published):
+  // that used to take the host off the tab they had just chosen.
+  var followedPhase = currentPhase();
+  function followPhase(phase) {
+    if (!tabs.length || !phase || phase === followedPhase) return;
+    followedPhase = phase;
+    select(panelForPhase(phase) || null, false);
+  }
+
   root.addEventListener("live:message", function (event) {
     var message = event.detail;
-    if (message.type === "phase.changed" && tabs.length) select(panelForPhase(message.phase) || null, false);
+    if (message.type === "phase.changed") followPhase(message.phase);
     if (message.type === "timer.changed") {
       all("[data-time-up]", root).forEach(function (box) {
         box.setAttribute("data-ends-at", message.ends_at);
@@ -136,10 +146,7 @@
   });
 
   function phaseSwapped(event) {
-    if (tabs.length && event.detail.target && event.detail.target.id === "phase") {
-      var panel = panelForPhase(currentPhase());
-      if (panel) select(panel, false);
-    }
+    if (event.detail.target && event.detail.target.id === "phase") followPhase(currentPhase());
     checkTimeUp();
   }
   document.body.addEventListener("htmx:afterSwap", phaseSwapped);

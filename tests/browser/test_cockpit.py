@@ -229,3 +229,38 @@ def test_a_confirmation_stays_open_while_another_console_moves_the_event_on(peop
     expect(host.get_by_role("dialog")).to_have_count(0)
     expect(host.get_by_role("button", name="Close the Pre-vote", exact=True)).to_be_visible()
     assert people.problems() == {}, people.problems()
+
+
+def test_the_tab_a_host_chose_stays_when_the_event_is_resent_in_the_same_phase(people, site):
+    """The event's state comes again in the same phase when its details are edited (and when a
+    round starts or ends, or the recap is published). The console follows a new phase to its
+    panel, but must not take the host off the tab they chose: it did, which was also a flaky
+    "Add takeaway" click in test_accessibility (the plenary's panel came back over it)."""
+    event = site.event()
+    host = people.open("host", phone=False, path=f"/e/{event['slug']}/host/{event['host_key']}/")
+    expect(host.locator("[data-connection]")).to_have_attribute("data-state", "online")
+    host.evaluate(
+        """() => { window.phaseMessages = [];
+        document.querySelector("[data-live]").addEventListener("live:message", (event) => {
+            if (event.detail.type === "phase.changed") window.phaseMessages.push(event.detail.phase);
+        }); }"""
+    )
+    host.get_by_role("tab", name="Stream").click()
+    stream = host.get_by_role("region", name="Streaming overlay")
+    expect(stream).to_be_visible()
+
+    organiser = people.open("Organiser", phone=False, path="/accounts/login/")
+    organiser.get_by_label("Username").fill(event["organiser"]["username"])
+    organiser.get_by_label("Password").fill(event["organiser"]["password"])
+    organiser.get_by_role("button", name=re.compile("log in|sign in", re.I)).click()
+    organiser.goto(f"/organiser/events/{event['slug']}/edit/")
+    organiser.locator("#id_title").fill("Pairing beats review, renamed")
+    organiser.locator("#id_venue").fill("The Old Library")
+    organiser.get_by_role("button", name="Save changes").click()
+    expect(organiser.get_by_text("Your changes are saved.")).to_be_visible()
+
+    # The console heard the event again, in the same phase, and stayed where the host was.
+    host.wait_for_function("() => window.phaseMessages.includes('lobby')")
+    expect(stream).to_be_visible()
+    assert host.get_by_role("tab", name="Stream").get_attribute("aria-selected") == "true"
+    assert people.problems() == {}, people.problems()
