@@ -142,6 +142,18 @@ if REDIS_URL and importlib.util.find_spec("channels_redis"):
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# One process's cache (no REDIS_URL). Sessions are read through it too (productbreaks/
+# sessions.py). LocMemCache's default of 300 entries would start evicting a third of them at a
+# time once 300 people joined: their sessions fell back to database reads (seen in a profile of
+# `bench.run joincost --attendees 2400`), and a rate-limit counter could be evicted and start
+# again from zero. An entry is a few hundred bytes: 100,000 are tens of MB.
+EMBEDDED_CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
+
 # The cache holds rate-limit counters (events.services, "limits"). With several processes they
 # must count together, so Redis when REDIS_URL is set; one process counts in its own memory.
 if REDIS_URL:
@@ -160,17 +172,7 @@ if REDIS_URL:
         }
     }
 else:
-    # Sessions are read through this cache too (productbreaks/sessions.py). LocMemCache's
-    # default of 300 entries would start evicting a third of them at a time once 300 people
-    # joined: their sessions fell back to database reads (seen in a profile of
-    # `bench.run joincost --attendees 2400`), and a rate-limit counter could be evicted and
-    # start again from zero. An entry is a few hundred bytes: 100,000 are tens of MB.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "OPTIONS": {"MAX_ENTRIES": 100_000},
-        }
-    }
+    CACHES = EMBEDDED_CACHES
 
 # The join budget per network (events.admission): a burst of this many joins goes straight in,
 # then this many a second. The bench raises them: its thousands of "phones" share 127.0.0.1.
