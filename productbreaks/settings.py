@@ -154,6 +154,14 @@ EMBEDDED_CACHES = {
     }
 }
 
+REDIS_CACHE_OPTIONS = {
+    # A Redis outage must not hang a join: fail fast, and the limit lets people through.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
+    # One connection pool per process, not one per request (productbreaks/cache.py).
+    "pool_class": "productbreaks.cache.SharedConnectionPool",
+}
+
 # The cache holds rate-limit counters (events.services, "limits"). With several processes they
 # must count together, so Redis when REDIS_URL is set; one process counts in its own memory.
 if REDIS_URL:
@@ -162,13 +170,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "pb",
-            # A Redis outage must not hang a join: fail fast, and the limit lets people through.
-            # One connection pool per process, not one per request (productbreaks/cache.py).
-            "OPTIONS": {
-                "socket_connect_timeout": 1,
-                "socket_timeout": 1,
-                "pool_class": "productbreaks.cache.SharedConnectionPool",
-            },
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
