@@ -10,12 +10,11 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from events.models import Event, Phase, Resource, Series, Theme, Turn
+from events.models import Event, Resource, Series, Theme, Turn
 from events.services import event_create
 
 # What the duplicate takes over: the evening's shape, not its people or its results.
@@ -30,31 +29,6 @@ COPIED_FIELDS = (
     "series",
 )
 COPY_TITLE = _("%(title)s (copy)")
-
-
-class Show:
-    """The organiser list's filters."""
-
-    ALL = "all"
-    UPCOMING = "upcoming"
-    LIVE = "live"
-    ENDED = "ended"
-    ARCHIVED = "archived"
-    CHOICES = (ALL, UPCOMING, LIVE, ENDED, ARCHIVED)
-
-
-def events_shown(events: QuerySet[Event], show: str) -> QuerySet[Event]:
-    """One filter of the organiser's list. "all" leaves the archived ones out, as the others do."""
-    if show == Show.ARCHIVED:
-        return events.filter(archived_at__isnull=False)
-    events = events.filter(archived_at__isnull=True)
-    if show == Show.UPCOMING:
-        return events.filter(phase=Phase.LOBBY)
-    if show == Show.LIVE:
-        return events.exclude(Q(phase=Phase.LOBBY) | Q(phase=Phase.ENDED))
-    if show == Show.ENDED:
-        return events.filter(phase=Phase.ENDED)
-    return events
 
 
 def _next_week(starts_at: datetime, now: datetime) -> datetime:
@@ -116,15 +90,6 @@ def event_delete(*, event: Event) -> None:
         event.recap_published = False
         event.save(update_fields=["recap_published", "updated_at"])
     event.delete()  # every attendee row, and everything that names an attendee, cascades
-
-
-def attendee_data_of(event: Event) -> dict[str, int]:
-    """What deleting the event removes, for the confirmation page."""
-    return {
-        "attendees": event.attendees.count(),
-        "speakers": event.speakers.count(),
-        "published": int(event.recap_published),
-    }
 
 
 SERIES_NAME_MAX_LENGTH = 120

@@ -48,3 +48,33 @@ def subscribers_for(user: AbstractBaseUser) -> QuerySet[Subscriber] | None:
     if not Event.objects.filter(organiser=user).exists():
         return None
     return subscribers.filter(source_event__organiser=user)
+
+
+def deletion_summary(event: Event) -> dict[str, int]:
+    """What deleting the event removes (events.lifecycle.event_delete), for its confirmation."""
+    return {"attendees": event.attendees.count(), "published": int(event.recap_published)}
+
+
+class Show:
+    """The organiser list's filters."""
+
+    ALL = "all"
+    UPCOMING = "upcoming"
+    LIVE = "live"
+    ENDED = "ended"
+    ARCHIVED = "archived"
+    CHOICES = (ALL, UPCOMING, LIVE, ENDED, ARCHIVED)
+
+
+def events_shown(events: QuerySet[Event], show: str) -> QuerySet[Event]:
+    """One filter of the organiser's list. "all" leaves the archived ones out, as the others do."""
+    if show == Show.ARCHIVED:
+        return events.filter(archived_at__isnull=False)
+    events = events.filter(archived_at__isnull=True)
+    if show == Show.UPCOMING:
+        return events.filter(phase=Phase.LOBBY)
+    if show == Show.LIVE:
+        return events.exclude(Q(phase=Phase.LOBBY) | Q(phase=Phase.ENDED))
+    if show == Show.ENDED:
+        return events.filter(phase=Phase.ENDED)
+    return events

@@ -16,31 +16,31 @@ from events import lifecycle, selectors
 from events.access import event_for_organiser
 
 SHOW_LABELS = {
-    lifecycle.Show.ALL: _("All"),
-    lifecycle.Show.UPCOMING: _("Upcoming"),
-    lifecycle.Show.LIVE: _("Live"),
-    lifecycle.Show.ENDED: _("Ended"),
-    lifecycle.Show.ARCHIVED: _("Archived"),
+    selectors.Show.ALL: _("All"),
+    selectors.Show.UPCOMING: _("Upcoming"),
+    selectors.Show.LIVE: _("Live"),
+    selectors.Show.ENDED: _("Ended"),
+    selectors.Show.ARCHIVED: _("Archived"),
 }
 DELETE_CONFIRM_TITLE = _("Type the event's title to confirm.")
 
 
 @login_required
 def organiser_home(request: HttpRequest) -> HttpResponse:
-    show = request.GET.get("show", lifecycle.Show.ALL)
-    if show not in lifecycle.Show.CHOICES:
-        show = lifecycle.Show.ALL
+    show = request.GET.get("show", selectors.Show.ALL)
+    if show not in selectors.Show.CHOICES:
+        show = selectors.Show.ALL
     mine = selectors.events_for_user(request.user)
     tabs = [
         {
             "show": key,
             "label": SHOW_LABELS[key],
-            "count": lifecycle.events_shown(mine, key).count(),
+            "count": selectors.events_shown(mine, key).count(),
             "current": key == show,
         }
-        for key in lifecycle.Show.CHOICES
+        for key in selectors.Show.CHOICES
     ]
-    context = {"events": lifecycle.events_shown(mine, show), "tabs": tabs, "show": show}
+    context = {"events": selectors.events_shown(mine, show), "tabs": tabs, "show": show}
     return render(request, "events/organiser_home.html", context)
 
 
@@ -81,5 +81,5 @@ def event_delete(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("events:organiser_home")
         error = DELETE_CONFIRM_TITLE
-    context = {"event": event, "removes": lifecycle.attendee_data_of(event), "error": error}
+    context = {"event": event, "removes": selectors.deletion_summary(event), "error": error}
     return render(request, "events/event_delete.html", context, status=400 if error else 200)

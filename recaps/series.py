@@ -34,14 +34,9 @@ class MotionHistory:
     sittings: tuple[Sitting, ...]  # oldest first
 
     @property
-    def first_final_for(self) -> Decimal | None:
-        shown = [s.final.sides[0].percent for s in self.sittings if s.final]
-        return shown[0] if shown else None
-
-    @property
-    def last_final_for(self) -> Decimal | None:
-        shown = [s.final.sides[0].percent for s in self.sittings if s.final]
-        return shown[-1] if shown else None
+    def final_for_shares(self) -> list[Decimal]:
+        """The FOR share of each final vote the recaps show, oldest first."""
+        return [s.final.sides[0].percent for s in self.sittings if s.final]
 
 
 def motion_key(motion: str) -> str:
