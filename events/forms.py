@@ -100,6 +100,15 @@ class EventForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.series_id and not self.is_bound:
             self.initial["series_name"] = self.instance.series.name
+        # A form (or a script) that leaves the language out keeps the event's: it is not a
+        # question every organiser must answer.
+        self.fields["language"].required = False
+        self.fields["language"].help_text = _(
+            "The recap and the emails about this event are written in it."
+        )
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or self.instance.language
 
     def clean_room_video_pattern(self) -> str:
         pattern = self.cleaned_data["room_video_pattern"].strip()

@@ -107,6 +107,11 @@ class Event(models.Model):
         related_name="events",
         verbose_name=_("series"),
     )
+    # The language the event is run in: its recap and its emails are written in it, whatever
+    # language the reader's interface is in.
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

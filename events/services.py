@@ -270,6 +270,7 @@ EVENT_EDITABLE_FIELDS = (
     "admission",
     "video_url",
     "room_video_pattern",
+    "language",
 )
 
 

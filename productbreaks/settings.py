@@ -192,7 +192,9 @@ LOGIN_REDIRECT_URL = "events:organiser_home"
 LOGOUT_REDIRECT_URL = "events:index"
 
 LANGUAGE_CODE = "en-gb"
-LANGUAGES = [("en-gb", _("English"))]
+# The interface speaks both; LocaleMiddleware picks from the session's choice (set_language),
+# then Accept-Language. An event's recap is written in the event's own language.
+LANGUAGES = [("en-gb", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
 USE_I18N = True
