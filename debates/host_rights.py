@@ -4,7 +4,7 @@
 with the user and the session read afresh, as a socket's scope holds both as they were at
 connect. The receivers only announce, after commit, the saves that can end someone's host
 rights: most happen in the admin, where no service runs (an organiser changed, a speaker
-unlinked or deleted, a user deactivated or no longer superuser); the host link's rotation
+unlinked or deleted, a team member taken off, a user deactivated or no longer superuser); the host link's rotation
 (events.services.host_key_rotate) is announced by the same receiver, as `events` must not
 import the debate.
 """
@@ -23,7 +23,7 @@ from django.db.models.signals import post_delete, post_save
 
 from debates import live, selectors
 from debates.live import hosts as live_hosts
-from events.models import Event, Speaker
+from events.models import Event, Membership, Speaker
 
 # Saves of these fields can end someone's host rights (None: a full save, as the admin does).
 # A new password ends the other sessions of that account (Django's session auth hash).
@@ -88,6 +88,13 @@ def _speaker_deleted(sender, instance, **kwargs) -> None:
     _event_announce(instance.event_id)
 
 
+def _membership_changed(sender, instance, **kwargs) -> None:
+    # A new member only gains rights (their socket gets them on reconnect); a changed role
+    # keeps the console (every role runs it) but is re-checked all the same, as is a removal.
+    if not kwargs.get("created", False):
+        _event_announce(instance.event_id)
+
+
 def _user_saved(sender, instance, created, update_fields, **kwargs) -> None:
     if not created and _touches(update_fields, USER_HOST_FIELDS):
         _user_announce(instance.pk)
@@ -110,6 +117,8 @@ def connect() -> None:
     post_delete.connect(_event_deleted, sender=Event, dispatch_uid=uid + "event_deleted")
     post_save.connect(_speaker_saved, sender=Speaker, dispatch_uid=uid + "speaker_saved")
     post_delete.connect(_speaker_deleted, sender=Speaker, dispatch_uid=uid + "speaker_deleted")
+    post_save.connect(_membership_changed, sender=Membership, dispatch_uid=uid + "member_saved")
+    post_delete.connect(_membership_changed, sender=Membership, dispatch_uid=uid + "member_deleted")
     post_save.connect(_user_saved, sender=user, dispatch_uid=uid + "user_saved")
     post_delete.connect(_user_deleted, sender=user, dispatch_uid=uid + "user_deleted")
     user_logged_out.connect(_logged_out, dispatch_uid=uid + "logged_out")

@@ -61,7 +61,7 @@ def can_host(*, event: Event, user: Any, session: Mapping[str, Any] | None) -> b
     """Whether this user or session may run the event's console.
 
     `user` may be an AnonymousUser or None (a socket scope without auth); `session` is
-    request.session or scope["session"]. Costs at most one query (the speaker lookup).
+    request.session or scope["session"]. Costs at most one query (the team and speaker lookup).
     """
     granted = session_host_keys(session).get(str(event.pk))
     if granted and hmac.compare_digest(granted, event.host_key):
@@ -70,7 +70,12 @@ def can_host(*, event: Event, user: Any, session: Mapping[str, Any] | None) -> b
         return False
     if user.is_superuser or event.organiser_id == user.pk:
         return True
-    return event.speakers.filter(user=user, role__in=HOST_ROLES).exists()
+    # On the event's team (any role: co-organisers, hosts and moderators all run the console),
+    # or a host or moderator speaker linked to the account: one query for both.
+    return Event.objects.filter(
+        Q(memberships__user=user) | Q(speakers__user=user, speakers__role__in=HOST_ROLES),
+        pk=event.pk,
+    ).exists()
 
 
 def event_for_host(request: HttpRequest, slug: str) -> Event:

@@ -393,3 +393,6 @@ class Subscriber(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+from events.models_team import Invitation, Membership, TeamRole  # noqa: E402, F401

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from events.models import Event, Phase, Subscriber
+from events.models import Event, Invitation, Membership, Phase, Subscriber
 
 
 def events_upcoming() -> QuerySet[Event]:
@@ -27,12 +27,30 @@ def recaps_published() -> QuerySet[Event]:
 
 
 def events_for_user(user: AbstractBaseUser) -> QuerySet[Event]:
-    """Events a signed-in person organises, or hosts or moderates through their account."""
+    """Events a signed-in person organises, is on the team of, or hosts or moderates through
+    their account."""
     return (
-        Event.objects.filter(Q(organiser=user) | Q(speakers__user=user))
+        Event.objects.filter(Q(organiser=user) | Q(memberships__user=user) | Q(speakers__user=user))
         .distinct()
+        .annotate(
+            # The person's role on each event's team ("" as organiser or speaker): what the
+            # list offers them to do with it.
+            team_role=Subquery(
+                Membership.objects.filter(event=OuterRef("pk"), user=user).values("role")[:1]
+            )
+        )
         .order_by("-starts_at")
     )
+
+
+def team_of(event: Event) -> QuerySet[Membership]:
+    """The event's team, oldest member first."""
+    return Membership.objects.filter(event=event).select_related("user")
+
+
+def invitations_open(event: Event) -> QuerySet[Invitation]:
+    """Invitations sent and not yet accepted or withdrawn, newest first."""
+    return Invitation.objects.filter(event=event, accepted_at__isnull=True, revoked_at__isnull=True)
 
 
 def subscribers_for(user: AbstractBaseUser) -> QuerySet[Subscriber] | None:

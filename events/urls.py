@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from events import views, views_lifecycle
+from events import views, views_lifecycle, views_team
 
 app_name = "events"
 
@@ -18,6 +18,18 @@ urlpatterns = [
         "organiser/events/<slug:slug>/archive/", views_lifecycle.event_archive, name="event_archive"
     ),
     path("organiser/events/<slug:slug>/delete/", views_lifecycle.event_delete, name="event_delete"),
+    path("organiser/events/<slug:slug>/team/", views_team.team_page, name="team"),
+    path(
+        "organiser/events/<slug:slug>/team/withdraw/",
+        views_team.invitation_withdraw,
+        name="team_invitation_withdraw",
+    ),
+    path(
+        "organiser/events/<slug:slug>/team/remove/",
+        views_team.member_remove,
+        name="team_member_remove",
+    ),
+    path("invitations/<str:token>/", views_team.invitation, name="invitation"),
     path("organiser/events/new/", views.event_new, name="event_new"),
     path("organiser/events/<slug:slug>/edit/", views.event_edit, name="event_edit"),
     path(

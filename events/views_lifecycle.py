@@ -69,7 +69,7 @@ def event_archive(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def event_delete(request: HttpRequest, slug: str) -> HttpResponse:
     """A page that says what deleting removes; the deletion needs the title typed back."""
-    event = event_for_organiser(request, slug)
+    event = event_for_organiser(request, slug, owner=True)
     error = ""
     if request.method == "POST":
         if request.POST.get("title", "").strip() == event.title.strip():

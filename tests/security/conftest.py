@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+)
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.utils import timezone
@@ -20,12 +25,31 @@ from debates import live
 from debates.models import BreakoutRoom, BreakoutRound, Point, Poll, PollKind, Rehearsal
 from debates.selectors import ATTENDEE_SESSION_KEY
 from debates.services import points, questions, rounds, voting
-from events.models import Attendee, Event, Phase, Side, Speaker, Subscriber
+from events.models import (
+    Attendee,
+    Event,
+    Membership,
+    Phase,
+    Side,
+    Speaker,
+    Subscriber,
+    TeamRole,
+)
 from events.services import subscriber_add
 from tests.conftest import make_attendee, make_event
 
-ROLES = ("organiser", "host", "moderator", "attendee", "other_attendee", "anonymous")
-HOSTS = frozenset({"organiser", "host", "moderator"})
+ROLES = (
+    "organiser",
+    "co_organiser",
+    "host",
+    "moderator",
+    "attendee",
+    "other_attendee",
+    "anonymous",
+)
+# A co-organiser is on the event's team (events.team, invited by the organiser); the host and
+# the moderator are speakers linked to their accounts.
+HOSTS = frozenset({"organiser", "co_organiser", "host", "moderator"})
 
 
 @dataclass
@@ -46,7 +70,13 @@ class World:
 
 
 @pytest.fixture
-def world(event, other_event, organiser, host_user, moderator_user) -> World:
+def co_organiser_user(db):
+    return get_user_model().objects.create_user("coco", password="pw-co-organiser-1")
+
+
+@pytest.fixture
+def world(event, other_event, organiser, co_organiser_user, host_user, moderator_user) -> World:
+    Membership.objects.create(event=event, user=co_organiser_user, role=TeamRole.CO_ORGANISER)
     attendee = make_attendee(event, "Ada")
     other_attendee = make_attendee(other_event, "Otto")
     poll = voting.poll_open(event=event, kind=PollKind.PRE_VOTE)
@@ -69,7 +99,12 @@ def world(event, other_event, organiser, host_user, moderator_user) -> World:
         round=round_,
         room=room,
         point=point,
-        users={"organiser": organiser, "host": host_user, "moderator": moderator_user},
+        users={
+            "organiser": organiser,
+            "co_organiser": co_organiser_user,
+            "host": host_user,
+            "moderator": moderator_user,
+        },
     )
 
 
@@ -237,11 +272,13 @@ class Page(HTMLParser):
 
 
 def prepare_rehearsals(w: World) -> None:
-    """A draft event with the same hosts, for HTTP to start, stop and reset a rehearsal of; and
+    """A draft event with the same hosts and team, for HTTP to start, stop and reset a rehearsal of; and
     a rehearsal on the event under test, for a socket (connected to it) to stop."""
     draft = make_event(w.event.organiser, title="Draft")
     for speaker in w.event.speakers.all():
         Speaker.objects.create(event=draft, name=speaker.name, role=speaker.role, user=speaker.user)
+    for member in w.event.memberships.all():
+        Membership.objects.create(event=draft, user=member.user, role=member.role)
     w.prepared["draft"] = draft
     now = timezone.now()
     Rehearsal.objects.create(event=w.event, people=3, minutes=5, ends_at=now + timedelta(hours=1))

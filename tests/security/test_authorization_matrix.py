@@ -1,7 +1,8 @@
 """The authorization matrix: every role against every action, over HTTP and over the socket.
 
-Roles: the organiser, the event's host, its moderator (both speakers linked to their accounts),
-an attendee of this event, an attendee of another event, an anonymous visitor.
+Roles: the organiser, a co-organiser (on the event's team, issue 17), the event's host, its
+moderator (both speakers linked to their accounts), an attendee of this event, an attendee of
+another event, an anonymous visitor.
 
 Each cell is one test. An allowed cell shows the action working (the rows it should change did,
 and a broadcast went out for a write). A denied cell shows a 403/404 (HTTP) or close code 4403
@@ -24,6 +25,7 @@ from unittest import mock
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 from django.utils import timezone
@@ -44,7 +46,8 @@ from debates.models import (
 from debates.models_audience import Question
 from debates.selectors import HOST_SESSION_KEY
 from debates.services import questions, set_aside
-from events.models import Attendee, Event, Phase, Side, Turn
+from events import team
+from events.models import Attendee, Event, Invitation, Membership, Phase, Side, TeamRole, Turn
 from productbreaks.asgi import application
 from tests.conftest import make_instant_voters
 from tests.security.conftest import (
@@ -84,8 +87,11 @@ ACTIONS = (
     "duplicate_event",
     "archive_event",
     "delete_event",
+    "manage_team",
+    "remove_member",
 )
 
+ORGANISERS = frozenset({"organiser", "co_organiser"})
 ALLOWED_HTTP: dict[str, frozenset[str]] = {
     "see_console": HOSTS,
     "change_phase": HOSTS,
@@ -110,10 +116,14 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     # The attendee's own page (issue 17): how they voted is theirs alone, hosts included.
     "read_own_page": frozenset({"attendee"}),
     "rotate_overlay": HOSTS,
-    # The organiser's list (issue 17): the event itself is the organiser's, not its hosts'.
-    "duplicate_event": frozenset({"organiser"}),
-    "archive_event": frozenset({"organiser"}),
+    # The organiser's list (issue 17): the event itself is its organisers', not its hosts';
+    # deleting it, which nobody can undo, is for the organiser who made it.
+    "duplicate_event": ORGANISERS,
+    "archive_event": ORGANISERS,
     "delete_event": frozenset({"organiser"}),
+    # The team (issue 17): its organisers invite, withdraw invitations and take people off.
+    "manage_team": ORGANISERS,
+    "remove_member": ORGANISERS,
 }
 # The unpublished recap does not exist for outsiders (404), everything else is forbidden (403).
 DENIED_HTTP = {"read_unpublished_recap": 404}
@@ -184,6 +194,16 @@ def _prepare(action: str, w: World) -> None:
     w.prepared = {}
     if action == "rehearse":
         prepare_rehearsals(w)
+        return
+    if action == "manage_team":  # an invitation to withdraw
+        w.prepared["invitation"] = team.invitation_send(
+            event=w.event, email="old@example.org", role=TeamRole.HOST, invited_by=None
+        ).pk
+        return
+    if action == "remove_member":  # someone to take off the team
+        leaver = get_user_model().objects.create_user("leaver")
+        member = Membership.objects.create(event=w.event, user=leaver, role=TeamRole.MODERATOR)
+        w.prepared["member"] = member.pk
         return
     if action == "run_clock":  # a running order to run (no broadcast: it is the event's plan)
         Turn.objects.create(event=w.event, label="Opening FOR", side=Side.FOR, seconds=60)
@@ -299,6 +319,20 @@ def _http(action: str, client, w: World) -> list:
     if action == "delete_event":
         url = reverse("events:event_delete", args=[slug])
         return [client.post(url, {"title": w.event.title})]
+    if action == "manage_team":
+        return [
+            client.get(reverse("events:team", args=[slug])),
+            client.post(
+                reverse("events:team", args=[slug]), {"email": "new@example.org", "role": "host"}
+            ),
+            client.post(
+                reverse("events:team_invitation_withdraw", args=[slug]),
+                {"invitation": w.prepared["invitation"]},
+            ),
+        ]
+    if action == "remove_member":
+        url = reverse("events:team_member_remove", args=[slug])
+        return [client.post(url, {"member": w.prepared["member"]})]
     raise AssertionError(action)
 
 
@@ -320,7 +354,16 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
         assert responses[0].status_code == 200
         assert "reader@example.org" in responses[0].content.decode()
         return
+    if action == "manage_team":
+        assert [r.status_code for r in responses] == [200, 302, 302]
+        assert "old@example.org" in responses[0].content.decode()
+        assert Invitation.objects.get(email="new@example.org").is_open
+        assert not Invitation.objects.get(pk=w.prepared["invitation"]).is_open
+        return
     assert all(r.status_code == 302 for r in responses), [r.status_code for r in responses]
+    if action == "remove_member":
+        assert not Membership.objects.filter(pk=w.prepared["member"]).exists()
+        return
     if action == "delete_event":
         assert not Event.objects.filter(pk=w.event.pk).exists()
         assert not Attendee.objects.filter(pk=w.attendee.pk).exists()
