@@ -24,7 +24,8 @@ from django.urls import reverse
 from django.views.defaults import server_error
 
 from debates.services import rehearsal
-from events.models import Phase
+from events import team
+from events.models import Phase, TeamRole
 from events.services import unsubscribe_token
 from tests.conftest import make_event
 from tests.security.conftest import World, client_for, main_pages, page_status
@@ -141,6 +142,7 @@ def test_every_page_in_every_phase_is_valid_html(world: World, tmp_path):
     for label, (status, html) in _form_errors(world).items():
         assert status in {200, 400}, label
         pages[label] = html
+    slug = world.event.slug
     token = unsubscribe_token("reader@example.org")
     for label, url in (
         ("unsubscribe", reverse("events:unsubscribe", args=[token])),
@@ -148,6 +150,21 @@ def test_every_page_in_every_phase_is_valid_html(world: World, tmp_path):
     ):
         response = client_for("anonymous", world).get(url)
         assert response.status_code in {200, 400}, label
+        pages[label] = response.content.decode()
+
+    # The team (issue 17): the organisers' page, and the invitation as a newcomer sees it.
+    invitation = team.invitation_send(
+        event=world.event, email="new@example.org", role=TeamRole.HOST, invited_by=None
+    )
+    link = reverse("events:invitation", args=[team.invitation_token(invitation)])
+    newcomer = client_for("anonymous", world)
+    for label, response, status in (
+        ("team", client_for("organiser", world).get(reverse("events:team", args=[slug])), 200),
+        ("invitation", newcomer.get(link), 200),
+        ("invitation, passwords differ", newcomer.post(link, {"new_password1": "a"}), 400),
+        ("invitation, bad link", newcomer.get(link[:-3] + "x/"), 400),
+    ):
+        assert response.status_code == status, label
         pages[label] = response.content.decode()
 
     # The error pages: not found, forbidden (an attendee at the console), server error.

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.urls import NoReverseMatch, reverse
 
 from debates.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, LIVE_SLUG
+from events import team
 from events.admission import projector_key
 from events.models import Event
 
@@ -16,6 +17,17 @@ def _url(base: str, name: str, **kwargs: str) -> str | None:
         return base + reverse(name, kwargs=kwargs or None)
     except NoReverseMatch:
         return None  # that page belongs to a feature this checkout does not have
+
+
+def _invitation_lines(base: str, event: Event) -> list[str]:
+    invitation = event.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).first()
+    if invitation is None:
+        return []
+    url = _url(base, "events:invitation", token=team.invitation_token(invitation))
+    return [
+        f"  Team invitation    {url}",
+        f"                     (join its team as a moderator, {invitation.email}: choose a password)",
+    ]
 
 
 class Command(BaseCommand):
@@ -40,6 +52,7 @@ class Command(BaseCommand):
             f"  Attendees join at  {_url(base, 'debates:join')}  with the code the projector shows",
             f"  Host console       {_url(base, 'debates:console', slug=live.slug)}",
             f"  Host secret link   {_url(base, 'debates:host_link', slug=live.slug, key=live.host_key)}",
+            *_invitation_lines(base, live),
             "",
             f"Finished event: {done.title}",
             f"  Organiser summary  {_url(base, 'recaps:summary', slug=done.slug)}",

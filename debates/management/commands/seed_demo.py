@@ -27,6 +27,7 @@ from debates.models import (
     Vote,
     VoteLog,
 )
+from events import team
 from events.models import (
     Attendee,
     Event,
@@ -36,6 +37,7 @@ from events.models import (
     Side,
     Speaker,
     SpeakerRole,
+    TeamRole,
     Theme,
 )
 from events.services import event_create
@@ -53,6 +55,7 @@ DEMO_USERS = {
 }
 DEMO_SLUG = "roadmaps-on-trial"
 LIVE_SLUG = "design-sprints-live"
+DEMO_INVITEE = "new.moderator@example.org"
 # Fixed codes so the printed instructions stay the same between runs.
 DEMO_CODE = "RDMP42"
 LIVE_CODE = "SPR1NT"
@@ -444,4 +447,8 @@ class Command(BaseCommand):
         )
         Poll.objects.create(event=event, kind=PollKind.PRE_VOTE)
         Poll.objects.create(event=event, kind=PollKind.FINAL_VOTE)
+        # An invitation to try the team's link with (demo_urls prints it).
+        team.invitation_send(
+            event=event, email=DEMO_INVITEE, role=TeamRole.MODERATOR, invited_by=users["organiser"]
+        )
         return event
