@@ -26,10 +26,17 @@ from events.models import Event, Invitation, Membership, TeamRole
 
 INVITATION_SALT = "productbreaks.invitation"
 INVITATION_MAX_AGE = timedelta(days=14)
+# Sending the same invitation again sooner is refused: a double click, or someone using the
+# form to flood an inbox.
+INVITATION_RESEND_AFTER = timedelta(minutes=1)
 
 INVITE_EMAIL_INVALID = _("Enter a valid email address, like name@example.org.")
 INVITE_ROLE_INVALID = _("Choose co-organiser, host or moderator.")
 INVITE_ALREADY_MEMBER = _("This person is already on the event's team.")
+INVITE_SENT_JUST_NOW = _(
+    "An invitation went to this address a moment ago. Give it a minute to arrive before "
+    "sending it again."
+)
 INVITE_IS_ORGANISER = _("This is the event's organiser: they have every right already.")
 INVITATION_INVALID = _(
     "This invitation link is broken. Copy the whole link from the email, or ask the organiser "
@@ -97,6 +104,8 @@ def invitation_send(
         return Invitation.objects.create(
             event=event, email=email, role=role, invited_by=invited_by, sent_at=now
         )
+    if invitation.sent_at > now - INVITATION_RESEND_AFTER:
+        raise ValidationError(INVITE_SENT_JUST_NOW, code="too_soon")
     invitation.role, invitation.invited_by, invitation.sent_at = role, invited_by, now
     invitation.save(update_fields=["role", "invited_by", "sent_at"])
     return invitation

@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail, signing
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -158,7 +159,17 @@ def test_a_link_that_was_altered_expired_resent_or_withdrawn_does_not_open(
     status, page = opens(first_token[:-2] + ("AA" if not first_token.endswith("AA") else "BB"))
     assert status == 400 and "link is broken" in page
 
-    # Sent again (a new role): the old link dies, the new one opens, still one invitation.
+    # Sent again at once: refused (a double click). A minute on, with a new role: the old
+    # link dies, the new one opens, and it is still one invitation.
+    with pytest.raises(ValidationError, match="a moment ago"):
+        team.invitation_send(
+            event=event, email="ann@example.org", role=TeamRole.MODERATOR, invited_by=organiser
+        )
+    Invitation.objects.filter(pk=first.pk).update(
+        sent_at=first.sent_at - team.INVITATION_RESEND_AFTER
+    )
+    first_token = team.invitation_token(Invitation.objects.get(pk=first.pk))
+    assert opens(first_token)[0] == 200
     again = team.invitation_send(
         event=event, email="ann@example.org", role=TeamRole.MODERATOR, invited_by=organiser
     )
