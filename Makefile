@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test check lint migrate seed static venv dev-deps browser java node-deps clean bench soak
+.PHONY: help run test check lint migrate seed static messages venv dev-deps browser java node-deps clean bench soak
 
 help:
 	@echo "make run    install, migrate, seed the demo event and serve it on http://$(HOST):$(PORT)/"
@@ -45,7 +45,13 @@ seed: migrate
 static: venv
 	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
 
-run: seed static
+# The French (and any other) catalog: locale/*/LC_MESSAGES/*.po into the .mo Django reads, with
+# Babel (pure Python: no GNU gettext needed to run or test). Updating the .po is makemessages's
+# job, and needs gettext: README.md, "Languages".
+messages: venv
+	$(PY) scripts/compilemessages
+
+run: seed static messages
 	DEBUG=1 $(PY) manage.py demo_urls --base http://$(HOST):$(PORT)
 	@# A listen queue of 4,096 and a 30 s handshake timeout: a room joining at once is a storm
 	@# (deploy/README.md says why; Twisted's defaults are 50 and 5 s).
@@ -58,14 +64,14 @@ lint: dev-deps
 
 # Two pytest-xdist workers, one per core of the CI machine: the suite's real servers and
 # browsers wait on sockets as much as they compute. --durations: the slowest, for the log.
-test: dev-deps browser java node-deps
+test: dev-deps browser java node-deps messages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2 --durations=15
 
 # The quick loop while working: lint, then every test not marked slow, browser or services
 # (pyproject.toml's markers). `make test` still runs them all.
-check: dev-deps
+check: dev-deps messages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -q -n 2 -m "not slow and not browser and not services"
@@ -116,3 +122,4 @@ bench: dev-deps
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache .ruff_cache
+	rm -f locale/*/LC_MESSAGES/*.mo

@@ -14,6 +14,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from debates import live, reaction_tally
 from debates.live import protocol
@@ -53,10 +54,21 @@ async def receive(consumer: Any, message: dict[str, Any]) -> None:
     if connection is None or connection.attendee_id is None:
         await consumer.close(code=live.CLOSE_FORBIDDEN)
         return
-    answer = await database_sync_to_async(run)(
-        event_id=connection.event_id, attendee_id=connection.attendee_id, ref=ref, **args
+    answer = await database_sync_to_async(_in_language)(
+        run,
+        consumer.language,
+        event_id=connection.event_id,
+        attendee_id=connection.attendee_id,
+        ref=ref,
+        **args,
     )
     await consumer.send(text_data=live.encode(answer))
+
+
+def _in_language(run: Any, language: str, **kwargs: Any) -> dict[str, Any]:
+    """A refusal's reason in the socket's language (LiveConsumer.language)."""
+    with translation.override(language):
+        return run(**kwargs)
 
 
 async def _tap(consumer: Any, message: dict[str, Any]) -> None:

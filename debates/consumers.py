@@ -13,6 +13,8 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
 
 from debates import consumer_audience, host_actions, host_rights, live, selectors
 from debates.live import budget as frame_budget
@@ -66,12 +68,31 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
+def scope_language(scope: dict) -> str:
+    """The language the socket's page was shown in, chosen as LocaleMiddleware chose it: the
+    language switch's cookie, then Accept-Language, then LANGUAGE_CODE."""
+    headers = dict(scope.get("headers") or ())
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    request = _LanguageRequest(scope.get("cookies") or {}, {"HTTP_ACCEPT_LANGUAGE": accept})
+    return translation.get_language_from_request(request)  # type: ignore[arg-type]
+
+
+class _LanguageRequest:
+    """The two attributes get_language_from_request reads of a request."""
+
+    def __init__(self, cookies: dict[str, str], meta: dict[str, str]) -> None:
+        self.COOKIES = cookies
+        self.META = meta
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     connection: live.Connection | None = None
     room_group: str | None = None  # the breakout room this attendee's socket follows
     closing = False  # the server closed it: what the client still sends is dropped unread
     frames_guarded = False  # daphne counts this socket's frames (transport.frames_guard)
     channel_layer_alias = NO_LAYER
+    # What this socket's refusal reasons are worded in (set at connect; live's writer reads it).
+    language: str = settings.LANGUAGE_CODE
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         # Channels' loop makes a Task per frame to watch a channel layer this consumer does
@@ -89,6 +110,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
+        self.language = scope_language(self.scope)
         self.budget = frame_budget.FrameBudget()
         self.frames_guarded = transport.frames_guard(
             self.scope, self.budget.spend, close_code=live.CLOSE_TOO_MANY_FRAMES
@@ -182,6 +204,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             session=self.scope.get("session"),
             name=name,
             data=data,
+            language=self.language,
         )
         if outcome is _FORBIDDEN:
             await self.close(code=live.CLOSE_FORBIDDEN)
@@ -221,10 +244,20 @@ _FORBIDDEN = object()
 
 
 def _host_command_run(
-    *, event_id: int, user: Any, session: Any, name: str, data: dict[str, Any]
+    *, event_id: int, user: Any, session: Any, name: str, data: dict[str, Any], language: str
 ) -> object:
     """Re-checks host rights (a rotated host link ends them mid-connection), then runs the
-    action: None when done, the refusal (HostActionRefused), or _FORBIDDEN."""
+    action: None when done, the refusal (HostActionRefused), or _FORBIDDEN. The refusal's
+    reason is worded in the socket's language."""
+    with translation.override(language):
+        return _host_command_checked(
+            event_id=event_id, user=user, session=session, name=name, data=data
+        )
+
+
+def _host_command_checked(
+    *, event_id: int, user: Any, session: Any, name: str, data: dict[str, Any]
+) -> object:
     event = Event.objects.filter(pk=event_id).first()
     # Who the socket is NOW: the session re-read (a logout or a new password ends an account's
     # rights; the scope holds the user as it was at connect).

@@ -8,7 +8,9 @@ everyone with that key, after putting back what is theirs alone:
 - the CSRF token (each request gets its own, `get_token`: the form and htmx's header post as
   before), and the CSP nonce (`get_nonce`: the header and the page's scripts agree);
 - the attendee's name ("You are taking part as ...", the rename form's value), escaped;
-  whether they gave one at all is part of the key.
+  whether they gave one at all is part of the key;
+- the page's own path (`language_next`: where the footer's language switch returns to), since
+  people who share a key may have come by different links (a QR link's token).
 
 Everything else a page shows must be in the key: the caller's key (event, phase, polls and
 their versions, the person's own votes), plus the template, the language, the host and scheme
@@ -43,6 +45,7 @@ CSRF_MARK = "pb-page-cache-csrf-5f0c2a"
 NONCE_MARK = "pb-page-cache-nonce-5f0c2a"
 NAME_MARK = "pb-page-cache-name-5f0c2a"  # attendee.public_name
 GIVEN_NAME_MARK = "pb-page-cache-given-name-5f0c2a"  # attendee.display_name
+NEXT_MARK = "pb-page-cache-next-5f0c2a"  # request.get_full_path(), base.html's language_next
 
 
 def _piece_mark(name: str) -> str:
@@ -101,6 +104,7 @@ def render_shared(
         html = cached[1]
     else:
         shared = {**context, "csrf_token": CSRF_MARK, "csp_nonce": NONCE_MARK}
+        shared["language_next"] = NEXT_MARK
         shared |= {name: _piece_mark(name) for name in pieces}
         if attendee is not None:
             given = GIVEN_NAME_MARK if attendee.display_name else ""
@@ -114,6 +118,7 @@ def render_shared(
     nonce = get_nonce(request)  # None only without Django's CSP middleware
     nonce_text = str(nonce) if nonce is not None else ""
     html = html.replace(CSRF_MARK, get_token(request)).replace(NONCE_MARK, nonce_text)
+    html = html.replace(NEXT_MARK, escape(request.get_full_path()))
     if attendee is not None:
         html = html.replace(NAME_MARK, escape(attendee.public_name))
         html = html.replace(GIVEN_NAME_MARK, escape(attendee.display_name))

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from debates import host_rights, live, realtime_audience, selectors
 from debates.live import plugs, protocol
@@ -74,16 +75,24 @@ def stage_html(event: Event, snapshots: list[Any], *, fresh: bool = False) -> st
     Cached briefly per event so a reconnect storm renders it once; a broadcast always renders
     it fresh (`fresh=True`) and refreshes the cache.
     """
-    key = (event.phase, tuple((s.id, s.version, s.state) for s in snapshots))
+    key = (event.phase, event.language, tuple((s.id, s.version, s.state) for s in snapshots))
     cached = _stage_cache.get(event.pk)
     now = time.monotonic()
     if not fresh and cached and cached[1] == key and now - cached[0] < STAGE_CACHE_SECONDS:
         return cached[2]
-    html = render_to_string(
-        "debates/event.html#stage", {"event": event, "polls": snapshots, "my_votes": {}}
-    )
+    # One rendering goes to every socket of the event, whatever each reader chose: the event's
+    # language (not whichever the rendering thread last had active).
+    with translation.override(event.language):
+        html = render_to_string(
+            "debates/event.html#stage", {"event": event, "polls": snapshots, "my_votes": {}}
+        )
     _stage_cache[event.pk] = (now, key, html)
     return html
+
+
+def _phase_label(event: Event) -> str:
+    with translation.override(event.language):
+        return str(event.get_phase_display())
 
 
 def event_message(event: Event, snapshots: list[Any], *, fresh: bool = False) -> dict[str, Any]:
@@ -91,7 +100,7 @@ def event_message(event: Event, snapshots: list[Any], *, fresh: bool = False) ->
         event=event.pk,
         seq=_now_seq(),
         phase=event.phase,
-        label=str(event.get_phase_display()),
+        label=_phase_label(event),
         html=stage_html(event, snapshots, fresh=fresh),
         recap=event.recap_published,
     )
@@ -152,4 +161,6 @@ def votes_write(ballots: list[voting.Ballot]) -> tuple[list[str | None], dict[in
     """A batch of socket votes in ONE transaction (voting.votes_cast_batch, looked up at
     each call)."""
     result = voting.votes_cast_batch(ballots=ballots)
-    return result.reasons, result.versions
+    # The messages stay lazy: the writer words each in its own socket's language.
+    reasons = [None if c is None else voting.VOTE_REFUSAL_MESSAGES[c] for c in result.refusals]
+    return reasons, result.versions

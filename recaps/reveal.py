@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.safestring import SafeString
 
 from debates.models import Poll, PollKind, Vote
@@ -81,4 +82,6 @@ def reveal_html(event_id: int) -> str:
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         return ""
-    return render_to_string("recaps/reveal.html", {"reveal": reveal_figures(event)})
+    # Pushed to every screen of the event at once: in the event's language, like its recap.
+    with translation.override(event.language):
+        return render_to_string("recaps/reveal.html", {"reveal": reveal_figures(event)})

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -34,15 +35,18 @@ def recap(request: HttpRequest, slug: str) -> HttpResponse:
         event=event, user=request.user, session=request.session
     ):
         raise Http404(RECAP_NOT_PUBLISHED)
-    return render(
-        request,
-        "recaps/recap.html",
-        {
-            "recap": selectors.event_recap(event),
-            "audience": audience.audience_recap(event),
-            "subscribe_form": subscribe_form_for(request, event),
-        },
-    )
+    # The recap is written in the event's language, whoever reads it (the page around it too:
+    # one language per page, the one its lang attribute names).
+    with translation.override(event.language):
+        return render(
+            request,
+            "recaps/recap.html",
+            {
+                "recap": selectors.event_recap(event),
+                "audience": audience.audience_recap(event),
+                "subscribe_form": subscribe_form_for(request, event),
+            },
+        )
 
 
 @require_GET
@@ -66,7 +70,8 @@ def series_page(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def summary(request: HttpRequest, slug: str) -> HttpResponse:
     event = event_for_host(request, slug)
-    return render(request, "recaps/summary.html", _summary_context(request, event))
+    with translation.override(event.language):
+        return render(request, "recaps/summary.html", _summary_context(request, event))
 
 
 @require_POST
@@ -80,7 +85,9 @@ def recap_publish(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationError as error:
         return HttpResponseBadRequest(" ".join(error.messages))
     if request.htmx:
-        return render(request, "recaps/summary.html#publish", _summary_context(request, event))
+        with translation.override(event.language):
+            context = _summary_context(request, event)
+            return render(request, "recaps/summary.html#publish", context)
     return redirect("recaps:summary", slug=event.slug)
 
 
@@ -105,14 +112,15 @@ def _summary_context(request: HttpRequest, event: Event) -> dict:
 @require_GET
 def export_markdown(request: HttpRequest, slug: str) -> HttpResponse:
     event = event_for_host(request, slug)
-    text = render_to_string(
-        "recaps/recap.md",
-        {
-            "recap": selectors.event_recap(event),
-            "audience": audience.audience_recap(event),
-            "index_url": request.build_absolute_uri(reverse("events:index")),
-        },
-    )
+    with translation.override(event.language):
+        text = render_to_string(
+            "recaps/recap.md",
+            {
+                "recap": selectors.event_recap(event),
+                "audience": audience.audience_recap(event),
+                "index_url": request.build_absolute_uri(reverse("events:index")),
+            },
+        )
     # The template's tags leave runs of blank lines; in Markdown one blank line is the same.
     text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
     return download(text, "text/markdown", f"{event.slug}-recap.md")
@@ -164,9 +172,13 @@ def export_persuasion(request: HttpRequest, slug: str) -> HttpResponse:
     """What changed minds, anonymised like the votes: counts only, and only what at least
     MIN_GROUP switchers named (recaps.stage); no names, no times."""
     event = event_for_host(request, slug)
+    # The CSV's columns and codes are for programs; a persuader's text may be worded by the
+    # recap (its own label for a turn or a point), so in the event's language.
+    with translation.override(event.language):
+        persuaders = selectors.event_recap(event).persuaders
     rows = (
         (n, item.kind, item.text, item.side, item.named_by)
-        for n, item in enumerate(selectors.event_recap(event).persuaders, start=1)
+        for n, item in enumerate(persuaders, start=1)
     )
     header = ["rank", "kind", "text", "side", "switchers_naming_it"]
     return csv_download(f"{event.slug}-what-changed-minds.csv", header, rows)

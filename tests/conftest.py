@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -24,6 +25,7 @@ from events.services import event_create
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -86,6 +88,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     django.setup()
     call_command("collectstatic", "--noinput", verbosity=0)
+    _compile_translations()
+
+
+def _compile_translations() -> None:
+    """The .mo files are build output (make messages); a plain `pytest` compiles them too, so
+    the French pages are never silently English because a .mo was stale or missing."""
+    import runpy
+
+    script = REPO / "scripts" / "compilemessages"
+    compile_catalogs = runpy.run_path(str(script))["compile_catalogs"]
+    compile_catalogs()
+    missing = [
+        po
+        for po in (REPO / "locale").glob("*/LC_MESSAGES/*.po")
+        if not po.with_suffix(".mo").exists()
+    ]
+    if missing:
+        pytest.exit(f"No compiled catalog for {missing}: run `make messages`", returncode=1)
 
 
 @pytest.fixture(autouse=True)

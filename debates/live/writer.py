@@ -29,6 +29,7 @@ from collections import Counter
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from debates.live import plugs, protocol, transport
@@ -78,7 +79,8 @@ class VoteWriter:
             len(self.queue) >= WRITER_QUEUE_MAX
             or self.per_attendee[ballot.attendee_id] >= ATTENDEE_QUEUE_MAX
         ):
-            reason = str(VOTE_QUEUE_FULL)
+            with translation.override(getattr(consumer, "language", None)):
+                reason = str(VOTE_QUEUE_FULL)
             await send_text(
                 consumer, protocol.vote_refused(ref=ref, poll=ballot.poll_id, reason=reason)
             )
@@ -110,7 +112,10 @@ class VoteWriter:
                             version=versions[ballot.poll_id],
                         )
                     else:
-                        answer = protocol.vote_refused(ref=ref, poll=ballot.poll_id, reason=reason)
+                        # A reason may be lazy (gettext_lazy): worded in this socket's language.
+                        with translation.override(getattr(consumer, "language", None)):
+                            text = str(reason)
+                        answer = protocol.vote_refused(ref=ref, poll=ballot.poll_id, reason=text)
                     await send_text(consumer, answer)
         finally:
             self.task = None
@@ -129,7 +134,7 @@ class VoteWriter:
                 one_reasons, one_versions = await cast([ballot])
             except Exception:
                 log.exception("live: a vote could not be saved")
-                reasons.append(str(plugs.plugged.vote_not_saved))
+                reasons.append(plugs.plugged.vote_not_saved)
                 continue
             reasons += one_reasons
             versions |= one_versions

@@ -132,3 +132,38 @@ def test_the_join_form_is_shared_and_keeps_the_code_from_the_link():
     first = Client().get("/join/?code=AB12CD").content.decode()
     second = Client().get("/join/").content.decode()
     assert 'value="AB12CD"' in first and 'value="AB12CD"' not in second
+
+
+def test_french_and_english_readers_each_get_a_page_in_their_own_language(event, monkeypatch):
+    renders = []
+    real = page_cache.render_to_string
+    monkeypatch.setattr(
+        page_cache, "render_to_string", lambda *a, **k: renders.append(1) or real(*a, **k)
+    )
+    ada, grace = make_attendee(event, "Ada"), make_attendee(event, "Grace")
+    url = event.get_absolute_url()
+    english = client_of(ada).get(url).content.decode()
+    french = client_of(grace, headers={"accept-language": "fr"}).get(url).content.decode()
+    # The switch's cookie outranks Accept-Language, both ways.
+    chosen = client_of(ada, headers={"accept-language": "fr"})
+    chosen.cookies["django_language"] = "en-gb"
+    english_again = chosen.get(url).content.decode()
+    assert '<html lang="en-gb">' in english and "You are taking part as Ada." in english
+    assert '<html lang="fr">' in french and "Vous participez sous le nom Grace." in french
+    assert "taking part" not in french and "Vous participez" not in english_again
+    assert "You are taking part as Ada." in english_again
+    assert len(renders) == 2  # one rendering per language, the third page shared the first's
+
+
+def test_the_shared_join_form_returns_each_reader_to_their_own_link(monkeypatch):
+    renders = []
+    real = page_cache.render_to_string
+    monkeypatch.setattr(
+        page_cache, "render_to_string", lambda *a, **k: renders.append(1) or real(*a, **k)
+    )
+    first = Client().get(reverse("debates:join") + "?code=ABC123&from=poster").content.decode()
+    second = Client().get(reverse("debates:join") + "?code=ABC123&from=email").content.decode()
+    assert len(renders) == 1
+    assert 'name="next" value="/join/?code=ABC123&amp;from=poster"' in first
+    assert 'name="next" value="/join/?code=ABC123&amp;from=email"' in second
+    assert page_cache.NEXT_MARK not in second
