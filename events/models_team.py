@@ -12,12 +12,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TeamRole(models.TextChoices):
-    CO_ORGANISER = "co_organiser", _("Co-organiser")
-    HOST = "host", _("Host")
-    MODERATOR = "moderator", _("Moderator")
+    # A person's title ("as Host"), which some languages word apart from the speaker's role.
+    CO_ORGANISER = "co_organiser", pgettext_lazy("team role", "Co-organiser")
+    HOST = "host", pgettext_lazy("team role", "Host")
+    MODERATOR = "moderator", pgettext_lazy("team role", "Moderator")
 
 
 class Membership(models.Model):

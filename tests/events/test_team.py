@@ -235,3 +235,14 @@ def test_taking_someone_off_the_team_ends_their_console_at_once(
     assert not can_host(event=event, user=member, session={})
     # The debate's host_rights heard of it after commit: its open sockets are checked again.
     changed.assert_called_with(event_id=event.pk)
+
+
+def test_the_invitation_email_is_written_in_the_events_language(
+    organiser, organiser_client, django_capture_on_commit_callbacks
+):
+    event = make_event(organiser, title="Débat d’automne", language="fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        _invite(organiser_client, event, "lea@example.org", TeamRole.MODERATOR)
+    [message] = mail.outbox
+    assert message.subject == "Vous êtes invité dans l’équipe de « Débat d’automne »"
+    assert "en tant que Modérateur" in message.body and "Ouvrez ce lien" in message.body
