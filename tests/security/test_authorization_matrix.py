@@ -44,7 +44,7 @@ from debates.models import (
 from debates.models_audience import Question
 from debates.selectors import HOST_SESSION_KEY
 from debates.services import questions, set_aside
-from events.models import Attendee, Event, Phase, Side, Turn
+from events.models import Attendee, Event, Mailing, Phase, Side, Turn
 from productbreaks.asgi import application
 from tests.conftest import make_instant_voters
 from tests.security.conftest import (
@@ -53,6 +53,7 @@ from tests.security.conftest import (
     World,
     client_for,
     db_state,
+    prepare_announcement,
     prepare_rehearsals,
     session_key_for,
 )
@@ -84,6 +85,8 @@ ACTIONS = (
     "duplicate_event",
     "archive_event",
     "delete_event",
+    "announce_event",
+    "read_outbox",
 )
 
 ALLOWED_HTTP: dict[str, frozenset[str]] = {
@@ -114,6 +117,9 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     "duplicate_event": frozenset({"organiser"}),
     "archive_event": frozenset({"organiser"}),
     "delete_event": frozenset({"organiser"}),
+    # Email (issue 17): the list and the outbox are the organiser's, not the hosts'.
+    "announce_event": frozenset({"organiser"}),
+    "read_outbox": frozenset({"organiser"}),
 }
 # The unpublished recap does not exist for outsiders (404), everything else is forbidden (403).
 DENIED_HTTP = {"read_unpublished_recap": 404}
@@ -171,6 +177,8 @@ HTTP_ONLY_FRAMES = {
         "ref": "x",
         "data": {},
     },
+    "announce_event": {"type": "host.command", "command": "mail.announce", "ref": "x", "data": {}},
+    "read_outbox": {"type": "host.command", "command": "outbox.read", "ref": "x", "data": {}},
 }
 
 
@@ -184,6 +192,9 @@ def _prepare(action: str, w: World) -> None:
     w.prepared = {}
     if action == "rehearse":
         prepare_rehearsals(w)
+        return
+    if action == "announce_event":  # an upcoming event of the organiser's, and a confirmed reader
+        prepare_announcement(w)
         return
     if action == "run_clock":  # a running order to run (no broadcast: it is the event's plan)
         Turn.objects.create(event=w.event, label="Opening FOR", side=Side.FOR, seconds=60)
@@ -299,6 +310,10 @@ def _http(action: str, client, w: World) -> list:
     if action == "delete_event":
         url = reverse("events:event_delete", args=[slug])
         return [client.post(url, {"title": w.event.title})]
+    if action == "announce_event":
+        return [client.post(reverse("events:event_announce", args=[w.prepared["upcoming"].slug]))]
+    if action == "read_outbox":
+        return [client.get(reverse("events:event_outbox", args=[slug]))]
     raise AssertionError(action)
 
 
@@ -308,7 +323,13 @@ def _console_of(event: Event, name: str) -> str:
 
 def _http_effect_shown(action: str, responses: list, w: World) -> None:
     """What an allowed action visibly did."""
-    if action in {"see_console", "read_summary", "read_unpublished_recap", "read_own_page"}:
+    if action in {
+        "see_console",
+        "read_summary",
+        "read_unpublished_recap",
+        "read_own_page",
+        "read_outbox",
+    }:
         assert all(r.status_code == 200 for r in responses)
         assert w.event.title in responses[0].content.decode()
         return
@@ -327,6 +348,10 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
         return
     if action == "duplicate_event":
         assert Event.objects.filter(title=f"{w.event.title} (copy)").exists()
+        return
+    if action == "announce_event":
+        mailing = Mailing.objects.get(event=w.prepared["upcoming"])
+        assert list(mailing.emails.values_list("to", flat=True)) == ["reader@example.org"]
         return
     event = Event.objects.get(pk=w.event.pk)
     if action == "change_phase":
