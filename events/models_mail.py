@@ -35,6 +35,8 @@ class EmailStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # A list email whose reader unsubscribed (or was removed) before their turn came.
+    SKIPPED = "skipped", _("Not sent: unsubscribed")
 
 
 class Mailing(models.Model):

@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from events.mail import build_message
-from events.models import EmailStatus, Mailing, OutboundEmail
+from events.models import EmailStatus, Mailing, OutboundEmail, Subscriber
 
 log = logging.getLogger("productbreaks.mail")
 
@@ -88,6 +88,12 @@ def _claimed(email: OutboundEmail):
     return OutboundEmail.objects.filter(
         pk=email.pk, status=EmailStatus.SENDING, claimed_at=email.claimed_at
     )
+
+
+def _still_subscribed(address: str) -> bool:
+    """Recipients are fixed when a mailing is made; someone who unsubscribed since is not
+    mailed all the same."""
+    return Subscriber.objects.filter(email=address, confirmed_at__isnull=False).exists()
 
 
 def _mark_sent(email: OutboundEmail) -> None:
@@ -168,7 +174,7 @@ def batch_send(*, mailing_id: int, run: int) -> BatchOutcome:
         return BatchOutcome(0, 0, None, False)
     reclaim_stale(mailing_id, timezone.now())
     sent = failed = 0
-    retry = False
+    retry = progressed = False
     mailer = mail.mailers.default
     try:
         mailer.open()
@@ -176,6 +182,11 @@ def batch_send(*, mailing_id: int, run: int) -> BatchOutcome:
             email = _claim(mailing_id, run, timezone.now())
             if email is None:
                 break
+            if mailing.has_list_headers and not _still_subscribed(email.to):
+                with transaction.atomic():
+                    _claimed(email).update(status=EmailStatus.SKIPPED)
+                progressed = True
+                continue
             try:
                 mailer.send_messages([build_message(email, mailing)])
             except Exception as error:  # the server's answer, a lost connection, a provider's API
@@ -196,7 +207,7 @@ def batch_send(*, mailing_id: int, run: int) -> BatchOutcome:
             mailer.close()
         except Exception:  # a connection already gone: nothing to close
             log.debug("closing the mail connection failed", exc_info=True)
-    progressed = bool(sent or failed)
+    progressed = True if sent or failed else progressed
     if retry:
         return BatchOutcome(sent, failed, RETRY_AFTER, progressed)
     if _finish_if_done(mailing_id, run):
