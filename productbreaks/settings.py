@@ -303,8 +303,8 @@ def mailer_from_env(env: dict[str, str], debug: bool) -> dict:
             "port": int(env.get("EMAIL_PORT") or 25),
             "username": env.get("EMAIL_HOST_USER", ""),
             "password": env.get("EMAIL_HOST_PASSWORD", ""),
-            "use_tls": env_bool("EMAIL_USE_TLS", False),
-            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+            "use_tls": env.get("EMAIL_USE_TLS", "").strip().lower() in {"1", "true", "yes", "on"},
+            "use_ssl": env.get("EMAIL_USE_SSL", "").strip().lower() in {"1", "true", "yes", "on"},
             # A stuck server must not hold a send (and its claimed email) for ever.
             "timeout": float(env.get("EMAIL_TIMEOUT") or 30),
         }
