@@ -53,9 +53,14 @@ messages: venv
 
 run: seed static messages
 	DEBUG=1 $(PY) manage.py demo_urls --base http://$(HOST):$(PORT)
+	@# The background worker (email: manage.py mail_worker) runs beside daphne and stops with
+	@# it. Under DEBUG email goes to the console (this terminal): nothing leaves the laptop.
 	@# A listen queue of 4,096 and a 30 s handshake timeout: a room joining at once is a storm
 	@# (deploy/README.md says why; Twisted's defaults are 50 and 5 s).
-	DEBUG=1 $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=4096 \
+	export DEBUG=1 SITE_URL=http://$(HOST):$(PORT); \
+	$(PY) manage.py mail_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=4096 \
 		--websocket_connect_timeout 30 productbreaks.asgi:application
 
 lint: dev-deps

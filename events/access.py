@@ -13,11 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from events.models import Event, Membership, TeamRole
 
 NOT_AN_ORGANISER = _("Only this event's organisers can change it.")
-NOT_THE_OWNER = _("Only the organiser who made this event can delete it.")
+NOT_THE_OWNER = _("Only the organiser who made this event can do that.")
 
 
 def can_own(*, event: Event, user: Any) -> bool:
-    """Deleting the event, which nobody can undo, is for the organiser who made it."""
+    """Deleting the event, which nobody can undo, and emailing its organiser's subscribers are
+    for the organiser who made it."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or event.organiser_id == user.pk

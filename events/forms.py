@@ -24,6 +24,8 @@ from events.services import (
     SUBSCRIBE_EMAIL_INVALID,
 )
 
+BOTH, ANNOUNCEMENTS, RECAPS = "both", "announcements", "recaps"
+
 
 class SubscribeForm(forms.Form):
     email = forms.EmailField(
@@ -39,8 +41,26 @@ class SubscribeForm(forms.Form):
         label=_("Email me about the next event. I can unsubscribe at any time."),
         error_messages={"required": SUBSCRIBE_CONSENT_MISSING},
     )
+    # What they want to hear about; a form posted without it (an older page) means both.
+    lists = forms.ChoiceField(
+        label=_("Send me"),
+        required=False,
+        choices=[
+            (BOTH, _("The next debates and their recaps")),
+            (ANNOUNCEMENTS, _("Only the next debates")),
+            (RECAPS, _("Only the recaps")),
+        ],
+        initial=BOTH,
+        widget=forms.RadioSelect,
+    )
     # Where the person signed up, and where to send them back; both optional.
     event = forms.SlugField(required=False, widget=forms.HiddenInput)
+
+    def chosen_lists(self) -> dict[str, bool]:
+        """subscriber_add's `announcements` and `recaps` for the choice made."""
+        choice = self.cleaned_data.get("lists") or BOTH
+        return {"announcements": choice != RECAPS, "recaps": choice != ANNOUNCEMENTS}
+
     next = forms.CharField(required=False, max_length=300, widget=forms.HiddenInput)
 
 

@@ -369,6 +369,12 @@ class Attendee(models.Model):
 class Subscriber(models.Model):
     email = models.EmailField(_("email"), max_length=254, unique=True)
     consented_at = models.DateTimeField(_("consent given at"))
+    # Double opt-in: set when the person follows the signed link of the one email an
+    # unconfirmed address gets (events.services.subscriber_confirm). Until then, nothing else
+    # is sent to it. Subscribers from before double opt-in start unconfirmed.
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    wants_announcements = models.BooleanField(_("wants announcements"), default=True)
+    wants_recaps = models.BooleanField(_("wants recaps"), default=True)
     source_event = models.ForeignKey(
         Event,
         on_delete=models.SET_NULL,
@@ -395,4 +401,5 @@ class Subscriber(models.Model):
         return self.email
 
 
+from events.models_mail import EmailStatus, Mailing, MailingKind, OutboundEmail  # noqa: E402, F401
 from events.models_team import Invitation, Membership, TeamRole  # noqa: E402, F401

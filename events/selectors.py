@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from events.models import Event, Invitation, Membership, Phase, Subscriber
+from events.models import (
+    EmailStatus,
+    Event,
+    Invitation,
+    Mailing,
+    MailingKind,
+    Membership,
+    OutboundEmail,
+    Phase,
+    Subscriber,
+)
 
 
 def events_upcoming() -> QuerySet[Event]:
@@ -96,3 +106,52 @@ def events_shown(events: QuerySet[Event], show: str) -> QuerySet[Event]:
     if show == Show.ENDED:
         return events.filter(phase=Phase.ENDED)
     return events
+
+
+# ---------------------------------------------------------------- the outbox
+
+
+def mailing_audience(event: Event, *, wants: str) -> QuerySet[Subscriber]:
+    """Who a list mailing about the event goes to: the confirmed subscribers its organiser may
+    export (subscribers_for) who want `wants` ("wants_announcements" or "wants_recaps")."""
+    subscribers = subscribers_for(event.organiser)
+    if subscribers is None:
+        return Subscriber.objects.none()
+    return subscribers.filter(confirmed_at__isnull=False, **{wants: True})
+
+
+def announcement_audience(event: Event) -> dict[str, int]:
+    """The organiser's list as the announcement sees it: who would get it, who has not
+    confirmed yet (and gets nothing)."""
+    subscribers = subscribers_for(event.organiser)
+    if subscribers is None:
+        return {"confirmed": 0, "unconfirmed": 0}
+    return {
+        "confirmed": mailing_audience(event, wants="wants_announcements").count(),
+        "unconfirmed": subscribers.filter(confirmed_at__isnull=True).count(),
+    }
+
+
+def event_is_announceable(event: Event) -> bool:
+    """Not started yet, and no announcement of it still being sent (events.outbox's rule)."""
+    if event.phase != Phase.LOBBY or event.starts_at < timezone.now():
+        return False
+    return not event.mailings.filter(
+        kind=MailingKind.ANNOUNCEMENT, finished_at__isnull=True
+    ).exists()
+
+
+def outbox_for(event: Event) -> QuerySet[Mailing]:
+    """The event's mailings, newest first, each with its counts per status and its emails
+    (to whom, status, when sent): three queries whatever the size of the list."""
+    counts = {
+        f"n_{status}": Count("emails", filter=Q(emails__status=status))
+        for status in EmailStatus.values
+    }
+    return (
+        Mailing.objects.filter(event=event)
+        .select_related("created_by")
+        .annotate(n_all=Count("emails"), **counts)
+        .prefetch_related(Prefetch("emails", queryset=OutboundEmail.objects.order_by("to")))
+        .order_by("-created_at", "-id")
+    )

@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,8 +17,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from events import signals
+from events import outbox, signals, tokens
 from events.models import JOIN_CODE_LENGTH, Attendee, Event, Side, Speaker, Subscriber, Turn
+
+# The signed links live in events.tokens (events.mail builds them too); named here as before.
+from events.tokens import (  # noqa: F401
+    UNSUBSCRIBE_LINK_INVALID,
+    UNSUBSCRIBE_SALT,
+    subscriber_email_for,
+    unsubscribe_token,
+)
 
 # Crockford-style: no I, L, O or U, so a code read off a projector cannot be mistyped
 # as a look-alike; join_code_normalise() maps the look-alikes back.
@@ -128,6 +135,10 @@ def turns_from_speakers(*, event: Event) -> list[Turn]:
 
 SUBSCRIBE_EMAIL_INVALID = _("Enter a valid email address, like name@example.org.")
 SUBSCRIBE_CONSENT_MISSING = _("Tick the box to agree to hear from us about future events.")
+SUBSCRIBE_NOTHING_CHOSEN = _("Choose what you would like to hear about.")
+CONFIRM_NOT_ON_LIST = _(
+    "This address is no longer on the list (it was unsubscribed). Sign up again to come back."
+)
 
 
 @transaction.atomic
@@ -137,21 +148,36 @@ def subscriber_add(
     consented: bool,
     source_event: Event | None = None,
     now: datetime | None = None,
+    announcements: bool = True,
+    recaps: bool = True,
 ) -> tuple[Subscriber, bool]:
-    """Puts an email on the list, or merges it into the row already there: (subscriber, created).
+    """Puts an email on the list, unconfirmed, or merges it into the row already there:
+    (subscriber, created). Queues the one email an unconfirmed address may get: a signed link
+    to confirm (events.outbox.confirmation_queue, at most one per address every 10 minutes).
 
     An address is one person whatever its case. Signing up again refreshes the consent time
-    (the latest consent is the one on record) and keeps the event they first signed up at.
-    Raises ValidationError with SUBSCRIBE_CONSENT_MISSING or SUBSCRIBE_EMAIL_INVALID.
+    (the latest consent is the one on record) and keeps the event they first signed up at. The
+    lists chosen (announcements, recaps) are the row's until it is confirmed; a confirmed
+    subscriber's choice changes only through the new link, so nobody else can change it.
+    Raises ValidationError with SUBSCRIBE_CONSENT_MISSING, SUBSCRIBE_EMAIL_INVALID or
+    SUBSCRIBE_NOTHING_CHOSEN.
     """
     if not consented:
         raise ValidationError(SUBSCRIBE_CONSENT_MISSING, code="consent")
     email = email.strip().lower()
     if not _email_valid(email):
         raise ValidationError(SUBSCRIBE_EMAIL_INVALID, code="invalid")
+    if not (announcements or recaps):
+        raise ValidationError(SUBSCRIBE_NOTHING_CHOSEN, code="nothing")
     now = now or timezone.now()
     subscriber, created = Subscriber.objects.select_for_update().get_or_create(
-        email=email, defaults={"consented_at": now, "source_event": source_event}
+        email=email,
+        defaults={
+            "consented_at": now,
+            "source_event": source_event,
+            "wants_announcements": announcements,
+            "wants_recaps": recaps,
+        },
     )
     if not created:
         subscriber.consented_at = now
@@ -159,33 +185,39 @@ def subscriber_add(
         if subscriber.source_event_id is None and source_event is not None:
             subscriber.source_event = source_event
             fields.append("source_event")
+        if subscriber.confirmed_at is None:
+            subscriber.wants_announcements, subscriber.wants_recaps = announcements, recaps
+            fields += ["wants_announcements", "wants_recaps"]
         subscriber.save(update_fields=fields)
+    outbox.confirmation_queue(
+        email=email, announcements=announcements, recaps=recaps, event=source_event
+    )
     return subscriber, created
 
 
-# An unsubscribe link names the address, signed so nobody can take someone else off the list
-# by guessing; it never expires, as a link in an old email must keep working.
-UNSUBSCRIBE_SALT = "productbreaks.unsubscribe"
-UNSUBSCRIBE_LINK_INVALID = _("This unsubscribe link is broken. Copy the whole link from the email.")
-
-
-def unsubscribe_token(email: str) -> str:
-    return signing.dumps(email.strip().lower(), salt=UNSUBSCRIBE_SALT, compress=True)
-
-
-def subscriber_email_for(token: str) -> str:
-    """The address an unsubscribe link was made for. Raises ValidationError if it was altered."""
-    try:
-        return signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        raise ValidationError(UNSUBSCRIBE_LINK_INVALID, code="bad_link") from None
+@transaction.atomic
+def subscriber_confirm(*, token: str, now: datetime | None = None) -> Subscriber:
+    """Confirms the sign-up a link was made for (double opt-in), with the lists it chose.
+    Confirming twice is harmless. Raises ValidationError: CONFIRM_LINK_INVALID (altered or
+    too old), CONFIRM_NOT_ON_LIST (unsubscribed since)."""
+    sign_up = tokens.sign_up_for(token)
+    subscriber = Subscriber.objects.select_for_update().filter(email=sign_up.email).first()
+    if subscriber is None:
+        raise ValidationError(CONFIRM_NOT_ON_LIST, code="gone")
+    subscriber.confirmed_at = subscriber.confirmed_at or now or timezone.now()
+    subscriber.wants_announcements = sign_up.announcements
+    subscriber.wants_recaps = sign_up.recaps
+    subscriber.save(update_fields=["confirmed_at", "wants_announcements", "wants_recaps"])
+    return subscriber
 
 
 @transaction.atomic
 def subscriber_remove(*, token: str) -> bool:
     """Takes the address a link was made for off the list (the row is deleted: we keep no
     email we may not use). False if it was not on the list; removing twice is harmless."""
-    deleted, _by_model = Subscriber.objects.filter(email=subscriber_email_for(token)).delete()
+    deleted, _by_model = Subscriber.objects.filter(
+        email=tokens.subscriber_email_for(token)
+    ).delete()
     return deleted > 0
 
 

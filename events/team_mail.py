@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext
 
-from events.models import Invitation
+from events import outbox
+from events.models import Invitation, Mailing, MailingKind
 from events.team import INVITATION_MAX_AGE
 
 
@@ -31,7 +30,15 @@ def invitation_email(*, invitation: Invitation, url: str) -> tuple[str, str]:
     return subject, text
 
 
-def invitation_email_queue(*, invitation: Invitation, url: str) -> None:
+def invitation_email_queue(*, invitation: Invitation, url: str) -> Mailing:
+    """Queues the email in the outbox (sent by the worker, never in the request), where the
+    organiser sees it went."""
     subject, text = invitation_email(invitation=invitation, url=url)
-    to = invitation.email
-    transaction.on_commit(lambda: send_mail(subject, text, None, [to]))
+    return outbox.transactional_queue(
+        to=invitation.email,
+        subject=subject,
+        text=text,
+        event=invitation.event,
+        kind=MailingKind.INVITATION,
+        by=invitation.invited_by,
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from events import views, views_lifecycle, views_team
+from events import views, views_lifecycle, views_mail, views_team
 
 app_name = "events"
 
@@ -38,7 +38,14 @@ urlpatterns = [
         name="host_link_rotate",
     ),
     path("events/<slug:slug>/calendar.ics", views.event_ics, name="event_ics"),
+    path("organiser/events/<slug:slug>/outbox/", views_mail.event_outbox, name="event_outbox"),
+    path(
+        "organiser/events/<slug:slug>/announce/",
+        views_mail.event_announce,
+        name="event_announce",
+    ),
     path("subscribe/", views.subscribe, name="subscribe"),
+    path("subscribe/confirm/<str:token>/", views.subscribe_confirm, name="subscribe_confirm"),
     path("subscribers.csv", views.subscribers_csv, name="subscribers_csv"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from events import lifecycle, selectors, services
+from events import lifecycle, selectors, services, tokens
 from events.access import event_for_organiser
 from events.calendar import event_calendar
 from events.downloads import csv_download, iso
@@ -73,6 +74,9 @@ def subscribers_csv(request: HttpRequest) -> HttpResponse:
         (
             s.email,
             iso(s.consented_at),
+            iso(s.confirmed_at) if s.confirmed_at else "",
+            "yes" if s.wants_announcements else "no",
+            "yes" if s.wants_recaps else "no",
             s.source_event.title if s.source_event else "",
             iso(s.created_at),
             # Every email sent to the list carries the person's own link.
@@ -85,6 +89,9 @@ def subscribers_csv(request: HttpRequest) -> HttpResponse:
     header = [
         "email",
         "consented_at",
+        "confirmed_at",
+        "wants_announcements",
+        "wants_recaps",
         "signed_up_at_event",
         "first_signed_up_at",
         "unsubscribe_url",
@@ -108,7 +115,10 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         event = Event.objects.filter(slug=data["event"]).first() if data["event"] else None
         try:
             services.subscriber_add(
-                email=data["email"], consented=data["consent"], source_event=event
+                email=data["email"],
+                consented=data["consent"],
+                source_event=event,
+                **form.chosen_lists(),
             )
         except ValidationError as error:
             form.add_error("consent" if error.code == "consent" else "email", error)
@@ -124,8 +134,34 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def subscribe_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the confirmation email (double opt-in). GET asks (mail scanners follow
+    links; they must not confirm anyone), POST confirms."""
+    try:
+        sign_up = tokens.sign_up_for(token)
+    except ValidationError as error:
+        context = {"error": error.messages[0]}
+        return render(request, "events/subscribe_confirm.html", context, status=400)
+    if request.method == "GET":
+        return render(request, "events/subscribe_confirm.html", {"sign_up": sign_up})
+    try:
+        services.subscriber_confirm(token=token)
+    except ValidationError as error:
+        context = {"error": error.messages[0]}
+        return render(request, "events/subscribe_confirm.html", context, status=400)
+    return render(request, "events/subscribe_confirm.html", {"sign_up": sign_up, "done": True})
+
+
+# RFC 8058 one-click unsubscribe: a mail provider POSTs "List-Unsubscribe=One-Click" to the
+# List-Unsubscribe URL from its own servers, with no cookie or CSRF token, and must get no
+# confirmation page. The signed token in the URL is the credential (it names one address and
+# cannot be forged), so CSRF protection would add nothing here: a forged cross-site POST needs
+# the token, and with it could unsubscribe only that address. The one exempt view (SECURITY.md).
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """GET asks (mail scanners follow links; they must not unsubscribe anyone), POST removes."""
+    """GET asks (mail scanners follow links; they must not unsubscribe anyone), POST removes:
+    the page's button, or a mail provider's one-click POST (RFC 8058)."""
     try:
         email = services.subscriber_email_for(token)
     except ValidationError as error:

@@ -8,6 +8,9 @@ ALLOWED_HOSTS comma-separated; never "*".
 DEBUG         "1" for development; off by default.
 HTTPS         "1" behind TLS (secure cookies, HSTS, redirect); defaults to "not DEBUG".
 SERVE_STATIC  "0" when nginx serves collected static files; by default WhiteNoise serves them.
+SITE_URL      the site's address for links in emails (http://127.0.0.1:8000 by default).
+EMAIL_*, ANYMAIL_*, DEFAULT_FROM_EMAIL   where email goes (see "email" below and README).
+TASKS_BACKEND "database" (the default: django-tasks-db and its worker) or "immediate" (tests).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    # Background work (sending email): Django's tasks framework, stored in the database.
+    "django_tasks_db",
     "events",
     "debates",
     "recaps",
@@ -267,6 +272,79 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
+}
+
+# ---------------------------------------------------------------- email and background tasks
+
+# Links in emails need the site's own address: there is no request to build them from.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "productbreaks <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+_SMTP = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def mailer_from_env(env: dict[str, str], debug: bool) -> dict:
+    """Django's MAILERS["default"] (Django 6.1 replaced EMAIL_BACKEND, EMAIL_HOST, ... settings
+    with MAILERS; the environment keeps the familiar names). EMAIL_BACKEND picks "console",
+    "smtp", "anymail" or a dotted path; unset, it is "anymail" when ANYMAIL_ESP is set, "smtp"
+    when EMAIL_HOST is, else the console under DEBUG (nothing leaves a laptop) and a local
+    SMTP server (localhost:25, Django's default) in production."""
+    esp = env.get("ANYMAIL_ESP", "").strip().lower()
+    choice = env.get("EMAIL_BACKEND", "").strip()
+    if not choice:
+        choice = "anymail" if esp else "smtp" if env.get("EMAIL_HOST") else ""
+        choice = choice or ("console" if debug else "smtp")
+    if choice == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if choice == "smtp":
+        options = {
+            "host": env.get("EMAIL_HOST", "localhost"),
+            "port": int(env.get("EMAIL_PORT") or 25),
+            "username": env.get("EMAIL_HOST_USER", ""),
+            "password": env.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env.get("EMAIL_USE_TLS", "").strip().lower() in {"1", "true", "yes", "on"},
+            "use_ssl": env.get("EMAIL_USE_SSL", "").strip().lower() in {"1", "true", "yes", "on"},
+            # A stuck server must not hold a send (and its claimed email) for ever.
+            "timeout": float(env.get("EMAIL_TIMEOUT") or 30),
+        }
+        return {"BACKEND": _SMTP, "OPTIONS": options}
+    if choice == "anymail":
+        if not esp.replace("_", "").isalnum():
+            raise ImproperlyConfigured("EMAIL_BACKEND=anymail needs ANYMAIL_ESP, e.g. postmark.")
+        # ANYMAIL_API_KEY -> api_key, ANYMAIL_SERVER_TOKEN -> server_token, ... (the ESP's names).
+        options = {
+            name.removeprefix("ANYMAIL_").lower(): value
+            for name, value in env.items()
+            if name.startswith("ANYMAIL_") and name != "ANYMAIL_ESP"
+        }
+        return {"BACKEND": f"anymail.backends.{esp}.EmailBackend", "OPTIONS": options}
+    return {"BACKEND": choice}
+
+
+MAILERS = {"default": mailer_from_env(dict(os.environ), DEBUG)}
+
+# The mailing queue (events.outbox): each task sends one batch, then queues the next batch for
+# when the rate allows. An email claimed by a worker that then died is sent again once its
+# claim is this old (longer than any one send can take: EMAIL_TIMEOUT bounds each step).
+MAIL_BATCH_SIZE = int(os.environ.get("MAIL_BATCH_SIZE", "50"))
+MAIL_RATE_PER_MINUTE = int(os.environ.get("MAIL_RATE_PER_MINUTE", "300"))
+MAIL_CLAIM_TIMEOUT = float(os.environ.get("MAIL_CLAIM_TIMEOUT", "600"))
+MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "5"))
+# How often the worker looks for mailings a dead worker left (manage.py mail_worker).
+MAIL_SWEEP_SECONDS = float(os.environ.get("MAIL_SWEEP_SECONDS", "60"))
+
+# Django's tasks framework. The database backend (django-tasks-db) stores tasks in this
+# database; `manage.py mail_worker` (its db_worker, after a recovery sweep) runs them. The
+# tests run tasks at once in the test process (TASKS_BACKEND=immediate, pyproject.toml).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+        }[TASKS_BACKEND]
+    }
 }
 
 LOGGING = {

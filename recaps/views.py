@@ -81,7 +81,9 @@ def recap_publish(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return HttpResponseBadRequest(PUBLISH_CHOICE_MISSING)
     try:
-        event = services.recap_publish(event=event, publish=form.cleaned_data["publish"])
+        event = services.recap_publish(
+            event=event, publish=form.cleaned_data["publish"], by=request.user
+        )
     except ValidationError as error:
         return HttpResponseBadRequest(" ".join(error.messages))
     if request.htmx:

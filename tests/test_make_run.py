@@ -124,5 +124,25 @@ def test_make_run_serves_the_demo_and_every_url_it_prints_works_twice(tmp_path):
             _log_in(organiser, base)
             for label in ("Host console", "Organiser summary", "Admin"):
                 assert organiser.get(_printed(lines, label, base)).status_code == 200, label
+
+            # Signing up sends the confirmation from the background worker make run started,
+            # through the console backend: it shows in this output, and leaves the laptop never.
+            reader = httpx.Client(follow_redirects=True, timeout=20)
+            token = reader.get(base + "/").cookies["csrftoken"]
+            email = f"reader{_run}@example.org"
+            data = {"email": email, "consent": "on", "next": "/", "csrfmiddlewaretoken": token}
+            signed_up = reader.post(
+                base + "/subscribe/", data=data, headers={"Referer": base + "/"}
+            )
+            assert signed_up.status_code == 200 and "Check your inbox" in signed_up.text
+            deadline = time.monotonic() + 60
+            while f"To: {email}" not in "".join(lines) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            output = "".join(lines)
+            assert f"To: {email}" in output and f"{base}/subscribe/confirm/" in output
         finally:
             _stop(process)
+        # The worker stopped with daphne: no process of this run is left.
+        assert (
+            subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).stdout == b""
+        ), "".join(lines)

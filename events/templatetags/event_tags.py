@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from django import template
-from django.urls import NoReverseMatch, reverse
 
 from events.forms import subscribe_form_for
-from events.models import Admission, Event
+from events.links import join_path
+from events.models import Event
 
 register = template.Library()
 
 
 @register.simple_tag
 def join_url(event: Event) -> str:
-    """Where "Join" leads: an open event's standing link; for an event that admits by the
-    screen's code, the page to type it (its standing link admits nobody)."""
-    # The join pages belong to the live-voting app; fall back to their documented paths.
-    try:
-        if event.admission != Admission.OPEN:
-            return reverse("debates:join")
-        return reverse("debates:join_link", kwargs={"code": event.join_code})
-    except NoReverseMatch:
-        return "/join/" if event.admission != Admission.OPEN else f"/j/{event.join_code}/"
+    """Where "Join" leads (events.links.join_path)."""
+    return join_path(event)
 
 
 @register.inclusion_tag("events/subscribe.html#subscribe_form", takes_context=True)

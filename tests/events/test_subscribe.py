@@ -49,7 +49,7 @@ def test_a_reader_subscribes_with_consent_and_time_recorded(client, event):
 
 def test_the_page_thanks_them_after_the_redirect(client):
     response = client.get(reverse("events:index") + "?subscribed=1")
-    assert "Thank you! We will email you about the next event." in response.content.decode()
+    assert "Check your inbox: we have sent you a link to confirm." in response.content.decode()
 
 
 def test_signing_up_twice_merges_into_one_row_with_the_latest_consent(client, event, other_event):
@@ -137,6 +137,9 @@ def test_staff_export_the_whole_list(client, list_of_three):
     assert list(rows[0]) == [
         "email",
         "consented_at",
+        "confirmed_at",
+        "wants_announcements",
+        "wants_recaps",
         "signed_up_at_event",
         "first_signed_up_at",
         "unsubscribe_url",

@@ -204,6 +204,7 @@ def main_pages(w: World) -> list[tuple[str, str, str]]:
         ("organiser home", "organiser", reverse("events:organiser_home")),
         ("new event", "organiser", reverse("events:event_new")),
         ("edit event", "organiser", reverse("events:event_edit", args=[slug])),
+        ("outbox", "organiser", reverse("events:event_outbox", args=[slug])),
     ]
     pages += [
         (f"console panel {panel}", "host", reverse("debates:console_panel", args=[slug, panel]))
@@ -269,6 +270,13 @@ class Page(HTMLParser):
             for name in attrs
             if name.startswith(("on", "hx-on", "data-hx-on")) or name in {"hx-vars", "data-hx-vars"}
         ]
+
+
+def prepare_announcement(w: World) -> None:
+    """An upcoming event of the same organiser to announce (the one under test has started),
+    and the world's subscriber confirmed, so the announcement has someone to go to."""
+    w.prepared["upcoming"] = make_event(w.event.organiser, title="Next month")
+    Subscriber.objects.filter(email="reader@example.org").update(confirmed_at=timezone.now())
 
 
 def prepare_rehearsals(w: World) -> None:

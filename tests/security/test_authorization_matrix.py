@@ -47,7 +47,17 @@ from debates.models_audience import Question
 from debates.selectors import HOST_SESSION_KEY
 from debates.services import questions, set_aside
 from events import team
-from events.models import Attendee, Event, Invitation, Membership, Phase, Side, TeamRole, Turn
+from events.models import (
+    Attendee,
+    Event,
+    Invitation,
+    Mailing,
+    Membership,
+    Phase,
+    Side,
+    TeamRole,
+    Turn,
+)
 from productbreaks.asgi import application
 from tests.conftest import make_instant_voters
 from tests.security.conftest import (
@@ -56,6 +66,7 @@ from tests.security.conftest import (
     World,
     client_for,
     db_state,
+    prepare_announcement,
     prepare_rehearsals,
     session_key_for,
 )
@@ -89,6 +100,8 @@ ACTIONS = (
     "delete_event",
     "manage_team",
     "remove_member",
+    "announce_event",
+    "read_outbox",
 )
 
 ORGANISERS = frozenset({"organiser", "co_organiser"})
@@ -124,6 +137,9 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     # The team (issue 17): its organisers invite, withdraw invitations and take people off.
     "manage_team": ORGANISERS,
     "remove_member": ORGANISERS,
+    # Email (issue 17): the list and the outbox are the organiser's, not the hosts'.
+    "announce_event": frozenset({"organiser"}),
+    "read_outbox": frozenset({"organiser"}),
 }
 # The unpublished recap does not exist for outsiders (404), everything else is forbidden (403).
 DENIED_HTTP = {"read_unpublished_recap": 404}
@@ -181,6 +197,8 @@ HTTP_ONLY_FRAMES = {
         "ref": "x",
         "data": {},
     },
+    "announce_event": {"type": "host.command", "command": "mail.announce", "ref": "x", "data": {}},
+    "read_outbox": {"type": "host.command", "command": "outbox.read", "ref": "x", "data": {}},
 }
 
 
@@ -204,6 +222,9 @@ def _prepare(action: str, w: World) -> None:
         leaver = get_user_model().objects.create_user("leaver")
         member = Membership.objects.create(event=w.event, user=leaver, role=TeamRole.MODERATOR)
         w.prepared["member"] = member.pk
+        return
+    if action == "announce_event":  # an upcoming event of the organiser's, and a confirmed reader
+        prepare_announcement(w)
         return
     if action == "run_clock":  # a running order to run (no broadcast: it is the event's plan)
         Turn.objects.create(event=w.event, label="Opening FOR", side=Side.FOR, seconds=60)
@@ -333,6 +354,10 @@ def _http(action: str, client, w: World) -> list:
     if action == "remove_member":
         url = reverse("events:team_member_remove", args=[slug])
         return [client.post(url, {"member": w.prepared["member"]})]
+    if action == "announce_event":
+        return [client.post(reverse("events:event_announce", args=[w.prepared["upcoming"].slug]))]
+    if action == "read_outbox":
+        return [client.get(reverse("events:event_outbox", args=[slug]))]
     raise AssertionError(action)
 
 
@@ -342,7 +367,13 @@ def _console_of(event: Event, name: str) -> str:
 
 def _http_effect_shown(action: str, responses: list, w: World) -> None:
     """What an allowed action visibly did."""
-    if action in {"see_console", "read_summary", "read_unpublished_recap", "read_own_page"}:
+    if action in {
+        "see_console",
+        "read_summary",
+        "read_unpublished_recap",
+        "read_own_page",
+        "read_outbox",
+    }:
         assert all(r.status_code == 200 for r in responses)
         assert w.event.title in responses[0].content.decode()
         return
@@ -370,6 +401,10 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
         return
     if action == "duplicate_event":
         assert Event.objects.filter(title=f"{w.event.title} (copy)").exists()
+        return
+    if action == "announce_event":
+        mailing = Mailing.objects.get(event=w.prepared["upcoming"])
+        assert list(mailing.emails.values_list("to", flat=True)) == ["reader@example.org"]
         return
     event = Event.objects.get(pk=w.event.pk)
     if action == "change_phase":

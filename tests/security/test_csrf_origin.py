@@ -1,7 +1,9 @@
 """CSRF on every POST, and the socket's Origin check.
 
 Every URL the project routes is listed from the resolver, so a view added later is covered
-without editing this file, and none may be csrf_exempt.
+without editing this file, and none may be csrf_exempt but one: the unsubscribe link, which
+RFC 8058's one-click POST reaches from a mail provider's servers without a token (its signed
+token in the URL is the credential, and names one address).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from debates import live
 from debates.models import PollKind, Vote
 from debates.models_audience import Question
 from events.admission import screen_code
-from events.models import Side
+from events.models import Side, Subscriber
 from events.services import unsubscribe_token
 from productbreaks.asgi import application
 from tests.security.conftest import World, db_state, session_key_for
 
 CSRF_FAILED = "CSRF verification failed"
 ADMIN_POSTS = ("admin:login", "admin:logout", "admin:auth_user_add", "admin:events_event_add")
+ONE_CLICK = "events:unsubscribe"
 
 
 def _routes():
@@ -82,7 +85,7 @@ def _payload(w: World) -> dict:
 def test_no_view_is_exempt_from_csrf():
     assert ROUTES, "the resolver lists no routes"
     exempt = [name for name, _, callback in ROUTES if getattr(callback, "csrf_exempt", False)]
-    assert exempt == []
+    assert exempt == [ONE_CLICK]
 
 
 @pytest.mark.django_db
@@ -92,7 +95,7 @@ def test_every_post_without_a_token_is_refused_and_changes_nothing(world):
     client.cookies["sessionid"] = session_key_for("organiser", world)
     client.force_login(world.users["organiser"])
     before = db_state()
-    urls = [_url(name, converters, world) for name, converters, _ in ROUTES]
+    urls = [_url(name, converters, world) for name, converters, _ in ROUTES if name != ONE_CLICK]
     urls += [reverse(name) for name in ADMIN_POSTS]
     refused = {}
     for url in urls:
@@ -100,6 +103,18 @@ def test_every_post_without_a_token_is_refused_and_changes_nothing(world):
         refused[url] = (response.status_code, CSRF_FAILED in response.content.decode())
     assert refused == dict.fromkeys(urls, (403, True))
     assert db_state() == before
+
+
+@pytest.mark.django_db
+def test_the_one_click_unsubscribe_takes_no_token_and_removes_only_its_address(world):
+    client = Client(enforce_csrf_checks=True)
+    before = db_state()
+    elsewhere = client.post(_url(ONE_CLICK, ["token"], world), HTTP_ORIGIN="http://evil.example")
+    assert elsewhere.status_code == 200  # someone@example.org: not on the list
+    assert db_state() == before
+    reader = reverse(ONE_CLICK, args=[unsubscribe_token("reader@example.org")])
+    assert client.post(reader, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert not Subscriber.objects.filter(email="reader@example.org").exists()
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0007_event_language'),
+        ('events', '0008_mail'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
