@@ -137,6 +137,15 @@ def reclaim_stale(mailing_id: int, now: datetime) -> int:
         ).update(status=EmailStatus.PENDING)
 
 
+def reclaim_all(mailing_id: int) -> int:
+    """Every row of the mailing left "sending": back to pending. Only for a mailing whose
+    worker is known to be dead (events.workers), so nobody can be sending them still."""
+    with transaction.atomic():
+        return OutboundEmail.objects.filter(
+            mailing_id=mailing_id, status=EmailStatus.SENDING
+        ).update(status=EmailStatus.PENDING)
+
+
 def _finish_if_done(mailing_id: int, run: int) -> bool:
     with transaction.atomic():
         unfinished = OutboundEmail.objects.filter(

@@ -5,8 +5,9 @@ A mailing's task sends one batch (events.sender), then queues the next one with 
 set so that MAIL_RATE_PER_MINUTE holds: the batching and the rate limit are the queue itself.
 A worker killed mid-batch leaves its task "running" for ever (django-tasks-db does not notice
 dead workers), so `mailings_resume` (at the worker's start and every MAIL_SWEEP_SECONDS in
-it) gives a mailing that has shown no sign of life for MAIL_CLAIM_TIMEOUT a new run and a new
-task. The run number is a fencing token: an older task that wakes up later sends nothing.
+it) gives a mailing a new run and a new task: at once when its worker was a process of this
+machine that is gone (events.workers), else once it has shown no sign of life for
+MAIL_CLAIM_TIMEOUT. The run number is a fencing token: an older task that wakes up later sends nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
 
-from events import sender
+from events import sender, workers
 from events.models import Mailing
 
 log = logging.getLogger("productbreaks.mail")
@@ -55,23 +56,32 @@ def mailing_schedule(*, mailing_id: int, run: int, delay: float = 0.0) -> None:
 def mailings_resume(*, now: datetime | None = None) -> int:
     """Gives every stranded mailing a new run and a new task; returns how many.
 
-    Stranded: unfinished, and neither a task touched it nor one was due within the last
+    Stranded: unfinished, and either its task's worker was a process of this machine that is
+    gone (events.workers: resumed at once, its claimed emails with it, as that worker can no
+    longer be sending them), or neither a task touched it nor one was due within the last
     MAIL_CLAIM_TIMEOUT. Resuming one that was merely slow is harmless: its old task stops at
     its next claim (the run changed) and no row is claimed twice (events.sender).
     """
     now = now or timezone.now()
     stale = now - sender.claim_lease()
+    dead = workers.mailings_of_dead_workers()
     stranded = Mailing.objects.filter(
-        Q(next_run_at__isnull=True) | Q(next_run_at__lt=stale),
+        Q(pk__in=dead)
+        | ((Q(next_run_at__isnull=True) | Q(next_run_at__lt=stale)) & Q(heartbeat_at__lt=stale)),
         finished_at__isnull=True,
-        heartbeat_at__lt=stale,
     ).values_list("pk", "run")
     resumed = 0
     for mailing_id, run in stranded:
         with transaction.atomic():
             # Compare-and-set: two sweeps at once resume it once.
-            if Mailing.objects.filter(pk=mailing_id, run=run).update(run=F("run") + 1):
+            if not Mailing.objects.filter(pk=mailing_id, run=run).update(run=F("run") + 1):
+                continue
+            if mailing_id in dead:
+                log.warning("mailing %s: its worker died: resuming it now", mailing_id)
+                sender.reclaim_all(mailing_id)
+                workers.task_abandon(dead[mailing_id], now)
+            else:
                 log.warning("mailing %s had stalled: resuming it", mailing_id)
-                mailing_schedule(mailing_id=mailing_id, run=run + 1)
-                resumed += 1
+            mailing_schedule(mailing_id=mailing_id, run=run + 1)
+            resumed += 1
     return resumed

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
+from events import workers
 from events.tasks import mailings_resume
 
 log = logging.getLogger("productbreaks.mail")
@@ -36,6 +37,12 @@ def _sweep_every(seconds: float, stop: threading.Event) -> None:
 
 class Command(DbWorkerCommand):
     help = "Runs background tasks (sending email), resuming mailings a dead worker left."
+
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        # Named after where it runs, so a worker restarted here knows this one died
+        # (events.workers); django-tasks-db's default is a random string.
+        parser.set_defaults(worker_id=workers.worker_id())
 
     def handle(self, *args: object, **options: object) -> None:
         _sweep()
