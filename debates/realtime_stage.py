@@ -91,12 +91,15 @@ def reveal_html(event_id: int) -> str:
     """The reveal panel's HTML, or "" before the reveal. One query when cached."""
     final = (
         Poll.objects.filter(event_id=event_id, kind=PollKind.FINAL_VOTE)
-        .values_list("version", "revealed_at")
+        .values_list("version", "revealed_at", "event__language")
         .first()
     )
     if final is None or final[1] is None or _reveal_renderer is None:
         return ""
-    key = tuple(Poll.objects.filter(event_id=event_id).order_by("pk").values_list("pk", "version"))
+    # The panel is written in the event's language: an organiser who changes it after the
+    # reveal gets it re-rendered, not the old language's copy.
+    versions = Poll.objects.filter(event_id=event_id).order_by("pk").values_list("pk", "version")
+    key = (final[2], *versions)
     cached = _reveal_cache.get(event_id)
     if cached and cached[0] == key:
         return cached[1]

@@ -8,6 +8,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from debates import realtime_stage
+from debates.models import Poll, PollKind
 from events.models import Event
 from recaps import reveal
 from tests.recaps.known_votes import build_known_event
@@ -64,3 +66,12 @@ def test_the_reveal_pushed_to_every_screen_is_in_the_events_language(event):
     Event.objects.filter(pk=event.pk).update(language="en-gb")
     with translation.override("fr"):
         assert "The result" in reveal.reveal_html(event.pk)
+
+
+def test_the_cached_reveal_is_rendered_again_when_the_event_changes_language(event):
+    _published_in(event, "fr")
+    Poll.objects.filter(event=event, kind=PollKind.FINAL_VOTE).update(revealed_at=timezone.now())
+    assert "Le résultat" in realtime_stage.reveal_html(event.pk)
+    Event.objects.filter(pk=event.pk).update(language="en-gb")
+    html = realtime_stage.reveal_html(event.pk)  # no vote changed: only the language did
+    assert "The result" in html and "Le résultat" not in html
