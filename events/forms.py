@@ -130,6 +130,10 @@ class EventForm(forms.ModelForm):
     def clean_language(self) -> str:
         return self.cleaned_data["language"] or self.instance.language
 
+    def clean_title(self) -> str:
+        # One line, whatever is posted: the title heads pages and is the emails' subject.
+        return " ".join(self.cleaned_data["title"].split())
+
     def clean_room_video_pattern(self) -> str:
         pattern = self.cleaned_data["room_video_pattern"].strip()
         if not pattern:

@@ -41,6 +41,9 @@ ANNOUNCE_NOBODY = _(
 # A sign-up form must not become a way to flood someone's inbox: one confirmation per address
 # in this long, whatever is posted.
 CONFIRM_RESEND_AFTER = timedelta(minutes=10)
+# And at most this many a day: a script posting someone's address every ten minutes gets
+# three emails sent to them, not 144.
+CONFIRM_DAILY_CAP = 3
 
 
 @transaction.atomic
@@ -57,7 +60,9 @@ def mailing_create(
     same transaction (with the database backend, the task row commits with them)."""
     mailing = Mailing.objects.create(
         kind=kind,
-        subject=str(subject)[:200],
+        # One line: a subject is a header, and a line break in one (an event's title) would
+        # make Django refuse to build the message.
+        subject=" ".join(str(subject).split())[:200],
         event=event,
         created_by=created_by if created_by and created_by.is_authenticated else None,
         content=content or {},
@@ -106,12 +111,12 @@ def recap_mailing_queue(
 ) -> Mailing | None:
     """Queues the recap's email (its link and `result`, one line in the event's language) to
     the confirmed subscribers who want recaps. Once per event ever: publishing again after
-    taking the recap down sends nothing (None), nor does a list with nobody on it."""
+    taking the recap down sends nothing (None). A list with nobody on it is recorded all the
+    same (a mailing of no one, in the outbox), so that a later re-publication cannot send it
+    to people who subscribed since."""
     if Mailing.objects.filter(event=event, kind=MailingKind.RECAP).exists():
         return None
     recipients = _list_for(event, wants="wants_recaps")
-    if not recipients:
-        return None
     with translation.override(event.language):
         subject = gettext("The recap: %(title)s") % {"title": event.title}
     try:
@@ -132,13 +137,13 @@ def confirmation_queue(
     *, email: str, announcements: bool, recaps: bool, event: Event | None = None
 ) -> Mailing | None:
     """Queues the one email a new sign-up gets: a signed link that confirms it (and the lists
-    chosen). None if one went to this address within CONFIRM_RESEND_AFTER."""
-    recent = OutboundEmail.objects.filter(
-        to=email,
-        mailing__kind=MailingKind.CONFIRM,
-        mailing__created_at__gte=timezone.now() - CONFIRM_RESEND_AFTER,
-    )
-    if recent.exists():
+    chosen). None if one went to this address within CONFIRM_RESEND_AFTER, or
+    CONFIRM_DAILY_CAP did in the last day."""
+    now = timezone.now()
+    sent = OutboundEmail.objects.filter(to=email, mailing__kind=MailingKind.CONFIRM)
+    if sent.filter(mailing__created_at__gte=now - CONFIRM_RESEND_AFTER).exists():
+        return None
+    if sent.filter(mailing__created_at__gte=now - timedelta(days=1)).count() >= CONFIRM_DAILY_CAP:
         return None
     language = event.language if event is not None else translation.get_language()
     with translation.override(language):

@@ -197,7 +197,15 @@ def batch_send(*, mailing_id: int, run: int) -> BatchOutcome:
                 progressed = True
                 continue
             try:
-                mailer.send_messages([build_message(email, mailing)])
+                message = build_message(email, mailing)
+            except Exception as error:  # this email cannot be built (an address Django refuses):
+                # trying again cannot help, and it must not hold up the rest of the list
+                log.warning("email %s cannot be built: %s", email.pk, _describe(error))
+                _mark_failed(email, error, permanent=True)
+                failed += 1
+                continue
+            try:
+                mailer.send_messages([message])
             except Exception as error:  # the server's answer, a lost connection, a provider's API
                 log.warning("email %s not sent: %s", email.pk, _describe(error))
                 if _mark_failed(email, error, permanent=_is_recipients_fault(error)):

@@ -54,7 +54,8 @@ def event_duplicate(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def event_archive(request: HttpRequest, slug: str) -> HttpResponse:
-    event = event_for_organiser(request, slug)
+    # Archiving takes the event off its organiser's working list: the organiser's call alone.
+    event = event_for_organiser(request, slug, owner=True)
     archived = request.POST.get("archived", "1") != "0"
     lifecycle.event_archive(event=event, archived=archived)
     if archived:

@@ -19,15 +19,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from events import selectors, team, team_mail
 from events.access import event_for_organiser
 from events.forms_team import InviteForm
+from events.mail import site_url
 from events.models import TeamRole
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _invitation_url(request: HttpRequest, invitation) -> str:
-    return request.build_absolute_uri(
-        reverse("events:invitation", args=[team.invitation_token(invitation)])
-    )
+def _invitation_url(invitation) -> str:
+    # SITE_URL, as every email's links: not whichever of the allowed hosts the organiser used.
+    return site_url(reverse("events:invitation", args=[team.invitation_token(invitation)]))
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,7 +48,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
                 form.add_error("email", error)
             else:
                 team_mail.invitation_email_queue(
-                    invitation=invitation, url=_invitation_url(request, invitation)
+                    invitation=invitation, url=_invitation_url(invitation)
                 )
                 messages.success(
                     request,
@@ -56,8 +56,15 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
                 )
                 return redirect("events:team", slug=event.slug)
         status = 400
+    # A link lets whoever opens it make the account of its address: only the person who sent
+    # the invitation sees it (to pass on if the email does not arrive), not the whole team.
     invitations = [
-        {"invitation": invitation, "url": _invitation_url(request, invitation)}
+        {
+            "invitation": invitation,
+            "url": _invitation_url(invitation)
+            if invitation.invited_by_id == request.user.pk
+            else "",
+        }
         for invitation in selectors.invitations_open(event)
     ]
     context = {

@@ -54,3 +54,11 @@ def test_the_edit_page_shows_the_events_code(client, organiser, event):
     page = client.get(reverse("events:event_edit", args=[event.slug])).content.decode()
     code = join_code_display(event.join_code)
     assert f'<strong class="join-code-inline">{code}</strong>' in page
+
+
+def test_a_title_posted_with_line_breaks_is_kept_on_one_line(client, organiser, host_user):
+    # The title heads pages and is every email's subject, a header that allows no line break.
+    client.force_login(organiser)
+    data = event_data() | {"title": "Spring\r\nBcc: someone@example.org"}
+    assert client.post(reverse("events:event_new"), data).status_code == 302
+    assert Event.objects.filter(title="Spring Bcc: someone@example.org").exists()

@@ -129,3 +129,62 @@ def test_a_reader_who_unsubscribed_after_the_mailing_was_made_is_skipped(event, 
     tasks.mailing_send.call(mailing.pk, mailing.run)
     assert [m.to for m in mail.outbox] == [["stays@example.org"]]
     assert mailing.emails.get(to="leaves@example.org").status == EmailStatus.SKIPPED
+
+
+def test_a_title_with_a_line_break_still_makes_a_one_line_subject(event):
+    mailing = outbox.transactional_queue(
+        to="a@example.org", subject="Spring\nBcc: x@evil.org", text="t"
+    )
+    assert mailing.subject == "Spring Bcc: x@evil.org"
+    [message] = mail.outbox
+    assert message.subject == "Spring Bcc: x@evil.org" and message.bcc == []
+
+
+def test_an_email_that_cannot_be_built_fails_alone_and_the_rest_are_sent(event, monkeypatch):
+    from events import sender
+
+    real = sender.build_message
+
+    def build(email, mailing):
+        if email.to.startswith("bad@"):
+            raise ValueError("Django refuses this address")
+        return real(email, mailing)
+
+    monkeypatch.setattr(sender, "build_message", build)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tasks, "mailing_schedule", lambda **kwargs: None)
+        mailing = outbox.mailing_create(
+            kind=MailingKind.TRANSACTIONAL,
+            subject="s",
+            recipients=["bad@example.org", "good@example.org"],
+            content={"text": "t"},
+        )
+    assert tasks.mailing_send.call(mailing.pk, mailing.run)["next_in"] is None
+    rows = dict(mailing.emails.values_list("to", "status"))
+    assert rows == {"bad@example.org": EmailStatus.FAILED, "good@example.org": EmailStatus.SENT}
+    assert [m.to for m in mail.outbox] == [["good@example.org"]]
+
+
+def test_confirmations_to_one_address_stop_at_three_a_day(event):
+    sent = []
+    for hours_ago in (23, 15, 8, 1):
+        mailing = outbox.confirmation_queue(
+            email="target@example.org", announcements=True, recaps=True
+        )
+        sent.append(mailing is not None)
+        if mailing is not None:  # as if it had been made that long ago
+            Mailing.objects.filter(pk=mailing.pk).update(
+                created_at=timezone.now() - timedelta(hours=hours_ago)
+            )
+    assert sent == [True, True, True, False]
+    assert len(mail.outbox) == 3
+
+
+def test_a_recap_published_to_nobody_is_recorded_so_a_later_publication_sends_nothing(event):
+    assert outbox.recap_mailing_queue(event=event, result="Carried.") is not None
+    now = timezone.now()
+    Subscriber.objects.create(
+        email="late@example.org", consented_at=now, confirmed_at=now, source_event=event
+    )
+    assert outbox.recap_mailing_queue(event=event, result="Carried.") is None
+    assert mail.outbox == []

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from unittest import mock
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail, signing
 from django.core.exceptions import ValidationError
@@ -32,8 +34,10 @@ def _invite(client, event, email, role=TeamRole.HOST):
 
 
 def _link_from_email(message) -> str:
+    """The invitation's path; the email's link is absolute, on SITE_URL."""
     [url] = re.findall(r"https?://\S+/invitations/\S+/", message.body)
-    return url.split("testserver", 1)[1]
+    assert url.startswith(settings.SITE_URL + "/invitations/")
+    return urlsplit(url).path
 
 
 @pytest.fixture
@@ -56,9 +60,16 @@ def test_an_invited_host_sets_a_password_joins_and_runs_only_that_console(
     assert "Spring debate" in message.subject and "Host" in message.body
     link = _link_from_email(message)
 
-    # The organiser's team page lists it as not joined yet, with the same link.
+    # The organiser's team page lists it as not joined yet, with the same link: only for the
+    # one who sent it (a co-organiser could otherwise make the account with it).
     page = organiser_client.get(reverse("events:team", args=[event.slug])).content.decode()
     assert "nia@example.org" in page and link in page
+    co_organiser = get_user_model().objects.create_user("co")
+    Membership.objects.create(event=event, user=co_organiser, role=TeamRole.CO_ORGANISER)
+    co_client = Client()
+    co_client.force_login(co_organiser)
+    page = co_client.get(reverse("events:team", args=[event.slug])).content.decode()
+    assert "nia@example.org" in page and link not in page
 
     newcomer = Client()
     form = newcomer.get(link)

@@ -100,6 +100,7 @@ ACTIONS = (
     "delete_event",
     "manage_team",
     "remove_member",
+    "publish_recap",
     "announce_event",
     "read_outbox",
 )
@@ -132,8 +133,10 @@ ALLOWED_HTTP: dict[str, frozenset[str]] = {
     # The organiser's list (issue 17): the event itself is its organisers', not its hosts';
     # deleting it, which nobody can undo, is for the organiser who made it.
     "duplicate_event": ORGANISERS,
-    "archive_event": ORGANISERS,
+    "archive_event": frozenset({"organiser"}),
     "delete_event": frozenset({"organiser"}),
+    # Publishing is the event's organisers' (its email to subscribers follows by itself).
+    "publish_recap": ORGANISERS,
     # The team (issue 17): its organisers invite, withdraw invitations and take people off.
     "manage_team": ORGANISERS,
     "remove_member": ORGANISERS,
@@ -217,6 +220,9 @@ def _prepare(action: str, w: World) -> None:
         w.prepared["invitation"] = team.invitation_send(
             event=w.event, email="old@example.org", role=TeamRole.HOST, invited_by=None
         ).pk
+        return
+    if action == "publish_recap":  # an event over, its recap ready to publish
+        Event.objects.filter(pk=w.event.pk).update(phase=Phase.ENDED)
         return
     if action == "remove_member":  # someone to take off the team
         leaver = get_user_model().objects.create_user("leaver")
@@ -351,6 +357,8 @@ def _http(action: str, client, w: World) -> list:
                 {"invitation": w.prepared["invitation"]},
             ),
         ]
+    if action == "publish_recap":
+        return [client.post(reverse("recaps:recap_publish", args=[slug]), {"publish": "1"})]
     if action == "remove_member":
         url = reverse("events:team_member_remove", args=[slug])
         return [client.post(url, {"member": w.prepared["member"]})]
@@ -394,6 +402,11 @@ def _http_effect_shown(action: str, responses: list, w: World) -> None:
     assert all(r.status_code == 302 for r in responses), [r.status_code for r in responses]
     if action == "remove_member":
         assert not Membership.objects.filter(pk=w.prepared["member"]).exists()
+        return
+    if action == "publish_recap":
+        assert Event.objects.get(pk=w.event.pk).recap_published
+        # Its email is queued (to nobody here: the one subscriber has not confirmed).
+        assert Mailing.objects.get(event=w.event, kind="recap").emails.count() == 0
         return
     if action == "delete_event":
         assert not Event.objects.filter(pk=w.event.pk).exists()
