@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from events.models import Attendee, Event, Side, Speaker, SpeakerRole, Theme
 from events.services import event_create
+from tests.mail_server import SmtpServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -224,3 +225,13 @@ def make_instant_voters(
         attendee.save(update_fields=["joined_at"])
         people.append(attendee)
     return people
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server (aiosmtpd, tests/mail_server.py) the site's mailer sends to; yields
+    what it received. Links in the emails are on SITE_URL."""
+    with SmtpServer() as server:
+        settings.MAILERS = {"default": server.mailer()}
+        settings.SITE_URL = "https://debates.example.org"
+        yield server.recorder

@@ -18,17 +18,8 @@ from django.utils import timezone
 from events import outbox
 from events.calendar import event_uid
 from events.models import EmailStatus, Event, MailingKind, OutboundEmail, Subscriber
-from tests.mail_server import SmtpServer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        settings.MAILERS = {"default": server.mailer()}
-        settings.SITE_URL = "https://debates.example.org"
-        yield server.recorder
 
 
 def confirmed(*emails: str, event: Event | None = None, **lists: bool) -> None:

@@ -10,18 +10,9 @@ from django.utils import timezone
 
 from events.models import Event, Mailing, MailingKind, Subscriber
 from recaps.services import recap_publish
-from tests.mail_server import SmtpServer
 from tests.recaps.known_votes import build_known_event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        settings.MAILERS = {"default": server.mailer()}
-        settings.SITE_URL = "https://debates.example.org"
-        yield server.recorder
 
 
 @pytest.fixture
