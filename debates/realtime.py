@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -65,44 +66,58 @@ def event_polls_deliveries(event_id: int) -> list[live.Delivery]:
 
 # ---------------------------------------------------------------- the event's state
 
-_stage_cache: dict[int, tuple[float, tuple, str]] = {}
+_stage_cache: dict[tuple[int, str], tuple[float, tuple, str]] = {}
 
 
-def stage_html(event: Event, snapshots: list[Any], *, fresh: bool = False) -> str:
+def stage_html(
+    event: Event, snapshots: list[Any], *, fresh: bool = False, language: str | None = None
+) -> str:
     """The event page's live "stage" (phase, polls, tallies) as pushed to every socket.
 
-    Rendered for the audience (no one's own vote; live.js marks that from `you.synced`).
-    Cached briefly per event so a reconnect storm renders it once; a broadcast always renders
-    it fresh (`fresh=True`) and refreshes the cache.
+    Rendered for the audience (no one's own vote; live.js marks that from `you.synced`), in
+    `language` (default: the event's). Cached briefly per event and language so a reconnect
+    storm renders it once; a broadcast always renders it fresh (`fresh=True`) and refreshes
+    the cache.
     """
-    key = (event.phase, event.language, tuple((s.id, s.version, s.state) for s in snapshots))
-    cached = _stage_cache.get(event.pk)
+    language = language or event.language
+    key = (event.phase, tuple((s.id, s.version, s.state) for s in snapshots))
+    cached = _stage_cache.get((event.pk, language))
     now = time.monotonic()
     if not fresh and cached and cached[1] == key and now - cached[0] < STAGE_CACHE_SECONDS:
         return cached[2]
-    # One rendering goes to every socket of the event, whatever each reader chose: the event's
-    # language (not whichever the rendering thread last had active).
-    with translation.override(event.language):
+    # Rendered in the language asked for, not whichever the rendering thread last had active.
+    with translation.override(language):
         html = render_to_string(
             "debates/event.html#stage", {"event": event, "polls": snapshots, "my_votes": {}}
         )
-    _stage_cache[event.pk] = (now, key, html)
+    _stage_cache[(event.pk, language)] = (now, key, html)
     return html
 
 
-def _phase_label(event: Event) -> str:
-    with translation.override(event.language):
+def _phase_label(event: Event, language: str) -> str:
+    with translation.override(language):
         return str(event.get_phase_display())
 
 
 def event_message(event: Event, snapshots: list[Any], *, fresh: bool = False) -> dict[str, Any]:
+    """The stage in the event's language, and in each other language the site speaks: one
+    message goes to every socket of the event, and each page shows the stage in the language
+    it was read in (live.js picks by <html lang>). A few hundred bytes a language."""
+    others = [code for code, _name in settings.LANGUAGES if code != event.language]
     return protocol.phase_changed(
         event=event.pk,
         seq=_now_seq(),
         phase=event.phase,
-        label=_phase_label(event),
+        label=_phase_label(event, event.language),
         html=stage_html(event, snapshots, fresh=fresh),
         recap=event.recap_published,
+        translations={
+            code: {
+                "label": _phase_label(event, code),
+                "html": stage_html(event, snapshots, fresh=fresh, language=code),
+            }
+            for code in others
+        },
     )
 
 

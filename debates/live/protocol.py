@@ -155,11 +155,19 @@ def tally_updated(
 
 
 def phase_changed(
-    *, event: int, seq: int, phase: str, label: str, html: str, recap: bool = False
+    *,
+    event: int,
+    seq: int,
+    phase: str,
+    label: str,
+    html: str,
+    recap: bool = False,
+    translations: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The event's state as read at `seq` (microseconds), with the page's stage as HTML, and
-    whether its recap is published (pages that link to it re-read themselves when that flips)."""
-    return {
+    whether its recap is published (pages that link to it re-read themselves when that flips).
+    `translations`: {language: {"label", "html"}} for pages read in another language."""
+    message = {
         "type": "phase.changed",
         "event": event,
         "seq": seq,
@@ -168,6 +176,9 @@ def phase_changed(
         "html": html,
         "recap": recap,
     }
+    if translations:
+        message["i18n"] = {code: dict(parts) for code, parts in translations.items()}
+    return message
 
 
 def you_synced(

@@ -145,9 +145,11 @@
     "phase.changed": function (message) {
       if (message.seq <= eventSeq) return;
       eventSeq = message.seq;
-      all("[data-phase-label]").forEach(function (el) { el.textContent = message.label; });
+      // The page's own language, when the event is run in another (the message carries both).
+      var own = (message.i18n || {})[document.documentElement.lang] || message;
+      all("[data-phase-label]").forEach(function (el) { el.textContent = own.label; });
       var stage = document.querySelector("[data-stage]");
-      if (stage && typeof message.html === "string") swapStage(stage, message.html);
+      if (stage && typeof own.html === "string") swapStage(stage, own.html);
     },
     "you.synced": function (message) {
       if (message.attendee) root.setAttribute("data-attendee", "");
