@@ -8,6 +8,7 @@ event). Screenshots go to test-artifacts/screenshots/<page>-<phone|desktop>.png.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -191,3 +192,31 @@ def test_voting_works_with_the_keyboard_alone(people, site):
     expect(page.get_by_text("Your vote: Against")).to_be_visible()
     expect(host.locator('[data-figure="against"]').first).to_have_text("100% · 1")
     assert people.problems() == {}
+
+
+def test_the_team_the_invitation_and_the_outbox_have_no_serious_axe_violations(
+    people, site, axe_source
+):
+    """Issue 17's organiser pages, each as its person meets it: the team with an invitation
+    out, the invitation asking a newcomer for a password, the outbox after that email."""
+    event = site.event()
+    organiser = people.open("organiser", phone=False, path="/accounts/login/")
+    organiser.get_by_label("Username").fill(event["organiser"]["username"])
+    organiser.get_by_label("Password").fill(event["organiser"]["password"])
+    organiser.get_by_role("button", name="Log in").click()
+    organiser.goto(f"/organiser/events/{event['slug']}/team/")
+    organiser.get_by_label("Their email").fill("new.host@example.org")
+    organiser.get_by_role("button", name="Send the invitation").click()
+    expect(organiser.get_by_text("Invitation sent to new.host@example.org.")).to_be_visible()
+    assert_accessible(organiser, "team", axe_source)
+    link = organiser.locator('[data-invitation] input[type="text"]').input_value()
+
+    newcomer = people.open("newcomer", path=urlsplit(link).path)  # the link is on SITE_URL
+    expect(newcomer.get_by_label("New password", exact=True)).to_be_visible()
+    assert_accessible(newcomer, "invitation", axe_source)
+
+    organiser.goto(f"/organiser/events/{event['slug']}/outbox/")
+    # Its recipients are listed under the mailing (folded away until opened).
+    expect(organiser.locator("td", has_text="new.host@example.org")).to_have_count(1)
+    assert_accessible(organiser, "outbox", axe_source)
+    assert people.problems() == {}, people.problems()
