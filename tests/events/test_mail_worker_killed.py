@@ -105,8 +105,8 @@ def test_a_worker_killed_mid_send_and_between_batches_sends_each_email_exactly_o
             EMAIL_PORT=str(smtp.port),
             EMAIL_TIMEOUT="60",
             MAIL_BATCH_SIZE=str(BATCH),
-            # 4 emails every 8 s: time enough to kill the worker while the next batch waits.
-            MAIL_RATE_PER_MINUTE="30",
+            # 4 emails every 4 s: time enough (40 polls) to kill the worker while the next batch waits.
+            MAIL_RATE_PER_MINUTE="60",
             MAIL_CLAIM_TIMEOUT="600",  # the restart must not wait for the lease
             MAIL_SWEEP_SECONDS="0.5",
             SITE_URL="https://debates.example.org",
