@@ -165,7 +165,7 @@ def subscriber_add(
     if not consented:
         raise ValidationError(SUBSCRIBE_CONSENT_MISSING, code="consent")
     email = email.strip().lower()
-    if not _email_valid(email):
+    if not email_valid(email):
         raise ValidationError(SUBSCRIBE_EMAIL_INVALID, code="invalid")
     if not (announcements or recaps):
         raise ValidationError(SUBSCRIBE_NOTHING_CHOSEN, code="nothing")
@@ -221,7 +221,8 @@ def subscriber_remove(*, token: str) -> bool:
     return deleted > 0
 
 
-def _email_valid(email: str) -> bool:
+def email_valid(email: str) -> bool:
+    """An address we can store and send to (a subscriber's, an invitation's)."""
     if len(email) > Subscriber._meta.get_field("email").max_length:
         return False
     try:

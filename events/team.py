@@ -16,13 +16,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from events.models import Event, Invitation, Membership, TeamRole
+from events.services import SUBSCRIBE_EMAIL_INVALID, email_valid
 
 INVITATION_SALT = "productbreaks.invitation"
 INVITATION_MAX_AGE = timedelta(days=14)
@@ -30,7 +30,8 @@ INVITATION_MAX_AGE = timedelta(days=14)
 # form to flood an inbox.
 INVITATION_RESEND_AFTER = timedelta(minutes=1)
 
-INVITE_EMAIL_INVALID = _("Enter a valid email address, like name@example.org.")
+# The same words and check as signing up (events.services).
+INVITE_EMAIL_INVALID = SUBSCRIBE_EMAIL_INVALID
 INVITE_ROLE_INVALID = _("Choose co-organiser, host or moderator.")
 INVITE_ALREADY_MEMBER = _("This person is already on the event's team.")
 INVITE_SENT_JUST_NOW = _(
@@ -83,10 +84,8 @@ def invitation_send(
     """Invites an address to the event's team, or sends the open invitation to it again (with
     the role asked for now). The caller queues the email after commit (events.team_mail)."""
     email = email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError(INVITE_EMAIL_INVALID, code="invalid") from None
+    if not email_valid(email):
+        raise ValidationError(INVITE_EMAIL_INVALID, code="invalid")
     if role not in TeamRole.values:
         raise ValidationError(INVITE_ROLE_INVALID, code="role")
     user = account_for_email(email)
